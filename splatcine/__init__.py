@@ -1,0 +1,15 @@
+"""splatcine: keep a film set consistent across AI-generated video shots.
+
+The public Python API. Each stage is a library function with typed inputs and
+outputs; the `splatcine` CLI is a thin door onto the same functions.
+"""
+
+from __future__ import annotations
+
+from splatcine.cameras import Camera, Intrinsics
+from splatcine.errors import SplatcineError
+from splatcine.scene import Scene, load_scene
+
+__version__ = "0.1.0"
+
+__all__ = ["Camera", "Intrinsics", "Scene", "SplatcineError", "load_scene", "__version__"]

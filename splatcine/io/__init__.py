@@ -1,0 +1,1 @@
+"""File formats. One module per outside library: `video` (imageio), `ply` (plyfile)."""
