@@ -1,0 +1,175 @@
+"""`rasterize()`: the one public entry to the Gaussian rasterizer.
+
+It checks its inputs once, picks a backend, and composes the same stages for every
+backend: project -> (SH colour) -> composite colour and depth -> normalise depth
+and add the background. Backends differ only in who computes the stages: plain
+PyTorch (`reference`), the native C++/OpenMP kernels (`cpu`), the native CUDA
+kernels (`cuda`), or gsplat (`gsplat`, when installed on a CUDA machine).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from splatcine.errors import InputError, MissingDependencyError
+from splatcine.raster import reference
+
+BACKENDS = ("auto", "cpu", "cuda", "gsplat", "reference")
+
+
+@dataclass
+class RasterOutput:
+    rgb: Tensor  # [H, W, 3]
+    depth: Tensor  # [H, W] expected depth (alpha-normalised), 0 where alpha is 0
+    alpha: Tensor  # [H, W] accumulated opacity
+    radii: Tensor  # [N] int32 screen radius in pixels, 0 = culled
+    means2d: Tensor  # [N, 2] projected centres; after backward, .grad is the screen-space gradient
+
+
+def rasterize(
+    means: Tensor,  # [N, 3]
+    quats: Tensor,  # [N, 4] (w, x, y, z), need not be unit length
+    scales: Tensor,  # [N, 3] activated standard deviations
+    opacities: Tensor,  # [N] activated, in (0, 1)
+    colors: Tensor,  # [N, 3] RGB, or [N, K, 3] SH coefficients when sh_degree is given
+    cam_from_world: Tensor,  # [4, 4] OpenCV
+    K: Tensor,  # [3, 3] pinhole intrinsics in pixels
+    width: int,
+    height: int,
+    *,
+    sh_degree: int | None = None,
+    background: Tensor | None = None,  # [3]; None = black
+    near: float = 0.01,
+    antialiased: bool = False,
+    backend: str = "auto",
+) -> RasterOutput:
+    """Render Gaussians into an image seen by one pinhole camera.
+
+    Differentiable with respect to means, quats, scales, opacities and colors;
+    the camera is not differentiated.
+    """
+    _check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,
+                  sh_degree, background, near)  # fmt: skip
+    ops = _ops_for(backend, means.device)
+    cam_from_world = cam_from_world.to(means)
+    K = K.to(means)
+
+    if ops is None:  # gsplat composes its own stages
+        from splatcine.raster import _gsplat
+
+        return _gsplat.rasterize(means, quats, scales, opacities, colors, cam_from_world, K,
+                                 width, height, sh_degree, background, near, antialiased)  # fmt: skip
+
+    proj = ops.project(means, quats, scales, opacities, cam_from_world, K, width, height,
+                       near, antialiased)  # fmt: skip
+    means2d = proj.means2d
+    if means2d.requires_grad:
+        means2d.retain_grad()
+    if sh_degree is None:
+        rgb = colors
+    else:
+        dirs = means - reference.camera_center(cam_from_world)
+        rgb = torch.clamp_min(ops.eval_sh(dirs, colors, sh_degree, proj.radii) + 0.5, 0.0)
+    features = torch.cat([rgb, proj.depths[:, None]], -1)  # depth blends as a 4th channel
+    blended, alpha = ops.composite(means2d, proj.conics, opacities * proj.compensations,
+                                   features, proj.depths, proj.radii, width, height)  # fmt: skip
+    color = blended[..., :3]
+    if background is not None:
+        color = color + (1.0 - alpha)[..., None] * background.to(color)
+    depth = torch.where(alpha > 0, blended[..., 3] / alpha.clamp_min(1e-10), torch.zeros_like(alpha))
+    return RasterOutput(rgb=color, depth=depth, alpha=alpha, radii=proj.radii, means2d=means2d)
+
+
+class _ReferenceOps:
+    """The stages in plain PyTorch (autograd does the backward pass)."""
+
+    project = staticmethod(reference.project)
+    composite = staticmethod(reference.composite)
+
+    @staticmethod
+    def eval_sh(dirs: Tensor, coeffs: Tensor, degree: int, radii: Tensor) -> Tensor:
+        return reference.eval_sh(dirs, coeffs, degree)
+
+
+_warned_fallback = False
+
+
+def _ops_for(backend: str, device: torch.device):
+    """The stage implementations for `backend`; None means gsplat does everything."""
+    global _warned_fallback
+    if backend not in BACKENDS:
+        raise InputError(f"rasterize: backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if backend == "reference":
+        return _ReferenceOps
+    if backend == "gsplat":
+        from splatcine.raster import _gsplat
+
+        _gsplat.require(device)
+        return None
+    from splatcine.raster import _native
+
+    if backend == "auto":
+        try:
+            return _native.ops_for(device)
+        except MissingDependencyError as err:
+            if not _warned_fallback:
+                warnings.warn(f"splatcine.raster: {err}; using the slow PyTorch reference", stacklevel=3)
+                _warned_fallback = True
+            return _ReferenceOps
+    if (backend == "cuda") != (device.type == "cuda"):
+        raise InputError(f"rasterize: backend {backend!r} needs tensors on "
+                         f"{'a CUDA device' if backend == 'cuda' else 'the CPU'}, got {device}")  # fmt: skip
+    return _native.ops_for(device)
+
+
+def _check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,
+                  sh_degree, background, near) -> None:  # fmt: skip
+    """One-line InputErrors naming the argument; non-finite values are errors, not NaN images."""
+    if not isinstance(width, int) or not isinstance(height, int) or width < 1 or height < 1:
+        raise InputError(f"rasterize: width and height must be positive integers, got {width}x{height}")
+    if not isinstance(means, Tensor) or means.ndim != 2 or means.shape[1] != 3:
+        raise InputError(f"rasterize: means must be a [N, 3] tensor, got {_shape(means)}")
+    n = means.shape[0]
+    if not means.is_floating_point():
+        raise InputError(f"rasterize: means must be floating point, got {means.dtype}")
+    expected = {"quats": (quats, (n, 4)), "scales": (scales, (n, 3)), "opacities": (opacities, (n,)),
+                "cam_from_world": (cam_from_world, (4, 4)), "K": (K, (3, 3))}  # fmt: skip
+    if sh_degree is None:
+        expected["colors"] = (colors, (n, 3))
+    else:
+        if not isinstance(sh_degree, int) or not 0 <= sh_degree <= 3:
+            raise InputError(f"rasterize: sh_degree must be 0, 1, 2 or 3, got {sh_degree!r}")
+        if not isinstance(colors, Tensor) or colors.ndim != 3 or colors.shape[0] != n \
+                or colors.shape[2] != 3 or colors.shape[1] < (sh_degree + 1) ** 2:  # fmt: skip
+            raise InputError(f"rasterize: colors must be [{n}, >={(sh_degree + 1) ** 2}, 3] SH "
+                             f"coefficients for sh_degree={sh_degree}, got {_shape(colors)}")  # fmt: skip
+    if background is not None:
+        expected["background"] = (background, (3,))
+    for name, (value, shape) in expected.items():
+        if not isinstance(value, Tensor) or tuple(value.shape) != shape:
+            raise InputError(f"rasterize: {name} must have shape {list(shape)}, got {_shape(value)}")
+    tensors = {"means": means, "colors": colors, **{k: v for k, (v, _) in expected.items()}}
+    for name, value in tensors.items():
+        if not value.is_floating_point():
+            raise InputError(f"rasterize: {name} must be floating point, got {value.dtype}")
+        if name not in ("cam_from_world", "K", "background") and value.device != means.device:
+            raise InputError(f"rasterize: {name} is on {value.device} but means is on {means.device}")
+        bad = int((~torch.isfinite(value.detach())).sum())
+        if bad:
+            raise InputError(f"rasterize: {name} has {bad} non-finite values (NaN or Inf)")
+    if opacities.numel() and not bool(((opacities >= 0) & (opacities <= 1)).all()):
+        raise InputError("rasterize: opacities must be activated, in [0, 1]")
+    if (scales.detach() < 0).any():
+        raise InputError("rasterize: scales must be activated (non-negative) standard deviations")
+    if not near > 0:
+        raise InputError(f"rasterize: near must be positive, got {near}")
+    if not (K[0, 0] > 0 and K[1, 1] > 0):
+        raise InputError("rasterize: K must have positive focal lengths")
+
+
+def _shape(value) -> str:
+    return str(list(value.shape)) if isinstance(value, Tensor) else type(value).__name__
