@@ -1,0 +1,86 @@
+"""Image motion between frames, and keyframe choice by accumulated motion instead of a stride.
+
+Motion is measured by phase correlation on a grid of tiles of a small grayscale
+copy: the median tile displacement, in full-resolution pixels, is a cheap proxy
+for optical flow that sees pans, dollies and zooms alike (rotation-only moves
+are told apart later, by the triangulation angle in SfM). Keyframes are spaced
+evenly along the accumulated motion, so a slow start and a fast middle both get
+the baseline SfM needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WORK_WIDTH = 256  # motion is measured on a copy this wide
+TILES = 4  # a TILES x TILES grid of phase-correlation windows
+
+
+def motion_gray(frame: np.ndarray) -> np.ndarray:
+    """A small float grayscale copy [h, WORK_WIDTH] of a uint8 frame [H, W, 3], for `frame_motion`."""
+    step = max(1, frame.shape[1] // WORK_WIDTH)
+    small = frame[::step, ::step].astype(np.float32) / 255.0
+    return small @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def frame_motion(prev: np.ndarray, cur: np.ndarray, scale: float = 1.0) -> float:
+    """Median displacement (pixels x `scale`) between two `motion_gray` images of equal size."""
+    h, w = prev.shape
+    th, tw = h // TILES, w // TILES
+    window = np.outer(np.hanning(th), np.hanning(tw)).astype(np.float32)
+    shifts = []
+    for i in range(TILES):
+        for j in range(TILES):
+            a = prev[i * th:(i + 1) * th, j * tw:(j + 1) * tw]
+            b = cur[i * th:(i + 1) * th, j * tw:(j + 1) * tw]
+            if a.std() < 1e-3 and b.std() < 1e-3:
+                continue  # a flat tile (sky, wall) has no measurable motion
+            shifts.append(_phase_shift((a - a.mean()) * window, (b - b.mean()) * window))
+    if not shifts:
+        return 0.0
+    return float(np.median(np.linalg.norm(shifts, axis=1)) * scale)
+
+
+def _phase_shift(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(dy, dx) of `b` relative to `a`, to a fraction of a pixel (parabolic peak fit)."""
+    cross = np.fft.rfft2(b) * np.conj(np.fft.rfft2(a))
+    corr = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=a.shape)
+    peak = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    out = []
+    for axis, p in enumerate(peak):
+        n = corr.shape[axis]
+        idx = list(peak)
+        idx[axis] = (p - 1) % n
+        left = corr[tuple(idx)]
+        idx[axis] = (p + 1) % n
+        right = corr[tuple(idx)]
+        centre = corr[peak]
+        denom = left - 2 * centre + right
+        sub = 0.5 * (left - right) / denom if abs(denom) > 1e-12 else 0.0
+        shift = p + sub
+        out.append(shift - n if shift > n / 2 else shift)
+    return np.array(out)
+
+
+def select_by_motion(
+    motion: np.ndarray,  # [N] motion of frame i from frame i-1 (pixels); motion[0] is ignored
+    candidates: np.ndarray,  # [N] bool: frames that may be kept (sharp, inside the segment)
+    max_frames: int,
+    min_step: float,
+) -> list[int]:
+    """Indices of up to `max_frames` candidates spread evenly along the accumulated motion.
+
+    Consecutive keyframes are at least `min_step` pixels of motion apart where the
+    shot allows it (the first and last candidates are always kept).
+    """
+    idx = np.flatnonzero(candidates)
+    if len(idx) <= 2:
+        return [int(i) for i in idx]
+    travelled = np.concatenate([[0.0], np.cumsum(np.asarray(motion, dtype=np.float64)[1:])])
+    at = travelled[idx]  # accumulated motion at each candidate
+    total = at[-1] - at[0]
+    count = min(max_frames, len(idx), int(total / max(min_step, 1e-9)) + 1)
+    count = max(count, 2)
+    targets = np.linspace(at[0], at[-1], count)
+    chosen = sorted({int(idx[np.argmin(np.abs(at - t))]) for t in targets})
+    return chosen

@@ -1,0 +1,321 @@
+"""`reconstruct`: from a shot to a scene directory (ingest -> SfM -> normalise -> write).
+
+Everything is built inside `atomic_directory`, so a failure at any stage leaves
+no scene behind, and a later stage (training) is one call added inside the same
+block. An already-posed input (a nerfstudio / NeRF `transforms.json` with its
+images) skips SfM: its cameras are kept and sparse points are triangulated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from splatcine.atomic import atomic_directory
+from splatcine.cameras import Camera
+from splatcine.errors import InputError, SplatcineError
+from splatcine.ingest import IngestSettings, Ingested, ingest
+from splatcine.io.ply import write_points_ply
+from splatcine.io.video import read_image, write_image
+from splatcine.progress import Progress, ProgressCallback, silent
+from splatcine.scene import Scene, layout, load_scene
+from splatcine.scene.transforms import read_transforms, resolve_image_path, write_transforms
+from splatcine.sfm import Normalization, SfmSettings, SparseModel, run_sfm, triangulate_known_poses
+
+
+@dataclass(frozen=True)
+class ReconstructSettings:
+    """Every knob of a run, saved resolved in the manifest."""
+
+    ingest: IngestSettings = IngestSettings()
+    sfm: SfmSettings = SfmSettings()
+    sfm_only: bool = True
+
+
+@dataclass
+class ReconstructReport:
+    """The diagnosis of a run, written as report.json and shown by the CLI."""
+
+    input_kind: str  # "video" | "frames" | "posed"
+    frames_read: int
+    frames_kept: int
+    frames_registered: int
+    mapper: str | None = None
+    mean_reprojection_px: float | None = None
+    mean_track_length: float | None = None
+    parallax_deg: float | None = None  # median triangulation angle of the sparse points
+    pair_parallax_deg: float | None = None  # before mapping, from frame pairs
+    rotation_only: bool = False
+    points: int = 0
+    focal_px: float | None = None
+    cuts: list[int] = field(default_factory=list)
+    blurred: list[int] = field(default_factory=list)
+    segment: tuple[int, int] | None = None  # [start, stop) source frames considered
+    mapper_attempts: list[dict] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["seconds"] = {k: round(v, 3) for k, v in self.seconds.items()}
+        return doc
+
+
+@dataclass
+class Reconstruction:
+    """What `reconstruct` returns: the scene it wrote and the diagnosis."""
+
+    scene: Scene
+    report: ReconstructReport
+
+
+def reconstruct(
+    shot: Path,
+    out_dir: Path,
+    *,
+    masks: Path | None = None,
+    max_frames: int = IngestSettings.max_frames,
+    mapper: Literal["global", "incremental"] = "global",
+    segment: int | None = None,
+    frame_range: tuple[int, int | None] | None = None,
+    max_image_size: int = IngestSettings.max_image_size,
+    sfm_only: bool = True,
+    overwrite: bool = False,
+    progress: ProgressCallback = silent,
+) -> Reconstruction:
+    """Reconstruct `shot` (video, image folder, or posed transforms.json) into scene directory `out_dir`.
+
+    Raises `InputError` for unreadable input, `ReconstructionError` (one line, with the
+    reason) when no trustworthy cameras can be recovered; nothing is written then.
+    """
+    shot = Path(shot)
+    if not shot.exists():
+        raise InputError(f"{shot}: no such file or folder")
+    if mapper not in ("global", "incremental"):
+        raise InputError(f"--mapper must be 'global' or 'incremental', not {mapper!r}")
+    if max_frames < 3:
+        raise InputError(f"--max-frames must be at least 3 (got {max_frames})")
+    if not sfm_only:
+        raise SplatcineError("training is not part of this build yet: run with --sfm-only")
+    settings = ReconstructSettings(
+        IngestSettings(max_frames=max_frames, max_image_size=max_image_size, segment=segment,
+                       frame_range=frame_range),
+        SfmSettings(mapper=mapper),
+        sfm_only,
+    )
+    posed = _posed_transforms(shot)
+    with atomic_directory(out_dir, overwrite=overwrite) as tmp, tempfile.TemporaryDirectory() as work:
+        if posed is not None:
+            report, normalization = _from_posed(posed, tmp, Path(work), settings, progress)
+        else:
+            report, normalization = _from_shot(shot, masks, tmp, Path(work), settings, progress)
+        # The trainer runs here when `sfm_only` is False: it reads the scene in `tmp` and
+        # writes layout.SPLAT_PLY and layout.METRICS beside it, inside the same atomic block.
+        _write_manifest(tmp, shot if posed is None else posed, masks, settings, normalization)
+        (tmp / layout.REPORT).write_text(json.dumps(report.to_json(), indent=2))
+    return Reconstruction(load_scene(out_dir), report)
+
+
+def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings: ReconstructSettings,
+               progress: ProgressCallback) -> tuple[ReconstructReport, Normalization]:
+    t = time.perf_counter()
+    frames = ingest(shot, masks=masks, settings=settings.ingest, progress=progress)
+    seconds = {"ingest": time.perf_counter() - t}
+    t = time.perf_counter()
+    names = _write_frames(root, work, frames, progress)
+    seconds["write_frames"] = time.perf_counter() - t
+    result = run_sfm(root / layout.IMAGES, work / "colmap", settings=settings.sfm, progress=progress,
+                     mask_dir=work / "colmap_masks" if frames.masks is not None else None)
+    seconds.update(result.seconds)
+    t = time.perf_counter()
+    normalization = result.model.normalize()
+    cameras = result.model.cameras()
+    _drop_unregistered(root, names, cameras)
+    _write_model(root, result.model, names, cameras, has_masks=frames.masks is not None,
+                 extra={"normalization": normalization.to_json()})
+    seconds["write_scene"] = time.perf_counter() - t
+    stats = result.stats
+    report = ReconstructReport(
+        input_kind="frames" if shot.is_dir() else "video",
+        frames_read=frames.frames_read,
+        frames_kept=len(frames.frames),
+        frames_registered=stats.registered,
+        mapper=result.mapper,
+        mean_reprojection_px=stats.mean_reprojection_px,
+        mean_track_length=stats.mean_track_length,
+        parallax_deg=stats.median_triangulation_deg,
+        pair_parallax_deg=result.pair_parallax_deg,
+        rotation_only=False,
+        points=stats.points,
+        focal_px=stats.focal_px,
+        cuts=frames.cuts,
+        blurred=frames.blurred,
+        segment=frames.considered,
+        mapper_attempts=[a.to_json() for a in result.attempts],
+        seconds=seconds,
+    )
+    return report, normalization
+
+
+def _write_frames(root: Path, work: Path, frames: Ingested, progress: ProgressCallback) -> dict[str, int]:
+    """Kept frames to images/ (and masks to masks/ plus COLMAP's inverted copies); name -> source frame."""
+    (root / layout.IMAGES).mkdir()
+    colmap_masks = work / "colmap_masks"
+    if frames.masks is not None:
+        (root / layout.MASKS).mkdir()
+        colmap_masks.mkdir(parents=True)
+    names = {}
+    for n, (image, source) in enumerate(zip(frames.frames, frames.source_frames)):
+        name = f"frame_{source:05d}.png"
+        write_image(root / layout.IMAGES / name, image)
+        if frames.masks is not None:
+            mask = frames.masks[n]
+            write_image(root / layout.MASKS / name, mask)
+            # COLMAP reads <image name>.png and ignores features where the mask is black
+            write_image(colmap_masks / f"{name}.png", np.where(mask == layout.MASK_IGNORE, 0, 255).astype(np.uint8))
+        names[name] = source
+        progress(Progress("frames", n + 1, len(frames.frames)))
+    return names
+
+
+def _drop_unregistered(root: Path, names: dict[str, int], cameras: dict[str, Camera]) -> None:
+    for name in names:
+        if name not in cameras:
+            (root / layout.IMAGES / name).unlink()
+            (root / layout.MASKS / name).unlink(missing_ok=True)
+
+
+def _write_model(root: Path, model: SparseModel, names: dict[str, int], cameras: dict[str, Camera],
+                 has_masks: bool, extra: dict) -> None:
+    model.write(root / layout.SPARSE)
+    xyz, rgb = model.points()
+    write_points_ply(root / layout.POINTS_PLY, xyz, rgb)
+    order = sorted(cameras, key=lambda name: names[name])
+    write_transforms(
+        root / layout.TRANSFORMS,
+        [cameras[name] for name in order],
+        [f"{layout.IMAGES}/{name}" for name in order],
+        [names[name] for name in order],
+        mask_paths=[f"{layout.MASKS}/{name}" for name in order] if has_masks else None,
+        extra=extra,
+    )
+
+
+def _posed_transforms(shot: Path) -> Path | None:
+    """The transforms.json of an already-posed input, or None for a video / frame folder."""
+    if shot.is_file() and shot.suffix.lower() == ".json":
+        return shot
+    if shot.is_dir() and (shot / layout.TRANSFORMS).is_file():
+        return shot / layout.TRANSFORMS
+    return None
+
+
+def _from_posed(path: Path, root: Path, work: Path, settings: ReconstructSettings,
+                progress: ProgressCallback) -> tuple[ReconstructReport, Normalization]:
+    t = time.perf_counter()
+    cameras_in, entries, _ = read_transforms(path)
+    (root / layout.IMAGES).mkdir()
+    names, cameras, mask_sources = {}, {}, {}
+    for i, (camera, entry) in enumerate(zip(cameras_in, entries)):
+        name = f"frame_{i:05d}.png"
+        image = read_image(resolve_image_path(path.parent, entry["file_path"]))
+        if image.shape[:2] != (camera.intrinsics.height, camera.intrinsics.width):
+            raise InputError(f"{path}: frames[{i}]: the image size differs from the file's w/h")
+        write_image(root / layout.IMAGES / name, image)
+        names[name] = int(entry.get("source_frame", i))
+        cameras[name] = camera
+        if entry.get("mask_path"):
+            mask_sources[name] = path.parent / entry["mask_path"]
+        progress(Progress("frames", i + 1, len(entries)))
+    if mask_sources:
+        (root / layout.MASKS).mkdir()
+        for name, source in mask_sources.items():
+            mask = read_image(source)
+            mask = mask.max(axis=2) if mask.ndim == 3 else mask
+            write_image(root / layout.MASKS / name, np.where(mask >= 128, layout.MASK_IGNORE, 0).astype(np.uint8))
+    seconds = {"ingest": time.perf_counter() - t}
+    t = time.perf_counter()
+    warnings = []
+    try:
+        model = triangulate_known_poses(root / layout.IMAGES, cameras, work / "colmap", settings=settings.sfm)
+    except Exception as err:  # pycolmap gives up on some inputs; cameras are still good
+        warnings.append(f"no sparse points: triangulation with the known cameras failed ({type(err).__name__})")
+        model = SparseModel.from_cameras(cameras)
+    seconds["triangulation"] = time.perf_counter() - t
+    stats = model.stats()
+    if stats.points == 0 and not warnings:
+        warnings.append("no sparse points: no features could be triangulated with the known cameras")
+    normalization = model.normalize()
+    _write_model(root, model, names, model.cameras(), has_masks=bool(mask_sources),
+                 extra={"normalization": normalization.to_json()})
+    report = ReconstructReport(
+        input_kind="posed",
+        frames_read=len(entries),
+        frames_kept=len(entries),
+        frames_registered=len(entries),
+        mean_reprojection_px=stats.mean_reprojection_px if stats.points else None,
+        mean_track_length=stats.mean_track_length if stats.points else None,
+        parallax_deg=stats.median_triangulation_deg if stats.points else None,
+        points=stats.points,
+        seconds=seconds,
+        warnings=warnings,
+    )
+    return report, normalization
+
+
+def _write_manifest(root: Path, source: Path, masks: Path | None, settings: ReconstructSettings,
+                    normalization: Normalization) -> None:
+    inputs = {"shot": _describe(source)}
+    if masks is not None:
+        inputs["masks"] = _describe(Path(masks))
+    manifest = {
+        "splatcine_scene": 1,
+        "created_by": "splatcine reconstruct",
+        "inputs": inputs,
+        "settings": _jsonable(asdict(settings)),
+        "versions": {name: _version(name) for name in ("splatcine", "pycolmap", "torch", "numpy")}
+        | {"python": platform.python_version()},
+        "normalization": normalization.to_json(),
+    }
+    (root / layout.MANIFEST).write_text(json.dumps(manifest, indent=2))
+
+
+def _describe(path: Path) -> dict[str, Any]:
+    """Path and sha256 of an input file, or of every file of an input folder."""
+    path = Path(path).resolve()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    if path.is_file():
+        return {"path": str(path), "sha256": _sha256(path)}
+    return {"path": str(path), "files": {str(p.relative_to(path)): _sha256(p) for p in files}}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,66 @@
+"""Similarity (Sim(3)) alignment of camera paths and pose errors: how SfM is judged.
+
+Used by the tests and the benchmark to compare recovered cameras with known ones.
+SfM recovers poses up to a similarity, so centres are aligned with Umeyama's
+closed form before errors are measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PoseErrors:
+    centre_error_pct: float  # mean camera-centre error after alignment, % of the reference path length
+    max_centre_error_pct: float
+    rotation_error_deg: float  # mean angle of R_ref R_est^T after aligning the world rotation
+    max_rotation_error_deg: float
+    scale: float  # reference units per estimated unit
+
+
+def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(s, R, t) minimising sum |dst - (s R src + t)|^2 for point sets [N, 3] (N >= 3, not collinear)."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    xs, xd = src - mu_s, dst - mu_d
+    cov = xd.T @ xs / len(src)
+    U, S, Vt = np.linalg.svd(cov)
+    D = np.eye(3)
+    if np.linalg.det(U) * np.linalg.det(Vt) < 0:
+        D[2, 2] = -1.0
+    R = U @ D @ Vt
+    var_s = (xs**2).sum() / len(src)
+    s = float(np.trace(np.diag(S) @ D) / var_s)
+    t = mu_d - s * R @ mu_s
+    return s, R, t
+
+
+def path_length(centres: np.ndarray) -> float:
+    """Length of the polyline through camera centres [N, 3]."""
+    return float(np.linalg.norm(np.diff(centres, axis=0), axis=1).sum())
+
+
+def pose_errors(
+    est_cam_from_world: np.ndarray,  # [N, 4, 4] recovered cameras
+    ref_cam_from_world: np.ndarray,  # [N, 4, 4] known cameras of the same frames
+) -> PoseErrors:
+    """Camera-centre and rotation errors after a Sim(3) alignment of the estimated centres."""
+    est, ref = np.asarray(est_cam_from_world), np.asarray(ref_cam_from_world)
+    c_est = _centres(est)
+    c_ref = _centres(ref)
+    s, R, t = umeyama(c_est, c_ref)
+    aligned = (s * (R @ c_est.T)).T + t
+    err = np.linalg.norm(aligned - c_ref, axis=1) / max(path_length(c_ref), 1e-12) * 100.0
+    # est maps world_est -> cam; world_est = R^T (world_ref - t) / s, so its rotation in ref is R_est R^T
+    rel = ref[:, :3, :3] @ np.swapaxes(est[:, :3, :3] @ R.T, 1, 2)
+    cos = np.clip((np.trace(rel, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0)
+    ang = np.degrees(np.arccos(cos))
+    return PoseErrors(float(err.mean()), float(err.max()), float(ang.mean()), float(ang.max()), s)
+
+
+def _centres(cam_from_world: np.ndarray) -> np.ndarray:
+    R, t = cam_from_world[:, :3, :3], cam_from_world[:, :3, 3]
+    return -np.einsum("nji,nj->ni", R, t)

@@ -1,0 +1,321 @@
+"""COLMAP's SfM pipeline with the checks that make its answer trustworthy.
+
+SIFT on every keyframe (masked pixels excluded), sequential matching in video
+order, one shared pinhole camera with a focal prior of 1.2 x the long side
+(generated video has no lens distortion, so undistortion is the identity and the
+frames are written as they are). The global mapper runs first; its model is
+checked (focal plausibility, registered fraction, point count, track length,
+reprojection error) and the incremental mapper runs when the check fails, since
+a model coming back is not success. Seeds and thread counts are fixed so a clip
+gives the same answer every time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pycolmap
+
+from splatcine.cameras import Camera
+from splatcine.errors import ReconstructionError
+from splatcine.progress import Progress, ProgressCallback, silent
+from splatcine.sfm.model import ModelStats, SparseModel
+
+Mapper = Literal["global", "incremental"]
+
+
+@dataclass(frozen=True)
+class SfmSettings:
+    mapper: Mapper = "global"  # tried first; the other one is the fallback
+    focal_prior: float = 1.2  # initial focal length, x the long image side
+    max_num_features: int = 8192
+    overlap: int = 10  # sequential matching: each frame against the next `overlap` (quadratic)
+    num_threads: int = 2
+    seed: int = 0
+    min_parallax_deg: float = 1.0  # below this the camera is taken not to translate
+    min_registered_fraction: float = 0.75  # of the keyframes
+    min_points: int = 100
+    min_track_length: float = 2.5
+    max_reprojection_px: float = 2.0
+    focal_ratio_range: tuple[float, float] = (0.25, 6.0)  # plausible focal / long side
+
+
+@dataclass(frozen=True)
+class MapperAttempt:
+    mapper: str
+    seconds: float
+    stats: ModelStats | None  # None when the mapper returned no model
+    problems: list[str]  # why the model is not trusted; empty when accepted
+
+    def to_json(self) -> dict:
+        return {"mapper": self.mapper, "seconds": round(self.seconds, 2),
+                "stats": self.stats.to_json() if self.stats else None, "problems": self.problems}
+
+
+@dataclass
+class SfmResult:
+    model: SparseModel
+    mapper: str  # the mapper whose model was kept
+    stats: ModelStats
+    pair_parallax_deg: float  # widest two-view triangulation angle among matched frame pairs
+    attempts: list[MapperAttempt]
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage
+
+
+def run_sfm(
+    image_dir: Path,
+    work_dir: Path,
+    *,
+    mask_dir: Path | None = None,
+    settings: SfmSettings = SfmSettings(),
+    progress: ProgressCallback = silent,
+) -> SfmResult:
+    """Pose the images of `image_dir` (one video's frames, named in order). Raises ReconstructionError."""
+    _quiet()
+    pycolmap.set_random_seed(settings.seed)
+    names = sorted(p.name for p in Path(image_dir).iterdir() if p.is_file())
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    db = work_dir / "database.db"
+    seconds: dict[str, float] = {}
+
+    t = time.perf_counter()
+    progress(Progress("features", 0, len(names)))
+    _extract(db, image_dir, names, mask_dir, settings)
+    seconds["features"] = time.perf_counter() - t
+    progress(Progress("features", len(names), len(names)))
+
+    t = time.perf_counter()
+    progress(Progress("matching", 0, 1))
+    _match(db, settings, sequential=True)
+    parallax = _pair_parallax_deg(db)
+    seconds["matching"] = time.perf_counter() - t
+    progress(Progress("matching", 1, 1, {"parallax_deg": parallax}))
+    if parallax < settings.min_parallax_deg:
+        raise ReconstructionError(
+            f"the camera does not translate: {parallax:.1f} degrees of parallax between any two frames "
+            "(a pan, tilt or static shot); SfM needs the camera to move through the set"
+        )
+
+    order = [settings.mapper] + [m for m in ("global", "incremental") if m != settings.mapper]
+    attempts: list[MapperAttempt] = []
+    candidates: list[tuple[SparseModel, MapperAttempt]] = []
+    for step, mapper in enumerate(order):
+        t = time.perf_counter()
+        progress(Progress("mapping", step, len(order), {"mapper": mapper}))
+        model = _map(mapper, db, image_dir, work_dir / f"sparse_{mapper}", settings)
+        stats = model.stats() if model is not None else None
+        problems = _problems(stats, len(names), settings)
+        attempt = MapperAttempt(mapper, time.perf_counter() - t, stats, problems)
+        attempts.append(attempt)
+        seconds[f"mapping_{mapper}"] = attempt.seconds
+        if model is not None:
+            candidates.append((model, attempt))
+        if not problems:
+            break
+    progress(Progress("mapping", len(order), len(order)))
+    accepted = [(m, a) for m, a in candidates if not a.problems]
+    if not accepted:
+        raise ReconstructionError(_failure_message(attempts, len(names), parallax, settings))
+    model, attempt = accepted[0]
+    assert attempt.stats is not None
+    if attempt.stats.median_triangulation_deg < settings.min_parallax_deg:
+        raise ReconstructionError(
+            f"the camera does not translate: {attempt.stats.median_triangulation_deg:.1f} degrees of "
+            "parallax in the model (median triangulation angle); SfM needs the camera to move"
+        )
+    return SfmResult(model, attempt.mapper, attempt.stats, parallax, attempts, seconds)
+
+
+def triangulate_known_poses(
+    image_dir: Path,
+    cameras: dict[str, Camera],  # image name -> known camera
+    work_dir: Path,
+    *,
+    settings: SfmSettings = SfmSettings(),
+) -> SparseModel:
+    """Sparse points for images whose cameras are known (features, matching, triangulation)."""
+    _quiet()
+    pycolmap.set_random_seed(settings.seed)
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    db_path = work_dir / "database.db"
+    names = sorted(cameras)
+    reader = pycolmap.ImageReaderOptions()
+    reader.camera_model = "PINHOLE"
+    extraction = _extraction_options(settings)
+    pycolmap.extract_features(str(db_path), str(image_dir), image_names=names,
+                              camera_mode=pycolmap.CameraMode.PER_IMAGE, reader_options=reader,
+                              extraction_options=extraction, device=pycolmap.Device.cpu)
+    _match(db_path, settings, sequential=len(names) > 60)
+    db = pycolmap.Database.open(str(db_path))
+    try:
+        ids = {image.name: (image.image_id, image.camera_id) for image in db.read_all_images()}
+        model = SparseModel.from_cameras(cameras, ids)
+        for camera in model.reconstruction.cameras.values():
+            db.update_camera(camera)  # the known intrinsics, not the reader's guess
+    finally:
+        db.close()
+    options = pycolmap.IncrementalPipelineOptions()
+    options.num_threads = settings.num_threads
+    options.random_seed = settings.seed
+    (work_dir / "sparse").mkdir(exist_ok=True)
+    rec = pycolmap.triangulate_points(model.reconstruction, str(db_path), str(image_dir),
+                                      str(work_dir / "sparse"), options=options)
+    return SparseModel(rec)
+
+
+def _quiet() -> None:
+    pycolmap.logging.minloglevel = 2  # errors only: library code does not print
+
+
+def _extraction_options(settings: SfmSettings) -> pycolmap.FeatureExtractionOptions:
+    extraction = pycolmap.FeatureExtractionOptions()
+    extraction.num_threads = settings.num_threads
+    extraction.use_gpu = False
+    extraction.sift.max_num_features = settings.max_num_features
+    return extraction
+
+
+def _extract(db: Path, image_dir: Path, names: list[str], mask_dir: Path | None, settings: SfmSettings):
+    from splatcine.io.video import image_size
+
+    width, height = image_size(Path(image_dir) / names[0])
+    focal = settings.focal_prior * max(width, height)
+    reader = pycolmap.ImageReaderOptions()
+    reader.camera_model = "PINHOLE"
+    reader.camera_params = f"{focal},{focal},{width / 2},{height / 2}"
+    if mask_dir is not None:
+        reader.mask_path = str(mask_dir)  # COLMAP convention: <name>.png, black = ignore
+    pycolmap.extract_features(str(db), str(image_dir), image_names=names,
+                              camera_mode=pycolmap.CameraMode.SINGLE, reader_options=reader,
+                              extraction_options=_extraction_options(settings), device=pycolmap.Device.cpu)
+
+
+def _match(db: Path, settings: SfmSettings, sequential: bool) -> None:
+    matching = pycolmap.FeatureMatchingOptions()
+    matching.num_threads = settings.num_threads
+    matching.use_gpu = False
+    verification = pycolmap.TwoViewGeometryOptions()
+    verification.ransac.random_seed = settings.seed
+    verification.compute_relative_pose = True  # gives each pair's triangulation angle
+    if sequential:
+        pairing = pycolmap.SequentialPairingOptions()
+        pairing.overlap = settings.overlap
+        pairing.num_threads = settings.num_threads
+        pycolmap.match_sequential(str(db), matching, pairing, verification, device=pycolmap.Device.cpu)
+    else:
+        pycolmap.match_exhaustive(str(db), matching, verification_options=verification,
+                                  device=pycolmap.Device.cpu)
+
+
+def _pair_parallax_deg(db_path: Path) -> float:
+    """Parallax: 90th percentile over verified frame pairs of their median triangulation angle (deg).
+
+    From each pair's relative pose and inlier matches, before any mapping: a pan or a
+    static camera gives about 0 for every pair, whatever the mapper would make of it.
+    """
+    db = pycolmap.Database.open(str(db_path))
+    try:
+        pair_ids, geometries = db.read_two_view_geometries()
+        cams = {c.camera_id: c for c in db.read_all_cameras()}
+        images = {im.image_id: im for im in db.read_all_images()}
+        keypoints: dict[int, np.ndarray] = {}
+        angles = []
+        for pair_id, geometry in zip(pair_ids, geometries):
+            matches = geometry.inlier_matches
+            if len(matches) < 30:
+                continue
+            id1, id2 = pycolmap.pair_id_to_image_pair(pair_id)
+            for i in (id1, id2):
+                if i not in keypoints:
+                    keypoints[i] = db.read_keypoints(i)[:, :2]
+            rays1 = cams[images[id1].camera_id].cam_from_img(keypoints[id1][matches[:, 0]])
+            rays2 = cams[images[id2].camera_id].cam_from_img(keypoints[id2][matches[:, 1]])
+            angles.append(_median_triangulation_deg(geometry.cam2_from_cam1.matrix(), rays1, rays2))
+    finally:
+        db.close()
+    return float(np.percentile(angles, 90)) if angles else 0.0  # not the max: one bad pair is no move
+
+
+def _median_triangulation_deg(cam2_from_cam1: np.ndarray, xy1: np.ndarray, xy2: np.ndarray) -> float:
+    """Median angle at the triangulated points between the two centres (pixel-free rays [M, 2])."""
+    R, t = cam2_from_cam1[:, :3], cam2_from_cam1[:, 3]
+    if not np.isfinite(t).all() or np.linalg.norm(t) < 1e-12:
+        return 0.0
+    d1 = np.c_[xy1, np.ones(len(xy1))]
+    d2 = np.c_[xy2, np.ones(len(xy2))] @ R  # rows: R^T d2, in camera 1's frame
+    c2 = -R.T @ (t / np.linalg.norm(t))
+    # closest points of the two rays c1 + a d1 and c2 + b d2 (c1 = 0)
+    a11, a12, a22 = (d1 * d1).sum(1), -(d1 * d2).sum(1), (d2 * d2).sum(1)
+    b1, b2 = d1 @ c2, -(d2 @ c2)
+    det = a11 * a22 - a12**2
+    ok = np.abs(det) > 1e-12
+    a = (b1 * a22 - a12 * b2)[ok] / det[ok]
+    b = (a11 * b2 - a12 * b1)[ok] / det[ok]
+    ok2 = (a > 0) & (b > 0)  # in front of both cameras
+    if not ok2.any():
+        return 0.0
+    x = 0.5 * (a[ok2, None] * d1[ok][ok2] + c2 + b[ok2, None] * d2[ok][ok2])
+    u, v = x, x - c2
+    cos = (u * v).sum(1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1) + 1e-12)
+    return float(np.degrees(np.median(np.arccos(np.clip(cos, -1.0, 1.0)))))
+
+
+def _map(mapper: str, db: Path, image_dir: Path, out: Path, settings: SfmSettings) -> SparseModel | None:
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        if mapper == "global":
+            options = pycolmap.GlobalPipelineOptions()
+            options.num_threads = settings.num_threads
+            options.random_seed = settings.seed
+            options.mapper.num_threads = settings.num_threads
+            options.mapper.random_seed = settings.seed
+            options.mapper.rotation_averaging.random_seed = settings.seed
+            options.mapper.global_positioning.random_seed = settings.seed
+            options.mapper.global_positioning.use_gpu = False
+            options.mapper.bundle_adjustment.ceres.use_gpu = False
+            options.mapper.retriangulation.random_seed = settings.seed
+            models = pycolmap.global_mapping(str(db), str(image_dir), str(out), options)
+        else:
+            options = pycolmap.IncrementalPipelineOptions()
+            options.num_threads = settings.num_threads
+            options.random_seed = settings.seed
+            options.min_model_size = 3
+            models = pycolmap.incremental_mapping(str(db), str(image_dir), str(out), options)
+    except Exception:  # a mapper that gives up raises; that is a failed attempt, not a crash
+        return None
+    if not models:
+        return None
+    largest = max(models.values(), key=lambda rec: rec.num_reg_images())
+    return SparseModel(largest)
+
+
+def _problems(stats: ModelStats | None, n_images: int, settings: SfmSettings) -> list[str]:
+    if stats is None:
+        return ["no model"]
+    out = []
+    lo, hi = settings.focal_ratio_range
+    if not lo <= stats.focal_ratio <= hi:
+        out.append(f"implausible focal length {stats.focal_px:.0f} px")
+    if stats.registered < max(3, settings.min_registered_fraction * n_images):
+        out.append(f"{stats.registered}/{n_images} frames registered")
+    if stats.points < settings.min_points:
+        out.append(f"{stats.points} points")
+    elif stats.mean_track_length < settings.min_track_length:
+        out.append(f"mean track length {stats.mean_track_length:.1f}")
+    if not stats.mean_reprojection_px <= settings.max_reprojection_px:
+        out.append(f"reprojection error {stats.mean_reprojection_px:.2f} px")
+    return out
+
+
+def _failure_message(attempts: list[MapperAttempt], n_images: int, parallax: float, settings) -> str:
+    best = max((a.stats.registered for a in attempts if a.stats), default=0)
+    head = ("too few registered frames" if best < settings.min_registered_fraction * n_images
+            else "no trustworthy camera model")
+    detail = "; ".join(f"{a.mapper} mapper: {', '.join(a.problems)}" for a in attempts)
+    return f"{head} ({detail}; {parallax:.1f} degrees of parallax between frames)"
