@@ -1,0 +1,165 @@
+"""Render a Gaussian scene along a list of cameras into every per-frame map, in memory.
+
+`render_cameras` is the computation behind `render_path`, without files: it takes the
+Gaussians, the new cameras and the source shot's cameras, and returns a `RenderedShot`
+whose arrays (colour, expected depth, alpha, normals, graded unseen mask) are what
+the writers in `splatcine.render.files` and the formats in `splatcine.condition` use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from splatcine.cameras import Camera
+from splatcine.gaussians import Gaussians
+from splatcine.progress import Progress, ProgressCallback, silent
+from splatcine.render import maps
+
+SOURCE_MAX_SIDE = 256  # source views are depth-tested at this size: coverage, not detail
+MAX_SOURCES = 48  # at most this many source views (evenly spaced) vouch for a pixel
+MOSTLY_UNSEEN = 0.5  # a frame whose binary unseen mask covers more than this earns a warning
+
+
+@dataclass
+class RenderedShot:
+    """Every map of every frame of a rendered camera path (numpy, on the CPU)."""
+
+    cameras: list[Camera]
+    color: np.ndarray  # [F, H, W, 3] uint8 RGB
+    depth: np.ndarray  # [F, H, W] float32 expected z-depth in scene units, 0 where alpha is 0
+    alpha: np.ndarray  # [F, H, W] float32 accumulated opacity
+    normals: np.ndarray  # [F, H, W, 3] float32 unit camera-space (OpenCV) normals, 0 where none
+    unseen: np.ndarray  # [F, H, W] float32 graded unseen mask in [0, 1]
+    fps: float = 24.0
+    source_pixels: np.ndarray | None = None  # [S] pixels of the whole path each source view saw
+    references: list[np.ndarray] = field(default_factory=list)  # uint8 [h, w, 3] source images
+    reference_names: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return self.color.shape[0]
+
+    @property
+    def height(self) -> int:
+        return self.color.shape[1]
+
+    @property
+    def width(self) -> int:
+        return self.color.shape[2]
+
+    @property
+    def unseen_binary(self) -> np.ndarray:  # [F, H, W] bool
+        return self.unseen >= maps.UNSEEN_THRESHOLD
+
+    @property
+    def unseen_fraction(self) -> np.ndarray:  # [F] share of each frame the binary mask marks
+        return self.unseen_binary.reshape(len(self), -1).mean(axis=1)
+
+    def warnings(self) -> list[str]:
+        """One line per run of frames that are mostly unseen."""
+        runs = _runs(np.flatnonzero(self.unseen_fraction > MOSTLY_UNSEEN).tolist())
+        out = []
+        for start, end in runs:
+            frames = f"frames {start}-{end}" if end > start else f"frame {start}"
+            verb = "look" if end > start else "looks"
+            out.append(f"{frames} {verb} at parts of the set the source shot never saw")
+        return out
+
+
+@dataclass(frozen=True)
+class UnseenWarning(Progress):
+    """Sent once per run of mostly unseen frames, beside the progress events."""
+
+    message: str = ""
+
+
+def render_cameras(
+    gaussians: Gaussians,
+    cameras: list[Camera],
+    source_cameras: list[Camera],
+    *,
+    fps: float = 24.0,
+    backend: str = "auto",
+    device: str | torch.device | None = None,
+    progress: ProgressCallback = silent,
+) -> RenderedShot:
+    """Render every camera and derive its maps; `source_cameras` define what counts as seen."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    g = gaussians.detach().to(device)
+    params = (g.means, g.quats, g.scales, g.opacities, g.sh)
+    sources = _source_views(params, g.sh_degree, source_cameras, backend, device, progress)
+
+    F_, first = len(cameras), cameras[0].intrinsics
+    W, H = first.width, first.height
+    color = np.zeros((F_, H, W, 3), np.uint8)
+    depth, alpha, unseen = (np.zeros((F_, H, W), np.float32) for _ in range(3))
+    normals = np.zeros((F_, H, W, 3), np.float32)
+    source_pixels = np.zeros(len(sources), np.int64)
+    for i, cam in enumerate(cameras):
+        if (cam.intrinsics.width, cam.intrinsics.height) != (W, H):
+            raise ValueError("all cameras of a path must share one image size")
+        out = _raster(params, g.sh_degree, cam.cam_from_world, cam.intrinsics.K, W, H, backend, device)
+        K = torch.as_tensor(cam.intrinsics.K, dtype=torch.float32, device=device)
+        points_cam = maps.backproject(out.depth, K)
+        world_from_cam = torch.as_tensor(cam.world_from_cam, dtype=torch.float32, device=device)
+        points_world = points_cam @ world_from_cam[:3, :3].T + world_from_cam[:3, 3]
+        cov = maps.coverage(points_world, world_from_cam[:3, 3], sources)
+        color[i] = (out.rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+        depth[i] = out.depth.cpu().numpy()
+        alpha[i] = out.alpha.cpu().numpy()
+        normals[i] = maps.normals_from_depth(out.depth, K, out.alpha > 0.5).cpu().numpy()
+        unseen[i] = maps.unseen_score(out.alpha, cov).cpu().numpy()
+        source_pixels += cov.per_source.numpy()
+        progress(Progress("render", i + 1, F_, {"unseen": float((unseen[i] >= maps.UNSEEN_THRESHOLD).mean())}))
+    shot = RenderedShot(cameras, color, depth, alpha, normals, unseen, fps, source_pixels)
+    for message in shot.warnings():
+        progress(UnseenWarning("render", F_, F_, message=message))
+    return shot
+
+
+def pick_sources(count: int, limit: int = MAX_SOURCES) -> list[int]:
+    """Indices of at most `limit` source views, evenly spaced over the shot."""
+    if count <= limit:
+        return list(range(count))
+    return sorted({int(round(x)) for x in np.linspace(0, count - 1, limit)})
+
+
+def _source_views(params, sh_degree, source_cameras, backend, device, progress) -> list[maps.SourceView]:
+    picked = pick_sources(len(source_cameras))
+    views = []
+    for n, s in enumerate(picked):
+        cam = source_cameras[s]
+        w, h = maps.reduced_size(cam.intrinsics.width, cam.intrinsics.height, SOURCE_MAX_SIDE)
+        K = cam.intrinsics.resized(w, h).K
+        out = _raster(params, sh_degree, cam.cam_from_world, K, w, h, backend, device)
+        views.append(maps.SourceView(
+            torch.as_tensor(cam.cam_from_world, dtype=torch.float32, device=device),
+            torch.as_tensor(K, dtype=torch.float32, device=device), out.depth, out.alpha))  # fmt: skip
+        progress(Progress("coverage", n + 1, len(picked)))
+    return views
+
+
+def _raster(params, sh_degree, cam_from_world, K, width, height, backend, device):
+    from splatcine.raster import rasterize
+
+    means, quats, scales, opacities, sh = params
+    with torch.no_grad():
+        return rasterize(
+            means, quats, scales, opacities, sh,
+            torch.as_tensor(cam_from_world, dtype=torch.float32, device=device),
+            torch.as_tensor(K, dtype=torch.float32, device=device),
+            int(width), int(height), sh_degree=sh_degree, backend=backend,
+        )  # fmt: skip
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """[3, 4, 5, 9] -> [(3, 5), (9, 9)]."""
+    runs: list[tuple[int, int]] = []
+    for i in indices:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
