@@ -5,6 +5,8 @@ from __future__ import annotations
 from splatcine.cli._app import app
 
 # Each command module registers its commands on `app` when imported (one import line each).
+from splatcine.cli import render  # noqa: E402,F401
+from splatcine.cli import generate  # noqa: E402,F401
 
 
 def main() -> None:
