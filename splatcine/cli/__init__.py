@@ -7,6 +7,7 @@ from splatcine.cli._app import app
 # Each command module registers its commands on `app` when imported (one import line each).
 from splatcine.cli import render  # noqa: E402,F401
 from splatcine.cli import generate  # noqa: E402,F401
+from splatcine.cli import path  # noqa: E402,F401
 
 
 def main() -> None:

@@ -40,6 +40,8 @@ class SampledPath:
     height: int
     name: str = ""
     key_times: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # [K] keyframe and move boundaries
+    key_cam_from_world: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 4)), repr=False)  # [K, 4, 4]
+    key_vfov: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # [K] degrees
     up: np.ndarray = field(default_factory=lambda: DEFAULT_UP.copy(), repr=False)  # [3] world up
     metres_per_unit: float | None = None
 
@@ -107,6 +109,8 @@ def build(source: PathSource, scene: Scene | Path | str | None = None) -> Sample
     if not (np.isfinite(cam_from_world).all() and np.isfinite(vfovs).all()):
         raise InputError(f"{source.name}: the path leaves the range of finite numbers (values too large?)")
     key_times = [a.time for a in anchors] + [a.time + a.hold for a in anchors if a.hold] + [t1 for _, t1 in segment_times]
+    key_times = np.unique(np.clip(key_times, 0.0, total))
+    key_poses = [pose_at(float(time)) for time in key_times]
     return SampledPath(
         cam_from_world=cam_from_world,
         intrinsics=[Intrinsics.from_vfov(v, width, height) for v in vfovs],
@@ -115,7 +119,9 @@ def build(source: PathSource, scene: Scene | Path | str | None = None) -> Sample
         width=width,
         height=height,
         name=source.name,
-        key_times=np.unique(np.clip(key_times, 0.0, total)),
+        key_times=key_times,
+        key_cam_from_world=np.stack([p.cam_from_world for p in key_poses]),
+        key_vfov=np.array([p.vfov for p in key_poses]),
         up=up,
         metres_per_unit=scene.metres_per_unit if scene is not None else None,
     )
@@ -137,10 +143,23 @@ def _world_up(source: PathSource, scene: Scene | None) -> np.ndarray:
             raise source.error(("up",), "the up vector is zero")
         return up / np.linalg.norm(up)
     if scene is not None and scene.frames:
-        ups = np.stack([-c.world_from_cam[:3, 1] for c in scene.cameras])  # OpenCV y points down
-        mean = ups.mean(axis=0)
-        if np.linalg.norm(mean) > 0.5:  # the shot was held roughly level
-            return mean / np.linalg.norm(mean)
+        return _scene_up(np.stack([c.world_from_cam[:3, :3] for c in scene.cameras]))
+    return DEFAULT_UP.copy()
+
+
+def _scene_up(world_from_cam_R: np.ndarray) -> np.ndarray:  # [C, 3, 3] -> [3]
+    """The up of a shot held without roll: the direction most orthogonal to every camera's x.
+
+    When the x axes do not span a plane (a straight dolly), the mean camera up is used.
+    """
+    mean_up = -world_from_cam_R[:, :, 1].mean(axis=0)  # OpenCV y points down
+    xs = world_from_cam_R[:, :, 0]
+    values, vectors = np.linalg.eigh(xs.T @ xs)
+    if values[1] > 1e-3 * len(xs):  # the x axes turn: their common normal is the up
+        up = vectors[:, 0]
+        return up if up @ mean_up >= 0 else -up
+    if np.linalg.norm(mean_up) > 0.5:
+        return mean_up / np.linalg.norm(mean_up)
     return DEFAULT_UP.copy()
 
 
