@@ -54,7 +54,7 @@ def load_wan_vace(model_dir: Path | str, device: str | None = None):
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if str(device).startswith("cuda") else torch.float32
     try:
-        pipe = diffusers.WanVACEPipeline.from_pretrained(model_dir, local_files_only=True, torch_dtype=dtype)
+        pipe = diffusers.WanVACEPipeline.from_pretrained(model_dir, local_files_only=True, **_dtype_kwarg(dtype))
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise InputError(f"{model_dir}: the model could not be loaded ({type(err).__name__}: "
                          f"{str(err).splitlines()[0] if str(err) else ''})") from None  # fmt: skip
@@ -113,6 +113,14 @@ def generate(
     with atomic_file(settings_path) as tmp:
         tmp.write_text(json.dumps(settings, indent=2))
     return GenerateResult(video_path, settings_path, *frames.shape[:3], seed)
+
+
+def _dtype_kwarg(dtype: torch.dtype) -> dict[str, torch.dtype]:
+    """diffusers 0.36 renamed `torch_dtype` to `dtype` (the old name warns)."""
+    from packaging.version import Version
+
+    new = Version(_diffusers().__version__).release >= (0, 36)
+    return {"dtype" if new else "torch_dtype": dtype}
 
 
 def _diffusers():

@@ -1,0 +1,122 @@
+"""End to end on the CPU: a tiny, randomly initialised WanVACEPipeline built from configs, never downloaded."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from splatcine.cli import app
+from splatcine.condition import Bundle
+from splatcine.errors import InputError, MissingDependencyError
+from splatcine.io.video import probe_video
+from splatcine.render import files
+
+pytest.importorskip("diffusers")  # the diffusion extra; the error without it is tested below
+
+runner = CliRunner()
+PROMPT_WORDS = ["<pad>", "</s>", "<unk>"] + "a the room set camera dolly slowly shot of".split()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """Wan VACE at toy sizes (as diffusers' own tests build it), saved like a real model directory."""
+    import torch
+    from diffusers import (AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanVACEPipeline,
+                           WanVACETransformer3DModel)  # fmt: skip
+    from transformers import T5TokenizerFast, UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])  # fmt: skip
+    text_encoder = UMT5EncoderModel(UMT5Config(vocab_size=len(PROMPT_WORDS), d_model=32, d_kv=8, d_ff=37,
+                                               num_layers=2, num_heads=4, relative_attention_num_buckets=8))  # fmt: skip
+    tokenizer = T5TokenizerFast(vocab=[(w, 0.0) for w in PROMPT_WORDS], pad_token="<pad>",
+                                eos_token="</s>", unk_token="<unk>", extra_ids=0)  # fmt: skip
+    transformer = WanVACETransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16,
+        out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=3, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32, vace_layers=[0, 2], vace_in_channels=96,
+    )  # fmt: skip
+    pipe = WanVACEPipeline(transformer=transformer, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                           scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0))  # fmt: skip
+    path = tmp_path_factory.mktemp("models") / "tiny-wan-vace"
+    pipe.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def shot_dir(shot, tmp_path):
+    folder = tmp_path / "shot"
+    folder.mkdir()
+    files.write_shot(shot, folder, {"kind": "test"})
+    return folder
+
+
+def test_tiny_pipeline_consumes_to_wan_vace(tiny_model, shot):
+    from splatcine.diffusion import load_wan_vace
+
+    pipe = load_wan_vace(tiny_model, device="cpu")
+    kwargs = Bundle(shot).to_wan_vace()
+    out = pipe(prompt="a room", num_inference_steps=2, output_type="np", max_sequence_length=16, **kwargs)
+    assert out.frames[0].shape == (kwargs["num_frames"], kwargs["height"], kwargs["width"], 3)
+
+
+def test_generate_command_writes_the_video_and_its_settings(tiny_model, shot_dir):
+    result = runner.invoke(app, ["generate", str(shot_dir), "--model", str(tiny_model), "--prompt",
+                                 "a dolly shot of the room", "--steps", "2", "--seed", "7"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    video = shot_dir / "generated" / "seed-7.mp4"
+    info = probe_video(video)
+    assert (info.frame_count, info.width, info.height) == (9, 64, 32)  # 11 frames -> 4n+1; 72x40 -> x16
+    settings = json.loads((shot_dir / "generated" / "seed-7.json").read_text())
+    assert settings["seed"] == 7 and settings["steps"] == 2 and settings["prompt"] == "a dolly shot of the room"
+    assert settings["references"] == ["frame_00003"]
+
+
+def _one_line_error(result, code: int) -> str:
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    return lines[0]
+
+
+def test_missing_model_directory_is_one_line(shot_dir, tmp_path):
+    args = ["generate", str(shot_dir), "--model", str(tmp_path / "nowhere"), "--prompt", "x"]
+    assert "no such model directory" in _one_line_error(runner.invoke(app, args), InputError.exit_code)
+
+
+def test_model_of_the_wrong_kind_is_one_line(shot_dir, tmp_path):
+    model = tmp_path / "sd"
+    model.mkdir()
+    (model / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    args = ["generate", str(shot_dir), "--model", str(model), "--prompt", "x"]
+    assert "not a WanVACEPipeline" in _one_line_error(runner.invoke(app, args), InputError.exit_code)
+    (model / "model_index.json").unlink()
+    assert "no model_index.json" in _one_line_error(runner.invoke(app, args), InputError.exit_code)
+
+
+def test_not_a_shot_directory_is_one_line(tiny_model, tmp_path):
+    args = ["generate", str(tmp_path), "--model", str(tiny_model), "--prompt", "x"]
+    assert "not a rendered shot" in _one_line_error(runner.invoke(app, args), InputError.exit_code)
+
+
+def test_diffusers_not_installed(monkeypatch, tiny_model):
+    from splatcine.diffusion import load_wan_vace
+
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # import diffusers now raises ImportError
+    with pytest.raises(MissingDependencyError, match="needs diffusers"):
+        load_wan_vace(tiny_model)
+
+
+def test_commands_and_options_have_help():
+    import typer
+
+    commands = typer.main.get_command(app).commands
+    for name in ("render", "generate"):
+        assert commands[name].help, name
+        for param in commands[name].params:
+            assert getattr(param, "help", None), f"{name} {param.name}"
+        assert runner.invoke(app, [name, "--help"]).exit_code == 0
