@@ -1,9 +1,174 @@
-"""Native kernels: not landed yet."""
+"""The native kernels: lazy build, and the autograd wrappers around them.
+
+The extension in `cuda/` is compiled on first use with the public
+`torch.utils.cpp_extension.load` into a cache directory keyed by the sources'
+hash, so later runs load it in milliseconds. The CUDA kernels are compiled in
+only where torch sees a CUDA device. Each stage is a `torch.autograd.Function`
+calling one forward and one backward kernel; the stages compose like gsplat's
+(project -> rasterize to pixels), so `means2d` is a real intermediate whose
+gradient is the screen-space gradient densification reads.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import torch
+from torch import Tensor
+
 from splatcine.errors import MissingDependencyError
+from splatcine.raster.reference import Projected
+
+CUDA_DIR = Path(__file__).resolve().parents[2] / "cuda"
+CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp")
+CUDA_SOURCES = ("projection_cuda.cu", "binning_cuda.cu", "rasterize_cuda.cu")
+# -ffast-math for vectorised float math, but NaN/Inf checks must survive (culling relies on them).
+CFLAGS = ("-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp", "-std=c++17")
+NVCC_FLAGS = ("-O3", "--use_fast_math", "-std=c++17")
+
+_extension: ModuleType | None = None
 
 
-def ops_for(device):
-    raise MissingDependencyError("the native rasterizer kernels are not built yet")
+def cache_dir() -> Path:
+    root = os.environ.get("SPLATCINE_CACHE_DIR") or Path.home() / ".cache" / "splatcine"
+    return Path(root) / "torch_extensions"
+
+
+def load() -> ModuleType:
+    """The compiled extension, building it on first use (one line on stderr while it compiles)."""
+    global _extension
+    if _extension is not None:
+        return _extension
+    with_cuda = torch.cuda.is_available()
+    sources = list(CPU_SOURCES) + (list(CUDA_SOURCES) if with_cuda else [])
+    missing = [s for s in sources if not (CUDA_DIR / s).exists()]
+    if missing:
+        raise MissingDependencyError(f"splatcine.raster: native sources not found in {CUDA_DIR} ({missing[0]})")
+    cxx = os.environ.get("CXX", "c++")
+    if shutil.which(cxx) is None:
+        raise MissingDependencyError(
+            f"splatcine.raster: no C++ compiler '{cxx}' on PATH (set CXX or install g++) to build "
+            "the native rasterizer; backend='reference' works without one"
+        )
+    digest = hashlib.sha256()
+    for path in sorted(CUDA_DIR.rglob("*")):
+        if path.suffix in (".h", ".cpp", ".cu"):
+            digest.update(path.read_bytes())
+    digest.update(" ".join(CFLAGS + NVCC_FLAGS + (torch.__version__, cxx, str(with_cuda))).encode())
+    name = f"splatcine_raster_{'cuda' if with_cuda else 'cpu'}_{digest.hexdigest()[:12]}"
+    build_dir = cache_dir() / name
+    build_dir.mkdir(parents=True, exist_ok=True)
+    if not any(build_dir.glob(f"{name}*.so")):
+        print(f"splatcine: compiling the native rasterizer ({'CPU+CUDA' if with_cuda else 'CPU'}, "
+              f"first use, about a minute) into {build_dir}", file=sys.stderr, flush=True)  # fmt: skip
+    from torch.utils.cpp_extension import load as load_extension
+
+    try:
+        _extension = load_extension(
+            name=name,
+            sources=[str(CUDA_DIR / s) for s in sources],
+            extra_cflags=list(CFLAGS) + (["-DSC_WITH_CUDA"] if with_cuda else []),
+            extra_cuda_cflags=list(NVCC_FLAGS),
+            extra_ldflags=["-fopenmp"],
+            extra_include_paths=[str(CUDA_DIR)],
+            build_directory=str(build_dir),
+            with_cuda=with_cuda,
+            verbose=False,
+        )
+    except (RuntimeError, OSError, ImportError) as err:
+        last = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        raise MissingDependencyError(
+            f"splatcine.raster: building the native rasterizer failed ({last}); see {build_dir}"
+        ) from err
+    return _extension
+
+
+def ops_for(device: torch.device) -> type:
+    load()
+    return NativeOps
+
+
+class _Project(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, means, quats, scales, opacities, cam_from_world, K, width, height, near, antialiased):
+        ext = load()
+        means, quats, scales = means.contiguous(), quats.contiguous(), scales.contiguous()
+        means2d, depths, conics, comps, radii = ext.project_fwd(
+            means, quats, scales, opacities.detach().contiguous(), cam_from_world, K,
+            width, height, near, antialiased,
+        )  # fmt: skip
+        ctx.save_for_backward(means, quats, scales, cam_from_world, K, radii)
+        ctx.settings = (width, height, near, antialiased)
+        ctx.mark_non_differentiable(radii)
+        return means2d, depths, conics, comps, radii
+
+    @staticmethod
+    def backward(ctx, v_means2d, v_depths, v_conics, v_comps, _v_radii):
+        means, quats, scales, cam_from_world, K, radii = ctx.saved_tensors
+        width, height, near, antialiased = ctx.settings
+        v_means, v_quats, v_scales = load().project_bwd(
+            means, quats, scales, cam_from_world, K, width, height, near, antialiased, radii,
+            v_means2d.contiguous(), v_depths.contiguous(), v_conics.contiguous(), v_comps.contiguous(),
+        )  # fmt: skip
+        return v_means, v_quats, v_scales, None, None, None, None, None, None, None
+
+
+class _EvalSH(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, dirs, coeffs, degree, radii):
+        dirs, coeffs = dirs.contiguous(), coeffs.contiguous()
+        ctx.save_for_backward(dirs, coeffs, radii)
+        ctx.degree = degree
+        return load().sh_fwd(degree, dirs, coeffs, radii)
+
+    @staticmethod
+    def backward(ctx, v_colors):
+        dirs, coeffs, radii = ctx.saved_tensors
+        v_coeffs, v_dirs = load().sh_bwd(ctx.degree, dirs, coeffs, radii, v_colors.contiguous())
+        return v_dirs, v_coeffs, None, None
+
+
+class _Composite(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, means2d, conics, opacities, features, depths, radii, width, height):
+        ext = load()
+        means2d, conics = means2d.contiguous(), conics.contiguous()
+        opacities, features = opacities.contiguous(), features.contiguous()
+        tile_offsets, flat_ids = ext.bin_gaussians(means2d, radii, depths.contiguous(), width, height)
+        out, T_final, last = ext.raster_fwd(means2d, conics, opacities, features, tile_offsets,
+                                            flat_ids, width, height)  # fmt: skip
+        ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids, T_final, last)
+        ctx.size = (width, height)
+        return out, 1.0 - T_final
+
+    @staticmethod
+    def backward(ctx, v_out, v_alpha):
+        means2d, conics, opacities, features, tile_offsets, flat_ids, T_final, last = ctx.saved_tensors
+        width, height = ctx.size
+        v_means2d, v_conics, v_opacities, v_features = load().raster_bwd(
+            means2d, conics, opacities, features, tile_offsets, flat_ids, width, height,
+            T_final, last, v_out.contiguous(), v_alpha.contiguous(),
+        )  # fmt: skip
+        return v_means2d, v_conics, v_opacities, v_features, None, None, None, None
+
+
+class NativeOps:
+    """The stages of `rasterize()` on the compiled kernels (float32)."""
+
+    @staticmethod
+    def project(means, quats, scales, opacities, cam_from_world, K, width, height, near, antialiased) -> Projected:
+        return Projected(*_Project.apply(means, quats, scales, opacities, cam_from_world, K,
+                                         width, height, near, antialiased))  # fmt: skip
+
+    @staticmethod
+    def eval_sh(dirs: Tensor, coeffs: Tensor, degree: int, radii: Tensor) -> Tensor:
+        return _EvalSH.apply(dirs, coeffs, degree, radii)
+
+    @staticmethod
+    def composite(means2d, conics, opacities, features, depths, radii, width, height):
+        return _Composite.apply(means2d, conics, opacities, features, depths, radii, width, height)

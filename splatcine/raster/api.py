@@ -54,7 +54,7 @@ def rasterize(
     """
     _check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,
                   sh_degree, background, near)  # fmt: skip
-    ops = _ops_for(backend, means.device)
+    ops = _ops_for(backend, means)
     cam_from_world = cam_from_world.to(means)
     K = K.to(means)
 
@@ -98,9 +98,10 @@ class _ReferenceOps:
 _warned_fallback = False
 
 
-def _ops_for(backend: str, device: torch.device):
+def _ops_for(backend: str, means: Tensor):
     """The stage implementations for `backend`; None means gsplat does everything."""
     global _warned_fallback
+    device = means.device
     if backend not in BACKENDS:
         raise InputError(f"rasterize: backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     if backend == "reference":
@@ -113,6 +114,8 @@ def _ops_for(backend: str, device: torch.device):
     from splatcine.raster import _native
 
     if backend == "auto":
+        if means.dtype != torch.float32:  # the kernels are float32; float64 is for checking
+            return _ReferenceOps
         try:
             return _native.ops_for(device)
         except MissingDependencyError as err:
@@ -123,6 +126,9 @@ def _ops_for(backend: str, device: torch.device):
     if (backend == "cuda") != (device.type == "cuda"):
         raise InputError(f"rasterize: backend {backend!r} needs tensors on "
                          f"{'a CUDA device' if backend == 'cuda' else 'the CPU'}, got {device}")  # fmt: skip
+    if means.dtype != torch.float32:
+        raise InputError(f"rasterize: backend {backend!r} takes float32 tensors, got {means.dtype} "
+                         "(backend='reference' takes any float type)")  # fmt: skip
     return _native.ops_for(device)
 
 

@@ -1,0 +1,92 @@
+// The kernels' entry points on plain pointers and sizes (no torch types), one pair
+// per op: `*_cpu` in the *_cpu.cpp files, `*_cuda` in the *_cuda.cu files. ops.cpp
+// checks, allocates and dispatches to them. All float arrays are float32, row-major.
+#pragma once
+
+#include <stdint.h>
+
+#include "projection.h"
+
+namespace sc {
+
+// ---- projection: N Gaussians -> means2d [N,2], depths [N], conics [N,3], comps [N], radii [N]
+void project_fwd_cpu(int n, const float* means, const float* quats, const float* scales,
+                     const float* opacities, PinholeCamera cam, bool antialiased, float* means2d,
+                     float* depths, float* conics, float* comps, int32_t* radii);
+void project_bwd_cpu(int n, const float* means, const float* quats, const float* scales,
+                     PinholeCamera cam, bool antialiased, const int32_t* radii,
+                     const float* v_means2d, const float* v_depths, const float* v_conics,
+                     const float* v_comps, float* v_means, float* v_quats, float* v_scales);
+
+// ---- spherical harmonics: dirs [N,3], coeffs [N,K,3] -> colors [N,3]; skips radii == 0
+void sh_fwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs,
+                const int32_t* radii, float* colors);
+void sh_bwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs,
+                const int32_t* radii, const float* v_colors, float* v_coeffs, float* v_dirs);
+
+// ---- binning: per-tile lists of Gaussian ids sorted by depth.
+// CPU: one call fills tile_offsets [tiles + 1] and returns the entries in flat_ids
+// (allocated by the caller from count_intersections_cpu).
+int64_t count_intersections_cpu(int n, const float* means2d, const int32_t* radii, int width,
+                                int height, int32_t* counts);
+void bin_gaussians_cpu(int n, const float* means2d, const int32_t* radii, const float* depths,
+                       int width, int height, int32_t* tile_offsets, int32_t* flat_ids);
+
+// ---- compositing: features [N,4] (r, g, b, depth) -> out [H,W,4], T_final [H,W],
+// last [H,W] (flat index of the last contributing entry, or -1).
+void raster_fwd_cpu(const float* means2d, const float* conics, const float* opacities,
+                    const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
+                    int width, int height, float* out, float* T_final, int32_t* last);
+// entry_grads [M, 10] (scratch) is reduced into the per-Gaussian gradients.
+void raster_bwd_cpu(int n, const float* means2d, const float* conics, const float* opacities,
+                    const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
+                    int width, int height, const float* T_final, const int32_t* last,
+                    const float* v_out, const float* v_alpha, float* entry_grads,
+                    float* v_means2d, float* v_conics, float* v_opacities, float* v_features);
+
+// ---- CUDA: the same algorithm; pointers are device pointers, launched on `stream`.
+void project_fwd_cuda(int n, const float* means, const float* quats, const float* scales,
+                      const float* opacities, PinholeCamera cam, bool antialiased, float* means2d,
+                      float* depths, float* conics, float* comps, int32_t* radii, void* stream);
+void project_bwd_cuda(int n, const float* means, const float* quats, const float* scales,
+                      PinholeCamera cam, bool antialiased, const int32_t* radii,
+                      const float* v_means2d, const float* v_depths, const float* v_conics,
+                      const float* v_comps, float* v_means, float* v_quats, float* v_scales,
+                      void* stream);
+void sh_fwd_cuda(int n, int k, int degree, const float* dirs, const float* coeffs,
+                 const int32_t* radii, float* colors, void* stream);
+void sh_bwd_cuda(int n, int k, int degree, const float* dirs, const float* coeffs,
+                 const int32_t* radii, const float* v_colors, float* v_coeffs, float* v_dirs,
+                 void* stream);
+// counts [N] tiles touched per Gaussian; after an inclusive scan into offsets, emit
+// keys (tile << 32 | depth bits) and values (Gaussian id) for sorting; after sorting,
+// tile_ranges marks where each tile's entries start in tile_offsets [tiles + 1].
+void count_intersections_cuda(int n, const float* means2d, const int32_t* radii, int width,
+                              int height, int32_t* counts, void* stream);
+void emit_intersections_cuda(int n, const float* means2d, const int32_t* radii,
+                             const float* depths, const int64_t* offsets, int width, int height,
+                             int64_t* keys, int32_t* values, void* stream);
+void tile_ranges_cuda(int64_t m, const int64_t* sorted_keys, int tiles, int32_t* tile_offsets,
+                      void* stream);
+void raster_fwd_cuda(const float* means2d, const float* conics, const float* opacities,
+                     const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
+                     int width, int height, float* out, float* T_final, int32_t* last,
+                     void* stream);
+// Gradients are accumulated atomically into v_* (zeroed by the caller); entry_grads unused.
+void raster_bwd_cuda(const float* means2d, const float* conics, const float* opacities,
+                     const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
+                     int width, int height, const float* T_final, const int32_t* last,
+                     const float* v_out, const float* v_alpha, float* v_means2d,
+                     float* v_conics, float* v_opacities, float* v_features, void* stream);
+
+// Tiles covered by a Gaussian's box (inclusive ranges), shared by both binning paths.
+SC_HD void tile_range(float mx, float my, int radius, int width, int height, int& tx0, int& tx1,
+                      int& ty0, int& ty1) {
+    const int tiles_x = (width + TILE - 1) / TILE, tiles_y = (height + TILE - 1) / TILE;
+    tx0 = static_cast<int>(fmaxf(floorf((mx - radius) / TILE), 0.0f));
+    ty0 = static_cast<int>(fmaxf(floorf((my - radius) / TILE), 0.0f));
+    tx1 = static_cast<int>(fminf(floorf((mx + radius) / TILE), tiles_x - 1.0f));
+    ty1 = static_cast<int>(fminf(floorf((my + radius) / TILE), tiles_y - 1.0f));
+}
+
+}  // namespace sc

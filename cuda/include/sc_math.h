@@ -1,0 +1,68 @@
+// Shared by g++ and nvcc: the constants of the algorithm, small vector helpers and a
+// fast exp. Everything here must match splatcine/raster/reference.py.
+#pragma once
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__CUDACC__)
+#define SC_HD __host__ __device__ __forceinline__
+#else
+#define SC_HD inline
+#endif
+
+namespace sc {
+
+constexpr float EPS2D = 0.3f;              // px^2 low-pass dilation of the 2D covariance
+constexpr float ALPHA_MIN = 1.0f / 255.0f;  // a Gaussian below this alpha at a pixel is skipped
+constexpr float ALPHA_MAX = 0.99f;          // alpha clamp
+constexpr float T_MIN = 1e-4f;              // stop before transmittance falls below this
+constexpr float FRUSTUM_SLACK = 1.3f;       // the Jacobian is evaluated inside 1.3x the view
+constexpr int TILE = 16;                    // tile side in pixels (one AVX-512 row of floats)
+constexpr int CHANNELS = 4;                 // blended per-Gaussian features: r, g, b, depth
+constexpr int RASTER_GRADS = 10;            // per-entry gradients: mean2d(2) conic(3) opacity(1) features(4)
+
+// exp for x <= 0 (the only use): 2^n * p(r) with |r| <= ln2 / 2, relative error ~2e-7,
+// branch-free so g++ vectorises it; CUDA uses its intrinsic.
+SC_HD float fast_exp(float x) {
+#if defined(__CUDA_ARCH__)
+    return __expf(x);
+#else
+    x = fmaxf(x, -87.0f);
+    const float n = floorf(x * 1.44269504088896341f + 0.5f);
+    const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof(scale));
+    return p * scale;
+#endif
+}
+
+SC_HD bool is_finite(float v) { return v - v == 0.0f; }  // false for NaN and +-Inf
+
+// Row-major 3x3 helpers: c = a * b, c = a * b^T, c = a^T * b.
+SC_HD void mat3_mul(const float* a, const float* b, float* c) {
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j)
+            c[i * 3 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j];
+}
+SC_HD void mat3_mul_bt(const float* a, const float* b, float* c) {
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j)
+            c[i * 3 + j] = a[i * 3] * b[j * 3] + a[i * 3 + 1] * b[j * 3 + 1] + a[i * 3 + 2] * b[j * 3 + 2];
+}
+SC_HD void mat3_mul_at(const float* a, const float* b, float* c) {
+    for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j)
+            c[i * 3 + j] = a[i] * b[j] + a[3 + i] * b[3 + j] + a[6 + i] * b[6 + j];
+}
+
+}  // namespace sc

@@ -1,0 +1,280 @@
+// The torch-facing layer: checks, allocation and device dispatch for the kernels
+// declared in include/launchers.h. No math lives here. Built by
+// splatcine/raster/_native.py with torch.utils.cpp_extension.load; the CUDA
+// launchers are linked only when SC_WITH_CUDA is defined.
+#include <torch/extension.h>
+
+#include <tuple>
+
+#include "include/launchers.h"
+
+#ifdef SC_WITH_CUDA
+#include <c10/cuda/CUDAStream.h>
+#define SC_STREAM() static_cast<void*>(c10::cuda::getCurrentCUDAStream().stream())
+#endif
+
+using torch::Tensor;
+
+namespace {
+
+void check(const Tensor& t, const char* name, torch::ScalarType dtype = torch::kFloat32) {
+    TORCH_CHECK(t.scalar_type() == dtype, "splatcine raster: ", name, " must be ",
+                c10::toString(dtype), ", got ", t.scalar_type());
+    TORCH_CHECK(t.is_contiguous(), "splatcine raster: ", name, " must be contiguous");
+}
+
+void check_device(const Tensor& t, const Tensor& ref, const char* name) {
+    TORCH_CHECK(t.device() == ref.device(), "splatcine raster: ", name, " is on ", t.device(),
+                " but means are on ", ref.device());
+}
+
+#ifndef SC_WITH_CUDA
+[[noreturn]] void no_cuda() {
+    TORCH_CHECK(false, "splatcine raster: this build has no CUDA kernels (torch saw no CUDA when it was built)");
+}
+#endif
+
+sc::PinholeCamera make_camera(const Tensor& cam_from_world, const Tensor& K, int64_t width,
+                              int64_t height, double near) {
+    auto V = cam_from_world.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    auto Kc = K.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    const float* v = V.data_ptr<float>();
+    const float* k = Kc.data_ptr<float>();
+    sc::PinholeCamera cam;
+    for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 3; ++j) cam.R[i * 3 + j] = v[i * 4 + j];
+        cam.t[i] = v[i * 4 + 3];
+    }
+    cam.fx = k[0]; cam.fy = k[4]; cam.cx = k[2]; cam.cy = k[5];
+    cam.width = static_cast<int>(width);
+    cam.height = static_cast<int>(height);
+    cam.near = static_cast<float>(near);
+    return cam;
+}
+
+}  // namespace
+
+std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> project_fwd(
+    const Tensor& means, const Tensor& quats, const Tensor& scales, const Tensor& opacities,
+    const Tensor& cam_from_world, const Tensor& K, int64_t width, int64_t height, double near,
+    bool antialiased) {
+    for (auto& [t, name] : {std::pair{means, "means"}, {quats, "quats"}, {scales, "scales"}, {opacities, "opacities"}}) {
+        check(t, name);
+        check_device(t, means, name);
+    }
+    const int n = static_cast<int>(means.size(0));
+    auto opts = means.options();
+    auto means2d = torch::empty({n, 2}, opts), depths = torch::empty({n}, opts);
+    auto conics = torch::empty({n, 3}, opts), comps = torch::empty({n}, opts);
+    auto radii = torch::empty({n}, opts.dtype(torch::kInt32));
+    const auto cam = make_camera(cam_from_world, K, width, height, near);
+    if (means.is_cuda()) {
+#ifdef SC_WITH_CUDA
+        sc::project_fwd_cuda(n, means.data_ptr<float>(), quats.data_ptr<float>(), scales.data_ptr<float>(),
+                             opacities.data_ptr<float>(), cam, antialiased, means2d.data_ptr<float>(),
+                             depths.data_ptr<float>(), conics.data_ptr<float>(), comps.data_ptr<float>(),
+                             radii.data_ptr<int32_t>(), SC_STREAM());
+#else
+        no_cuda();
+#endif
+    } else {
+        sc::project_fwd_cpu(n, means.data_ptr<float>(), quats.data_ptr<float>(), scales.data_ptr<float>(),
+                            opacities.data_ptr<float>(), cam, antialiased, means2d.data_ptr<float>(),
+                            depths.data_ptr<float>(), conics.data_ptr<float>(), comps.data_ptr<float>(),
+                            radii.data_ptr<int32_t>());
+    }
+    return {means2d, depths, conics, comps, radii};
+}
+
+std::tuple<Tensor, Tensor, Tensor> project_bwd(
+    const Tensor& means, const Tensor& quats, const Tensor& scales, const Tensor& cam_from_world,
+    const Tensor& K, int64_t width, int64_t height, double near, bool antialiased, const Tensor& radii,
+    const Tensor& v_means2d, const Tensor& v_depths, const Tensor& v_conics, const Tensor& v_comps) {
+    check(radii, "radii", torch::kInt32);
+    for (auto& [t, name] : {std::pair{v_means2d, "v_means2d"}, {v_depths, "v_depths"}, {v_conics, "v_conics"}, {v_comps, "v_comps"}})
+        check(t, name);
+    const int n = static_cast<int>(means.size(0));
+    auto v_means = torch::empty_like(means), v_quats = torch::empty_like(quats);
+    auto v_scales = torch::empty_like(scales);
+    const auto cam = make_camera(cam_from_world, K, width, height, near);
+    if (means.is_cuda()) {
+#ifdef SC_WITH_CUDA
+        sc::project_bwd_cuda(n, means.data_ptr<float>(), quats.data_ptr<float>(), scales.data_ptr<float>(),
+                             cam, antialiased, radii.data_ptr<int32_t>(), v_means2d.data_ptr<float>(),
+                             v_depths.data_ptr<float>(), v_conics.data_ptr<float>(), v_comps.data_ptr<float>(),
+                             v_means.data_ptr<float>(), v_quats.data_ptr<float>(), v_scales.data_ptr<float>(),
+                             SC_STREAM());
+#else
+        no_cuda();
+#endif
+    } else {
+        sc::project_bwd_cpu(n, means.data_ptr<float>(), quats.data_ptr<float>(), scales.data_ptr<float>(),
+                            cam, antialiased, radii.data_ptr<int32_t>(), v_means2d.data_ptr<float>(),
+                            v_depths.data_ptr<float>(), v_conics.data_ptr<float>(), v_comps.data_ptr<float>(),
+                            v_means.data_ptr<float>(), v_quats.data_ptr<float>(), v_scales.data_ptr<float>());
+    }
+    return {v_means, v_quats, v_scales};
+}
+
+Tensor sh_fwd(int64_t degree, const Tensor& dirs, const Tensor& coeffs, const Tensor& radii) {
+    check(dirs, "dirs");
+    check(coeffs, "coeffs");
+    check(radii, "radii", torch::kInt32);
+    const int n = static_cast<int>(dirs.size(0)), k = static_cast<int>(coeffs.size(1));
+    TORCH_CHECK(k >= (degree + 1) * (degree + 1), "splatcine raster: too few SH coefficients");
+    auto colors = torch::empty({n, 3}, dirs.options());
+    if (dirs.is_cuda()) {
+#ifdef SC_WITH_CUDA
+        sc::sh_fwd_cuda(n, k, degree, dirs.data_ptr<float>(), coeffs.data_ptr<float>(),
+                        radii.data_ptr<int32_t>(), colors.data_ptr<float>(), SC_STREAM());
+#else
+        no_cuda();
+#endif
+    } else {
+        sc::sh_fwd_cpu(n, k, degree, dirs.data_ptr<float>(), coeffs.data_ptr<float>(),
+                       radii.data_ptr<int32_t>(), colors.data_ptr<float>());
+    }
+    return colors;
+}
+
+std::tuple<Tensor, Tensor> sh_bwd(int64_t degree, const Tensor& dirs, const Tensor& coeffs,
+                                  const Tensor& radii, const Tensor& v_colors) {
+    check(v_colors, "v_colors");
+    const int n = static_cast<int>(dirs.size(0)), k = static_cast<int>(coeffs.size(1));
+    auto v_coeffs = torch::empty_like(coeffs), v_dirs = torch::empty_like(dirs);
+    if (dirs.is_cuda()) {
+#ifdef SC_WITH_CUDA
+        sc::sh_bwd_cuda(n, k, degree, dirs.data_ptr<float>(), coeffs.data_ptr<float>(),
+                        radii.data_ptr<int32_t>(), v_colors.data_ptr<float>(),
+                        v_coeffs.data_ptr<float>(), v_dirs.data_ptr<float>(), SC_STREAM());
+#else
+        no_cuda();
+#endif
+    } else {
+        sc::sh_bwd_cpu(n, k, degree, dirs.data_ptr<float>(), coeffs.data_ptr<float>(),
+                       radii.data_ptr<int32_t>(), v_colors.data_ptr<float>(),
+                       v_coeffs.data_ptr<float>(), v_dirs.data_ptr<float>());
+    }
+    return {v_coeffs, v_dirs};
+}
+
+// -> tile_offsets [tiles + 1] int32, flat_ids [M] int32
+std::tuple<Tensor, Tensor> bin_gaussians(const Tensor& means2d, const Tensor& radii,
+                                         const Tensor& depths, int64_t width, int64_t height) {
+    check(means2d, "means2d");
+    check(radii, "radii", torch::kInt32);
+    check(depths, "depths");
+    const int n = static_cast<int>(means2d.size(0));
+    const int64_t tiles_x = (width + sc::TILE - 1) / sc::TILE, tiles_y = (height + sc::TILE - 1) / sc::TILE;
+    const int64_t tiles = tiles_x * tiles_y;
+    auto i32 = means2d.options().dtype(torch::kInt32);
+    auto counts = torch::empty({n}, i32);
+    if (means2d.is_cuda()) {
+#ifdef SC_WITH_CUDA
+        sc::count_intersections_cuda(n, means2d.data_ptr<float>(), radii.data_ptr<int32_t>(), width,
+                                     height, counts.data_ptr<int32_t>(), SC_STREAM());
+        auto offsets = torch::cumsum(counts, 0, torch::kInt64);
+        const int64_t m = n > 0 ? offsets[n - 1].item<int64_t>() : 0;
+        TORCH_CHECK(m < INT32_MAX, "splatcine raster: too many tile intersections");
+        auto keys = torch::empty({m}, means2d.options().dtype(torch::kInt64));
+        auto values = torch::empty({m}, i32);
+        sc::emit_intersections_cuda(n, means2d.data_ptr<float>(), radii.data_ptr<int32_t>(),
+                                    depths.data_ptr<float>(), offsets.data_ptr<int64_t>(), width,
+                                    height, keys.data_ptr<int64_t>(), values.data_ptr<int32_t>(),
+                                    SC_STREAM());
+        auto sorted = torch::sort(keys, /*stable=*/true, /*dim=*/0, /*descending=*/false);
+        auto sorted_keys = std::get<0>(sorted).contiguous();
+        auto flat_ids = values.index_select(0, std::get<1>(sorted)).contiguous();
+        auto tile_offsets = torch::empty({tiles + 1}, i32);
+        sc::tile_ranges_cuda(m, sorted_keys.data_ptr<int64_t>(), static_cast<int>(tiles),
+                             tile_offsets.data_ptr<int32_t>(), SC_STREAM());
+        return {tile_offsets, flat_ids};
+#else
+        no_cuda();
+#endif
+    }
+    const int64_t m = sc::count_intersections_cpu(n, means2d.data_ptr<float>(), radii.data_ptr<int32_t>(),
+                                                  width, height, counts.data_ptr<int32_t>());
+    TORCH_CHECK(m < INT32_MAX, "splatcine raster: too many tile intersections");
+    auto tile_offsets = torch::empty({tiles + 1}, i32);
+    auto flat_ids = torch::empty({m}, i32);
+    sc::bin_gaussians_cpu(n, means2d.data_ptr<float>(), radii.data_ptr<int32_t>(), depths.data_ptr<float>(),
+                          width, height, tile_offsets.data_ptr<int32_t>(), flat_ids.data_ptr<int32_t>());
+    return {tile_offsets, flat_ids};
+}
+
+// -> out [H, W, 4], T_final [H, W], last [H, W] int32
+std::tuple<Tensor, Tensor, Tensor> raster_fwd(const Tensor& means2d, const Tensor& conics,
+                                              const Tensor& opacities, const Tensor& features,
+                                              const Tensor& tile_offsets, const Tensor& flat_ids,
+                                              int64_t width, int64_t height) {
+    for (auto& [t, name] : {std::pair{means2d, "means2d"}, {conics, "conics"}, {opacities, "opacities"}, {features, "features"}})
+        check(t, name);
+    TORCH_CHECK(features.size(1) == sc::CHANNELS, "splatcine raster: features must be [N, 4]");
+    check(tile_offsets, "tile_offsets", torch::kInt32);
+    check(flat_ids, "flat_ids", torch::kInt32);
+    auto out = torch::empty({height, width, sc::CHANNELS}, means2d.options());
+    auto T_final = torch::empty({height, width}, means2d.options());
+    auto last = torch::empty({height, width}, means2d.options().dtype(torch::kInt32));
+    if (means2d.is_cuda()) {
+#ifdef SC_WITH_CUDA
+        sc::raster_fwd_cuda(means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
+                            features.data_ptr<float>(), tile_offsets.data_ptr<int32_t>(),
+                            flat_ids.data_ptr<int32_t>(), width, height, out.data_ptr<float>(),
+                            T_final.data_ptr<float>(), last.data_ptr<int32_t>(), SC_STREAM());
+#else
+        no_cuda();
+#endif
+    } else {
+        sc::raster_fwd_cpu(means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
+                           features.data_ptr<float>(), tile_offsets.data_ptr<int32_t>(),
+                           flat_ids.data_ptr<int32_t>(), width, height, out.data_ptr<float>(),
+                           T_final.data_ptr<float>(), last.data_ptr<int32_t>());
+    }
+    return {out, T_final, last};
+}
+
+// -> v_means2d [N, 2], v_conics [N, 3], v_opacities [N], v_features [N, 4]
+std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
+    const Tensor& means2d, const Tensor& conics, const Tensor& opacities, const Tensor& features,
+    const Tensor& tile_offsets, const Tensor& flat_ids, int64_t width, int64_t height,
+    const Tensor& T_final, const Tensor& last, const Tensor& v_out, const Tensor& v_alpha) {
+    check(v_out, "v_out");
+    check(v_alpha, "v_alpha");
+    const int n = static_cast<int>(means2d.size(0));
+    if (means2d.is_cuda()) {
+#ifdef SC_WITH_CUDA
+        auto v_means2d = torch::zeros_like(means2d), v_conics = torch::zeros_like(conics);
+        auto v_opacities = torch::zeros_like(opacities), v_features = torch::zeros_like(features);
+        sc::raster_bwd_cuda(means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
+                            features.data_ptr<float>(), tile_offsets.data_ptr<int32_t>(),
+                            flat_ids.data_ptr<int32_t>(), width, height, T_final.data_ptr<float>(),
+                            last.data_ptr<int32_t>(), v_out.data_ptr<float>(), v_alpha.data_ptr<float>(),
+                            v_means2d.data_ptr<float>(), v_conics.data_ptr<float>(),
+                            v_opacities.data_ptr<float>(), v_features.data_ptr<float>(), SC_STREAM());
+        return {v_means2d, v_conics, v_opacities, v_features};
+#else
+        no_cuda();
+#endif
+    }
+    auto v_means2d = torch::empty_like(means2d), v_conics = torch::empty_like(conics);
+    auto v_opacities = torch::empty_like(opacities), v_features = torch::empty_like(features);
+    auto entry_grads = torch::empty({flat_ids.size(0), sc::RASTER_GRADS}, means2d.options());
+    sc::raster_bwd_cpu(n, means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
+                       features.data_ptr<float>(), tile_offsets.data_ptr<int32_t>(),
+                       flat_ids.data_ptr<int32_t>(), width, height, T_final.data_ptr<float>(),
+                       last.data_ptr<int32_t>(), v_out.data_ptr<float>(), v_alpha.data_ptr<float>(),
+                       entry_grads.data_ptr<float>(), v_means2d.data_ptr<float>(), v_conics.data_ptr<float>(),
+                       v_opacities.data_ptr<float>(), v_features.data_ptr<float>());
+    return {v_means2d, v_conics, v_opacities, v_features};
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+    m.def("project_fwd", &project_fwd);
+    m.def("project_bwd", &project_bwd);
+    m.def("sh_fwd", &sh_fwd);
+    m.def("sh_bwd", &sh_bwd);
+    m.def("bin_gaussians", &bin_gaussians);
+    m.def("raster_fwd", &raster_fwd);
+    m.def("raster_bwd", &raster_bwd);
+}
