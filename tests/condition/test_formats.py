@@ -10,7 +10,7 @@ import torch
 from scipy.ndimage import distance_transform_edt
 
 from splatcine.cameras import invert_rigid
-from splatcine.condition import FORMATS, Bundle, cameractrl, voyager, wan_vace, write_formats
+from splatcine.condition import FORMATS, Bundle, voyager, wan_vace, write_formats
 from splatcine.io.video import read_frames, read_image
 from splatcine.render import files
 
