@@ -59,23 +59,30 @@ def write_preview(path: SampledPath, out: Path, scene: Scene | None = None) -> P
 
         if len(points):
             ax.scatter(*project(points), s=1.5, c=colors / 255.0, alpha=0.5, linewidths=0, zorder=1)
-        for i, cam in enumerate(sources):
+        for frame in scene.frames if scene is not None else []:
+            cam = frame.camera
             ax.plot(*project(_frustum(cam.cam_from_world, cam.intrinsics, size * 0.7)), color="0.55", lw=0.8, zorder=2)
+            if ax is axes[0]:  # numbered once, where they spread out
+                ax.annotate(f"src {frame.source_frame}", project(cam.center), textcoords="offset points",
+                            xytext=(-6, -11), fontsize=7, color="0.35", zorder=2)
         if len(source_centers):
             ax.plot(*project(source_centers), color="0.4", lw=1, ls="--", zorder=2)
         ax.plot(*project(centers), color="0.15", lw=1.5, zorder=3)
+        labelled: list[np.ndarray] = []
         for i in drawn:
             color = cmap(i / max(1, len(path) - 1))
             ax.plot(*project(_frustum(path.cam_from_world[i], path.intrinsics[i], size)), color=color, lw=1.6, zorder=4)
-            x, y = project(centers[i])
-            ax.annotate(str(i), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8,
-                        color="black", zorder=6, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec=color, alpha=0.8))
+            xy = np.array(project(centers[i]))
+            if all(np.linalg.norm(xy - other) > 0.04 * extent for other in labelled):  # no stacked labels
+                labelled.append(xy)
+                ax.annotate(str(i), tuple(xy), textcoords="offset points", xytext=(5, 5), fontsize=8, zorder=6,
+                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec=color, alpha=0.85))
         ax.scatter(*project(centers[:1]), marker="o", s=60, color=cmap(0.0), edgecolors="black", zorder=5)
         ax.scatter(*project(centers[-1:]), marker="s", s=60, color=cmap(1.0), edgecolors="black", zorder=5)
         ax.set_title(title)
         ax.set_xlabel(f"{a_name} (scene units)")
         ax.set_ylabel(f"{b_name} (scene units)")
-        ax.set_aspect("equal", adjustable="datalim")
+        _frame_view(ax, project, np.concatenate([centers, source_centers, _core(points)]), extent)
         ax.grid(True, alpha=0.3)
 
     handles = [
@@ -98,6 +105,17 @@ def write_preview(path: SampledPath, out: Path, scene: Scene | None = None) -> P
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return out
+
+
+def _frame_view(ax, project, xyz: np.ndarray, extent: float) -> None:
+    """Equal-aspect limits around `xyz`, never thinner than half the scene (frustums stay in scale)."""
+    x, y = project(xyz)
+    half = np.maximum([np.ptp(x) / 2, np.ptp(y) / 2], 0.25 * extent) * 1.15
+    middle = [(x.max() + x.min()) / 2, (y.max() + y.min()) / 2]
+    corners_x = [middle[0] - half[0], middle[0] + half[0]]
+    corners_y = [middle[1] - half[1], middle[1] + half[1]]
+    ax.plot(corners_x, corners_y, alpha=0.0)  # invisible: widens the data limits
+    ax.set_aspect("equal", adjustable="datalim")
 
 
 def _core(points: np.ndarray) -> np.ndarray:
