@@ -7,13 +7,17 @@
 
 namespace sc {
 
+// The basis constants are spelled out as scalars (constexpr arrays are not visible to
+// device code without --expt-relaxed-constexpr).
 constexpr float SH_C0 = 0.28209479177387814f;
 constexpr float SH_C1 = 0.4886025119029199f;
-constexpr float SH_C2[5] = {1.0925484305920792f, -1.0925484305920792f, 0.31539156525252005f,
-                            -1.0925484305920792f, 0.5462742152960396f};
-constexpr float SH_C3[7] = {-0.5900435899266435f, 2.890611442640554f, -0.4570457994644658f,
-                            0.3731763325901154f, -0.4570457994644658f, 1.445305721320277f,
-                            -0.5900435899266435f};
+constexpr float SH_C2_0 = 1.0925484305920792f, SH_C2_1 = -1.0925484305920792f,
+                SH_C2_2 = 0.31539156525252005f, SH_C2_3 = -1.0925484305920792f,
+                SH_C2_4 = 0.5462742152960396f;
+constexpr float SH_C3_0 = -0.5900435899266435f, SH_C3_1 = 2.890611442640554f,
+                SH_C3_2 = -0.4570457994644658f, SH_C3_3 = 0.3731763325901154f,
+                SH_C3_4 = -0.4570457994644658f, SH_C3_5 = 1.445305721320277f,
+                SH_C3_6 = -0.5900435899266435f;
 
 // basis[k] and, when grad is non-null, d basis[k] / d(x, y, z) in grad[3 k .. 3 k + 2].
 SC_HD void sh_basis(int degree, float x, float y, float z, float* basis, float* grad) {
@@ -28,34 +32,34 @@ SC_HD void sh_basis(int degree, float x, float y, float z, float* basis, float* 
     }
     if (degree < 2) return;
     const float xx = x * x, yy = y * y, zz = z * z;
-    basis[4] = SH_C2[0] * x * y;
-    basis[5] = SH_C2[1] * y * z;
-    basis[6] = SH_C2[2] * (2 * zz - xx - yy);
-    basis[7] = SH_C2[3] * x * z;
-    basis[8] = SH_C2[4] * (xx - yy);
+    basis[4] = SH_C2_0 * x * y;
+    basis[5] = SH_C2_1 * y * z;
+    basis[6] = SH_C2_2 * (2 * zz - xx - yy);
+    basis[7] = SH_C2_3 * x * z;
+    basis[8] = SH_C2_4 * (xx - yy);
     if (grad) {
-        grad[12] = SH_C2[0] * y; grad[13] = SH_C2[0] * x; grad[14] = 0;
-        grad[15] = 0; grad[16] = SH_C2[1] * z; grad[17] = SH_C2[1] * y;
-        grad[18] = -2 * SH_C2[2] * x; grad[19] = -2 * SH_C2[2] * y; grad[20] = 4 * SH_C2[2] * z;
-        grad[21] = SH_C2[3] * z; grad[22] = 0; grad[23] = SH_C2[3] * x;
-        grad[24] = 2 * SH_C2[4] * x; grad[25] = -2 * SH_C2[4] * y; grad[26] = 0;
+        grad[12] = SH_C2_0 * y; grad[13] = SH_C2_0 * x; grad[14] = 0;
+        grad[15] = 0; grad[16] = SH_C2_1 * z; grad[17] = SH_C2_1 * y;
+        grad[18] = -2 * SH_C2_2 * x; grad[19] = -2 * SH_C2_2 * y; grad[20] = 4 * SH_C2_2 * z;
+        grad[21] = SH_C2_3 * z; grad[22] = 0; grad[23] = SH_C2_3 * x;
+        grad[24] = 2 * SH_C2_4 * x; grad[25] = -2 * SH_C2_4 * y; grad[26] = 0;
     }
     if (degree < 3) return;
-    basis[9] = SH_C3[0] * y * (3 * xx - yy);
-    basis[10] = SH_C3[1] * x * y * z;
-    basis[11] = SH_C3[2] * y * (4 * zz - xx - yy);
-    basis[12] = SH_C3[3] * z * (2 * zz - 3 * xx - 3 * yy);
-    basis[13] = SH_C3[4] * x * (4 * zz - xx - yy);
-    basis[14] = SH_C3[5] * z * (xx - yy);
-    basis[15] = SH_C3[6] * x * (xx - 3 * yy);
+    basis[9] = SH_C3_0 * y * (3 * xx - yy);
+    basis[10] = SH_C3_1 * x * y * z;
+    basis[11] = SH_C3_2 * y * (4 * zz - xx - yy);
+    basis[12] = SH_C3_3 * z * (2 * zz - 3 * xx - 3 * yy);
+    basis[13] = SH_C3_4 * x * (4 * zz - xx - yy);
+    basis[14] = SH_C3_5 * z * (xx - yy);
+    basis[15] = SH_C3_6 * x * (xx - 3 * yy);
     if (grad) {
-        grad[27] = 6 * SH_C3[0] * x * y; grad[28] = SH_C3[0] * (3 * xx - 3 * yy); grad[29] = 0;
-        grad[30] = SH_C3[1] * y * z; grad[31] = SH_C3[1] * x * z; grad[32] = SH_C3[1] * x * y;
-        grad[33] = -2 * SH_C3[2] * x * y; grad[34] = SH_C3[2] * (4 * zz - xx - 3 * yy); grad[35] = 8 * SH_C3[2] * y * z;
-        grad[36] = -6 * SH_C3[3] * x * z; grad[37] = -6 * SH_C3[3] * y * z; grad[38] = SH_C3[3] * (6 * zz - 3 * xx - 3 * yy);
-        grad[39] = SH_C3[4] * (4 * zz - 3 * xx - yy); grad[40] = -2 * SH_C3[4] * x * y; grad[41] = 8 * SH_C3[4] * x * z;
-        grad[42] = 2 * SH_C3[5] * x * z; grad[43] = -2 * SH_C3[5] * y * z; grad[44] = SH_C3[5] * (xx - yy);
-        grad[45] = SH_C3[6] * (3 * xx - 3 * yy); grad[46] = -6 * SH_C3[6] * x * y; grad[47] = 0;
+        grad[27] = 6 * SH_C3_0 * x * y; grad[28] = SH_C3_0 * (3 * xx - 3 * yy); grad[29] = 0;
+        grad[30] = SH_C3_1 * y * z; grad[31] = SH_C3_1 * x * z; grad[32] = SH_C3_1 * x * y;
+        grad[33] = -2 * SH_C3_2 * x * y; grad[34] = SH_C3_2 * (4 * zz - xx - 3 * yy); grad[35] = 8 * SH_C3_2 * y * z;
+        grad[36] = -6 * SH_C3_3 * x * z; grad[37] = -6 * SH_C3_3 * y * z; grad[38] = SH_C3_3 * (6 * zz - 3 * xx - 3 * yy);
+        grad[39] = SH_C3_4 * (4 * zz - 3 * xx - yy); grad[40] = -2 * SH_C3_4 * x * y; grad[41] = 8 * SH_C3_4 * x * z;
+        grad[42] = 2 * SH_C3_5 * x * z; grad[43] = -2 * SH_C3_5 * y * z; grad[44] = SH_C3_5 * (xx - yy);
+        grad[45] = SH_C3_6 * (3 * xx - 3 * yy); grad[46] = -6 * SH_C3_6 * x * y; grad[47] = 0;
     }
 }
 
