@@ -8,6 +8,8 @@ from splatcine.cli._app import app
 from splatcine.cli import render  # noqa: E402,F401
 from splatcine.cli import generate  # noqa: E402,F401
 from splatcine.cli import path  # noqa: E402,F401
+from splatcine.cli import reconstruct  # noqa: E402,F401
+from splatcine.cli import train  # noqa: E402,F401
 
 
 def main() -> None:

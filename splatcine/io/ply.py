@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
+import torch
 from plyfile import PlyData, PlyElement
 
 from splatcine.errors import InputError
+from splatcine.gaussians import Gaussians
 
 
 def write_points_ply(path: Path, xyz: np.ndarray, rgb: np.ndarray | None = None) -> None:
@@ -36,3 +39,66 @@ def read_points_ply(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if {"red", "green", "blue"} <= set(names):
         rgb = np.stack([vertex["red"], vertex["green"], vertex["blue"]], axis=1).astype(np.uint8)
     return xyz, rgb
+
+
+def _gaussian_fields(n_rest: int) -> list[tuple[str, str]]:
+    """Vertex properties of the standard 3DGS PLY, in the reference implementation's order."""
+    names = ["x", "y", "z", "nx", "ny", "nz", "f_dc_0", "f_dc_1", "f_dc_2"]
+    names += [f"f_rest_{i}" for i in range(n_rest)]
+    names += ["opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]
+    return [(name, "f4") for name in names]
+
+
+def write_gaussians_ply(path: Path, gaussians: Gaussians) -> None:
+    """The standard 3DGS PLY (SuperSplat, web viewers, nerfstudio and gsplat read it).
+
+    Stored as the reference implementation stores it: opacity as a logit, scales as
+    logs, rotations as (w, x, y, z), and the higher SH bands channel-major (all red
+    coefficients, then green, then blue) in `f_rest_*`.
+    """
+    g = gaussians.detach().to("cpu")
+    sh = g.sh.float().numpy()  # [N, K, 3]
+    n, k = sh.shape[0], sh.shape[1]
+    rest = sh[:, 1:].transpose(0, 2, 1).reshape(n, 3 * (k - 1))  # channel-major: R.., G.., B..
+    columns = [g.means.float().numpy(), np.zeros((n, 3), np.float32), sh[:, 0], rest,
+               g.opacity_logits.float().numpy()[:, None], g.log_scales.float().numpy(),
+               g.quats.float().numpy()]
+    table = np.concatenate(columns, axis=1).astype(np.float32)
+    data = np.empty(n, dtype=_gaussian_fields(3 * (k - 1)))
+    for i, name in enumerate(data.dtype.names):
+        data[name] = table[:, i]
+    PlyData([PlyElement.describe(data, "vertex")]).write(str(path))
+
+
+def read_gaussians_ply(path: Path) -> Gaussians:
+    """Read a standard 3DGS PLY (from splatcine or another trainer) into `Gaussians`."""
+    try:
+        vertex = PlyData.read(str(path))["vertex"]
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except Exception as err:  # plyfile raises several types for a malformed file
+        raise InputError(f"{path}: not a readable PLY file ({err})") from None
+    names = set(vertex.data.dtype.names)
+    n_rest = sum(1 for name in names if name.startswith("f_rest_"))
+    missing = [name for name, _ in _gaussian_fields(n_rest) if name not in names and name[0] != "n"]
+    if missing:
+        raise InputError(f"{path}: not a 3DGS splat (vertex property '{missing[0]}' is missing)")
+    k = n_rest // 3 + 1
+    if n_rest % 3 or math.isqrt(k) ** 2 != k:
+        raise InputError(f"{path}: {n_rest} f_rest_* properties is not a whole number of SH bands")
+
+    def cols(*keys: str) -> torch.Tensor:
+        return torch.from_numpy(np.stack([np.asarray(vertex[key], np.float32) for key in keys], axis=1))
+
+    rest = cols(*(f"f_rest_{i}" for i in range(n_rest))).reshape(-1, 3, k - 1).transpose(1, 2)
+    sh = torch.cat([cols("f_dc_0", "f_dc_1", "f_dc_2")[:, None], rest], dim=1)
+    gaussians = Gaussians(
+        means=cols("x", "y", "z"),
+        quats=cols("rot_0", "rot_1", "rot_2", "rot_3"),
+        log_scales=cols("scale_0", "scale_1", "scale_2"),
+        opacity_logits=cols("opacity")[:, 0],
+        sh=sh.contiguous(),
+    )
+    if not all(torch.isfinite(t).all() for t in gaussians.tensors().values()):
+        raise InputError(f"{path}: the splat holds non-finite values")
+    return gaussians

@@ -1,0 +1,169 @@
+"""The training configuration: one pydantic definition for the CLI, YAML files and the API.
+
+A run's configuration is resolved in layers: the named preset, then a YAML file,
+then explicit overrides (the CLI's options or keyword arguments). The resolved
+result is what the trainer uses and what it saves beside its outputs
+(`train_config.json` and the scene manifest), so a run can be repeated exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from splatcine.errors import InputError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LearningRates(_Strict):
+    """Adam step sizes per parameter, as in the reference 3DGS implementation."""
+
+    means: float = 1.6e-4  # times the scene extent; decays exponentially to means_final
+    means_final: float = 1.6e-6  # times the scene extent, reached at the last iteration
+    log_scales: float = 5e-3
+    quats: float = 1e-3
+    opacity_logits: float = 5e-2
+    sh0: float = 2.5e-3
+    shN: float = 2.5e-3 / 20
+    color_correction: float = 1e-3
+
+
+class ADCConfig(_Strict):
+    """Adaptive density control (clone, split, prune, opacity reset) from the 3DGS paper."""
+
+    kind: Literal["adc"] = "adc"
+    grow_grad2d: float = 2e-4  # mean screen-space gradient (NDC units) above which to densify
+    grow_scale3d: float = 0.01  # x scene extent: smaller Gaussians are cloned, larger split
+    prune_opacity: float = 0.005
+    prune_scale3d: float = 0.1  # x scene extent: larger Gaussians are pruned after a reset
+    refine_start: int = 500
+    refine_stop: int = 15_000
+    refine_every: int = 100
+    reset_every: int = 3_000
+    max_gaussians: int = 3_000_000  # growth stops here, a guard for small machines
+
+
+class MCMCConfig(_Strict):
+    """3DGS as MCMC: dead Gaussians relocated onto live ones, noise on positions, a fixed budget."""
+
+    kind: Literal["mcmc"] = "mcmc"
+    cap_max: int = 1_000_000  # the Gaussian budget
+    noise_lr: float = 5e5  # position noise, times the current position learning rate
+    min_opacity: float = 0.005  # Gaussians below this are dead and get relocated
+    refine_start: int = 500
+    refine_stop: int = 25_000
+    refine_every: int = 100
+    grow_rate: float = 0.05  # add this fraction of Gaussians at each refinement, up to cap_max
+    opacity_reg: float = 0.01
+    scale_reg: float = 0.01
+
+
+Strategy = Annotated[ADCConfig | MCMCConfig, Field(discriminator="kind")]
+
+
+class TrainConfig(_Strict):
+    """Everything a training run depends on (defaults are the `preview` preset)."""
+
+    preset: Literal["preview", "full"] = "preview"  # the layer under the YAML file and overrides
+    iterations: int = Field(3_000, ge=1)
+    max_width: int | None = Field(480, ge=16)  # train on frames resized to at most this width
+    sh_degree: int = Field(3, ge=0, le=3)
+    sh_degree_interval: int = Field(1_000, ge=1)  # raise the SH degree by one this often
+    ssim_lambda: float = Field(0.2, ge=0.0, le=1.0)  # loss = (1 - l) L1 + l (1 - SSIM)
+    init: Literal["sfm", "random"] = "sfm"
+    init_random_count: int = Field(50_000, ge=1)
+    init_opacity: float = Field(0.1, gt=0.0, lt=1.0)
+    init_scale: float = Field(1.0, gt=0.0)  # times the mean distance to the 3 nearest points
+    outlier_neighbors: int = Field(20, ge=0)  # 0 turns statistical outlier removal off
+    outlier_std_ratio: float = Field(2.0, gt=0.0)
+    lr: LearningRates = LearningRates()
+    strategy: Strategy = ADCConfig()
+    color_correction: bool = True  # per-frame affine colour, learned; never used for new views
+    color_reg: float = Field(1e-2, ge=0.0)  # pull of the colour correction toward identity
+    holdout_every: int = Field(8, ge=0)  # every n-th kept frame is held out (0: none)
+    checkpoint_every: int = Field(1_000, ge=0)  # 0: only on interruption
+    seed: int = 0
+    backend: str = "auto"  # rasterizer backend, see splatcine.raster.rasterize
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when present
+    antialiased: bool = False
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # CPU: a 480p shot of 49-81 frames in about ten minutes on two cores.
+    "preview": {
+        "preset": "preview",
+        "iterations": 3_000,
+        "max_width": 480,
+        "sh_degree": 1,
+        "sh_degree_interval": 1_000,
+        "checkpoint_every": 1_000,
+        "strategy": {"kind": "adc", "refine_start": 300, "refine_stop": 2_000,
+                     "refine_every": 100, "reset_every": 1_000, "max_gaussians": 200_000},
+    },
+    # GPU: the standard 3DGS schedule.
+    "full": {
+        "preset": "full",
+        "iterations": 30_000,
+        "max_width": None,
+        "sh_degree": 3,
+        "sh_degree_interval": 1_000,
+        "checkpoint_every": 7_000,
+        "strategy": {"kind": "adc"},
+    },
+}
+
+
+def resolve_config(
+    preset: str | None = None, path: Path | None = None, **overrides: Any
+) -> TrainConfig:
+    """Preset, then the YAML file at `path`, then `overrides` (None values are ignored)."""
+    layers: dict[str, Any] = {}
+    from_file = _read_yaml(path) if path is not None else {}
+    name = preset or from_file.get("preset") or "preview"
+    if name not in PRESETS:
+        raise InputError(f"unknown preset '{name}' (choose from {', '.join(PRESETS)})")
+    for layer in (PRESETS[name], from_file, {k: v for k, v in overrides.items() if v is not None}):
+        layers = _merge(layers, layer)
+    try:
+        return TrainConfig.model_validate(layers)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        source = f"{path}: " if path is not None else ""
+        raise InputError(f"{source}training config field '{where}': {first['msg']}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: a training config must be a mapping of fields")
+    return doc
+
+
+def _merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """Nested dict update; a strategy of another kind replaces the whole strategy block."""
+    out = dict(base)
+    for key, value in layer.items():
+        old = out.get(key)
+        if isinstance(value, BaseModel):
+            value = value.model_dump()
+        same_kind = not isinstance(old, dict) or not isinstance(value, dict) or \
+            value.get("kind", old.get("kind")) == old.get("kind")
+        if isinstance(old, dict) and isinstance(value, dict) and same_kind:
+            out[key] = _merge(old, value)
+        else:
+            out[key] = value
+    return out

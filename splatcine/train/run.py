@@ -1,0 +1,200 @@
+"""`train_scene`: a scene directory in, a trained and evaluated Gaussian scene written into it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from splatcine.atomic import atomic_file
+from splatcine.errors import InputError
+from splatcine.gaussians import Gaussians
+from splatcine.io.ply import write_gaussians_ply
+from splatcine.progress import Progress, ProgressCallback, silent
+from splatcine.scene import Scene, load_scene
+from splatcine.scene import layout
+from splatcine.train.config import MCMCConfig, TrainConfig
+from splatcine.train.data import split_views
+from splatcine.train.evaluate import Evaluation, evaluate, write_contact_sheet
+from splatcine.train.init import init_gaussians, random_points, remove_outliers, scene_extent
+from splatcine.train.trainer import TrainState
+
+CONTACT_SHEET = "contact_sheet.png"  # held-out ground truth beside render
+TRAIN_CONFIG = "train_config.json"  # the resolved TrainConfig of the last run
+
+
+@dataclass(frozen=True)
+class TrainProgress(Progress):
+    """A training step's report: the generic fields plus typed training figures."""
+
+    iteration: int = 0
+    loss: float = math.nan
+    psnr: float = math.nan
+    num_gaussians: int = 0
+    its_per_s: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    scene_dir: Path
+    splat_path: Path
+    gaussians: Gaussians
+    iterations: int
+    evaluation: Evaluation
+    train_seconds: float
+    config: TrainConfig
+
+
+def train_scene(
+    scene_dir: Path,
+    config: TrainConfig | None = None,
+    progress: ProgressCallback = silent,
+    resume: bool = False,
+) -> TrainResult:
+    """Train Gaussians on a scene directory's frames and write them, evaluated, into it.
+
+    Writes `splat.ply`, `metrics.json`, `contact_sheet.png`, `train_config.json`,
+    `checkpoints/` and a `train` entry in the manifest, each file atomically (the
+    directory may itself be a temporary one that `reconstruct` renames later).
+    Ctrl-C stops after the current step and leaves a checkpoint; `resume=True`
+    continues from the latest checkpoint to the result an uninterrupted run gives.
+    """
+    config = config or TrainConfig()
+    root = Path(scene_dir)
+    scene = load_scene(root)
+    device = torch.device("cuda" if config.device == "cuda" or (
+        config.device == "auto" and torch.cuda.is_available()) else "cpu")  # fmt: skip
+    train_views, test_views = split_views(scene, config.max_width, config.holdout_every, device)
+    extent = scene_extent(np.stack([c.center for c in scene.cameras]), scene.points)
+    checkpoints = root / layout.CHECKPOINTS
+    if resume:
+        latest = latest_checkpoint(checkpoints)
+        if latest is None:
+            raise InputError(f"{checkpoints}: no checkpoint to resume from")
+        state = TrainState.load(latest, config, device)
+    else:
+        state = TrainState(config, initial_gaussians(scene, config, extent), len(train_views),
+                           extent, device)  # fmt: skip
+
+    started, first_step = time.perf_counter(), state.step_index
+    with _interrupt_between_steps() as interrupted:
+        try:
+            while state.step_index < config.iterations:
+                step = state.step(train_views[state.view_for(state.step_index, len(train_views))])
+                done = state.step_index
+                if config.checkpoint_every and done % config.checkpoint_every == 0:
+                    save_checkpoint(state, checkpoints)
+                rate = (done - first_step) / max(time.perf_counter() - started, 1e-9)
+                progress(TrainProgress(
+                    "train", done, config.iterations,
+                    {"loss": step.loss, "psnr": step.psnr, "gaussians": step.num_gaussians, "it/s": rate},
+                    iteration=done, loss=step.loss, psnr=step.psnr, num_gaussians=step.num_gaussians,
+                    its_per_s=rate))  # fmt: skip
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            save_checkpoint(state, checkpoints)
+            raise
+    train_seconds = time.perf_counter() - started
+    save_checkpoint(state, checkpoints)  # lets a later `--resume --iterations M` train further
+
+    progress(Progress("evaluate", 0, len(test_views)))
+    gaussians = state.gaussians()
+    splat_path = root / layout.SPLAT_PLY
+    with atomic_file(splat_path) as tmp:
+        write_gaussians_ply(tmp, gaussians)
+    evaluation = evaluate(gaussians, test_views, config.backend, config.antialiased)
+    if test_views:
+        with atomic_file(root / CONTACT_SHEET) as tmp:
+            write_contact_sheet(tmp, evaluation, test_views)
+    progress(Progress("evaluate", len(test_views), len(test_views),
+                      {"psnr": evaluation.psnr or math.nan, "ssim": evaluation.ssim or math.nan}))
+    summary = {
+        "preset": config.preset,
+        "iterations": state.step_index,
+        "num_gaussians": len(gaussians),
+        "train_seconds": round(train_seconds, 3),
+        "train_frames": len(train_views),
+        "held_out_every": config.holdout_every,
+        **evaluation.to_json(),
+    }
+    _write_json(root / layout.METRICS, summary)
+    _write_json(root / TRAIN_CONFIG, config.model_dump(mode="json"))
+    manifest = json.loads((root / layout.MANIFEST).read_text())
+    manifest["train"] = {"config": config.model_dump(mode="json"),
+                         **{k: summary[k] for k in ("iterations", "num_gaussians", "psnr", "ssim")}}
+    _write_json(root / layout.MANIFEST, manifest)
+    return TrainResult(root, splat_path, gaussians.to("cpu"), state.step_index, evaluation,
+                       train_seconds, config)
+
+
+def initial_gaussians(scene: Scene, config: TrainConfig, extent: float) -> Gaussians:
+    """From the scene's SfM points (outliers removed), or random points inside the camera bounds."""
+    if config.init == "random":
+        centers = np.stack([c.center for c in scene.cameras])
+        points, colors = random_points(centers, config.init_random_count, extent, config.seed)
+    else:
+        if len(scene.points) == 0:
+            raise InputError(f"{scene.root / layout.POINTS_PLY}: the scene has no sparse points to "
+                             f"initialise from (train with --init random)")  # fmt: skip
+        kept = remove_outliers(scene.points, config.outlier_neighbors, config.outlier_std_ratio)
+        points, colors = scene.points[kept], scene.point_colors[kept]
+    if isinstance(config.strategy, MCMCConfig) and len(points) > config.strategy.cap_max:
+        pick = np.random.default_rng(config.seed).choice(len(points), config.strategy.cap_max, replace=False)
+        points, colors = points[np.sort(pick)], colors[np.sort(pick)]
+    return init_gaussians(points, colors, config.sh_degree, config.init_opacity, config.init_scale)
+
+
+def latest_checkpoint(directory: Path) -> Path | None:
+    found = sorted(Path(directory).glob("step_*.safetensors"))
+    return found[-1] if found else None
+
+
+def save_checkpoint(state: TrainState, directory: Path) -> Path:
+    """Write `step_NNNNNNN.safetensors` and drop the older ones."""
+    path = Path(directory) / f"step_{state.step_index:07d}.safetensors"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state.save(path)
+    for old in Path(directory).glob("step_*.safetensors"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+@contextlib.contextmanager
+def _interrupt_between_steps() -> Iterator[threading.Event]:
+    """Ctrl-C sets an event the loop checks between steps, so the checkpoint is never half a step.
+
+    A second Ctrl-C interrupts at once. Outside the main thread signals cannot be
+    caught and the event simply stays clear.
+    """
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield event
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum, frame):
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,158 @@
+"""The training state and one optimisation step.
+
+`TrainState` holds everything a run depends on (parameters, one Adam per parameter,
+the colour correction, the strategy's accumulators, the random generator, the step)
+and turns into and out of a checkpoint, so a resumed run takes exactly the steps an
+uninterrupted one would. `TrainState.step` is the whole loop body.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch.nn import Parameter
+
+from splatcine.errors import InputError
+from splatcine.gaussians import Gaussians
+from splatcine.io.checkpoint import load_checkpoint, save_checkpoint
+from splatcine.train.color import ColorCorrection
+from splatcine.train.config import TrainConfig
+from splatcine.train.data import View
+from splatcine.train.evaluate import render_view
+from splatcine.train.loss import photometric_loss, psnr
+from splatcine.train.strategy import StepInfo, Strategy, make_strategy
+from splatcine.train.strategy.ops import Optimizers, Params
+
+# Fields that may differ between a checkpoint's config and the config that resumes it.
+RESUMABLE_CHANGES = {"iterations", "checkpoint_every", "backend", "device"}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    loss: float
+    psnr: float
+    num_gaussians: int
+    refined: dict[str, int]
+
+
+class TrainState:
+    def __init__(self, config: TrainConfig, gaussians: Gaussians, n_views: int, extent: float,
+                 device: torch.device | str = "cpu"):  # fmt: skip
+        self.config, self.extent, self.step_index = config, extent, 0
+        g = gaussians.to(device)
+        tensors = {"means": g.means, "quats": g.quats, "log_scales": g.log_scales,
+                   "opacity_logits": g.opacity_logits, "sh0": g.sh[:, :1], "shN": g.sh[:, 1:]}
+        self.params: Params = {k: Parameter(v.float().contiguous().clone()) for k, v in tensors.items()}
+        lr = config.lr
+        rates = {"means": lr.means * extent, "quats": lr.quats, "log_scales": lr.log_scales,
+                 "opacity_logits": lr.opacity_logits, "sh0": lr.sh0, "shN": lr.shN}
+        self.optimizers: Optimizers = {
+            k: torch.optim.Adam([p], lr=rates[k], eps=1e-15) for k, p in self.params.items()
+        }
+        self.color = ColorCorrection(n_views).to(device)
+        self.color_optimizer = torch.optim.Adam(self.color.parameters(), lr=lr.color_correction)
+        self.strategy: Strategy = make_strategy(config.strategy, extent)
+        self.rng = torch.Generator(device=device).manual_seed(config.seed)
+
+    @property
+    def num_gaussians(self) -> int:
+        return len(self.params["means"])
+
+    def gaussians(self) -> Gaussians:
+        """The current Gaussians, detached from the optimiser."""
+        return self._live_gaussians().detach()
+
+    def means_lr(self, step: int) -> float:
+        """Exponential decay from `lr.means` to `lr.means_final`, both times the scene extent."""
+        t = min(1.0, step / max(1, self.config.iterations - 1))
+        lr = self.config.lr
+        return self.extent * math.exp((1 - t) * math.log(lr.means) + t * math.log(lr.means_final))
+
+    def view_for(self, step: int, n_views: int) -> int:
+        """A fresh shuffle of the views each epoch, a pure function of the seed and the step."""
+        epoch, offset = divmod(step, n_views)
+        order = torch.randperm(n_views, generator=torch.Generator().manual_seed(
+            self.config.seed * 1_000_003 + epoch))  # fmt: skip
+        return int(order[offset])
+
+    def step(self, view: View) -> StepResult:
+        """Render one view, take one Adam step on every parameter, let the strategy refine."""
+        cfg, step = self.config, self.step_index
+        means_lr = self.means_lr(step)
+        self.optimizers["means"].param_groups[0]["lr"] = means_lr
+        degree = min(cfg.sh_degree, step // cfg.sh_degree_interval)
+        out = render_view(self._live_gaussians(), view, cfg.backend, degree, cfg.antialiased)
+        rgb = self.color(out.rgb, view.index) if cfg.color_correction else out.rgb
+        loss, mse = photometric_loss(rgb, view.image, view.valid, cfg.ssim_lambda)
+        loss = loss + self.strategy.regularization(self.params)
+        if cfg.color_correction:
+            loss = loss + cfg.color_reg * self.color.regularization()
+        loss.backward()
+        for opt in (*self.optimizers.values(), self.color_optimizer):
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        grad = out.means2d.grad if out.means2d.grad is not None else torch.zeros_like(out.means2d)
+        info = StepInfo(step, grad, out.radii, view.width, view.height, means_lr, self.rng)
+        refined = self.strategy.post_backward(self.params, self.optimizers, info)
+        self.step_index += 1
+        return StepResult(float(loss.detach()), psnr(mse), self.num_gaussians, refined)
+
+    def _live_gaussians(self) -> Gaussians:
+        p = self.params
+        return Gaussians(p["means"], p["quats"], p["log_scales"], p["opacity_logits"],
+                         torch.cat([p["sh0"], p["shN"]], dim=1))  # fmt: skip
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        tensors: dict[str, Tensor] = {f"param.{k}": v.data for k, v in self.params.items()}
+        named_opts = {**self.optimizers, "color": self.color_optimizer}
+        for name, opt in named_opts.items():
+            for key, value in _adam_state(opt).items():
+                tensors[f"adam.{name}.{key}"] = value
+        tensors["color.affine"] = self.color.affine.data
+        tensors.update({f"strategy.{k}": v for k, v in self.strategy.state_dict().items()})
+        tensors["rng"] = self.rng.get_state()
+        meta = {"step": self.step_index, "extent": self.extent,
+                "config": self.config.model_dump(mode="json")}  # fmt: skip
+        save_checkpoint(path, tensors, meta)
+
+    @classmethod
+    def load(cls, path: Path, config: TrainConfig, device: torch.device | str = "cpu") -> "TrainState":
+        tensors, meta = load_checkpoint(path)
+        saved = TrainConfig.model_validate(meta["config"])
+        changed = {k for k in TrainConfig.model_fields if getattr(saved, k) != getattr(config, k)}
+        if changed - RESUMABLE_CHANGES:
+            raise InputError(f"{path}: made with a different training config (field "
+                             f"'{sorted(changed - RESUMABLE_CHANGES)[0]}'); resume with the same "
+                             f"settings or start afresh")  # fmt: skip
+        p = {k[len("param."):]: v for k, v in tensors.items() if k.startswith("param.")}
+        gaussians = Gaussians(p["means"], p["quats"], p["log_scales"], p["opacity_logits"],
+                              torch.cat([p["sh0"], p["shN"]], dim=1))  # fmt: skip
+        state = cls(config, gaussians, tensors["color.affine"].shape[0], meta["extent"], device)
+        state.step_index = int(meta["step"])
+        state.color.affine.data.copy_(tensors["color.affine"])
+        for name, opt in {**state.optimizers, "color": state.color_optimizer}.items():
+            prefix = f"adam.{name}."
+            _set_adam_state(opt, {k[len(prefix):]: v if k.endswith(".step") else v.to(device)
+                                  for k, v in tensors.items() if k.startswith(prefix)})  # fmt: skip
+        state.strategy.load_state_dict({k[len("strategy."):]: v.to(device) for k, v in tensors.items()
+                                        if k.startswith("strategy.")})  # fmt: skip
+        state.rng.set_state(tensors["rng"])
+        return state
+
+
+def _adam_state(opt: torch.optim.Optimizer) -> dict[str, Tensor]:
+    (param,) = opt.param_groups[0]["params"]
+    state = opt.state.get(param, {})
+    return {k: v if torch.is_tensor(v) else torch.tensor(float(v)) for k, v in state.items()}
+
+
+def _set_adam_state(opt: torch.optim.Optimizer, state: dict[str, Tensor]) -> None:
+    if state:
+        (param,) = opt.param_groups[0]["params"]
+        opt.state[param] = {k: v.clone() for k, v in state.items()}
