@@ -92,7 +92,7 @@ class KeyframeCurve:
             depart, arrive = anchors[k].time + anchors[k].hold, anchors[k + 1].time
             if t <= depart:
                 return float(k)
-            if t < arrive:
+            if t <= arrive:
                 if self.arc is not None:
                     return self._constant_speed(k, t)
                 return k + ease(anchors[k + 1].easing, (t - depart) / (arrive - depart))
