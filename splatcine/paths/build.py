@@ -236,6 +236,7 @@ def _anchor(source: PathSource, i: int, kf: Keyframe, scene: Scene | None, scale
             focus = float(np.linalg.norm(target - center))
         else:
             q = np.asarray(kf.rotation, dtype=np.float64)
+            q = q / max(np.abs(q).max(), 1e-300)  # rescale first so the norm cannot overflow
             if np.linalg.norm(q) < 1e-9:
                 raise source.error(loc + ("rotation",), "is a zero quaternion; write [w, x, y, z] of unit length")
             from scipy.spatial.transform import Rotation

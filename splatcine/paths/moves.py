@@ -98,6 +98,8 @@ def play(move: Move, start: Pose, s: float, up: np.ndarray, scale: float) -> Pos
         spin = about(move.orbit.axis if move.orbit.axis is not None else up, move.orbit.angle * s)
         center = pivot + spin @ (center - pivot)
         R = spin @ R
+        ahead = float((pivot - center) @ R[:, 2])
+        focus = ahead if ahead > 0 else None  # the pivot becomes what the camera looks at
     if move.dolly:
         focus = None if focus is None else focus - s * move.dolly * scale
     tan_half = np.tan(np.radians(start.vfov) / 2.0)

@@ -23,7 +23,8 @@ def _within(lo: float, hi: float, unit: str, *, open_lo: bool = False):
 
     def check(value: float) -> float:
         if value > hi or value < lo or (open_lo and value == lo):
-            bounds = f"{lo:g}-{hi:g}" if not open_lo else f"above {lo:g} and at most {hi:g}"
+            bounds = f"{lo:g}-{hi:g}" if lo >= 0 else f"{lo:g} to {hi:g}"
+            bounds = f"above {lo:g} and at most {hi:g}" if open_lo else bounds
             raise ValueError(f"{value:g} is outside {bounds} {unit}".rstrip())
         return value
 
@@ -36,7 +37,7 @@ Fov = Annotated[float, _within(1.0, 170.0, "degrees")]
 Distance = Annotated[float, _within(-1e6, 1e6, "units")]
 Coordinate = Annotated[float, _within(-1e6, 1e6, "")]
 Vec3 = tuple[Coordinate, Coordinate, Coordinate]
-Quat = tuple[float, float, float, float]
+Quat = tuple[Coordinate, Coordinate, Coordinate, Coordinate]
 
 
 class _Model(BaseModel):
