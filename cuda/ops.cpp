@@ -8,10 +8,9 @@
 
 #include "include/launchers.h"
 
-#ifdef SC_WITH_CUDA
-#include <c10/cuda/CUDAStream.h>
-#define SC_STREAM() static_cast<void*>(c10::cuda::getCurrentCUDAStream().stream())
-#endif
+// CUDA launches go to the stream Python passes in (torch.cuda.current_stream().cuda_stream),
+// so this file needs no CUDA headers and compiles the same with and without SC_WITH_CUDA.
+#define SC_STREAM() reinterpret_cast<void*>(stream)
 
 using torch::Tensor;
 
@@ -57,7 +56,7 @@ sc::PinholeCamera make_camera(const Tensor& cam_from_world, const Tensor& K, int
 std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> project_fwd(
     const Tensor& means, const Tensor& quats, const Tensor& scales, const Tensor& opacities,
     const Tensor& cam_from_world, const Tensor& K, int64_t width, int64_t height, double near,
-    bool antialiased) {
+    bool antialiased, int64_t stream) {
     for (auto& [t, name] : {std::pair{means, "means"}, {quats, "quats"}, {scales, "scales"}, {opacities, "opacities"}}) {
         check(t, name);
         check_device(t, means, name);
@@ -89,7 +88,7 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> project_fwd(
 std::tuple<Tensor, Tensor, Tensor> project_bwd(
     const Tensor& means, const Tensor& quats, const Tensor& scales, const Tensor& cam_from_world,
     const Tensor& K, int64_t width, int64_t height, double near, bool antialiased, const Tensor& radii,
-    const Tensor& v_means2d, const Tensor& v_depths, const Tensor& v_conics, const Tensor& v_comps) {
+    const Tensor& v_means2d, const Tensor& v_depths, const Tensor& v_conics, const Tensor& v_comps, int64_t stream) {
     check(radii, "radii", torch::kInt32);
     for (auto& [t, name] : {std::pair{v_means2d, "v_means2d"}, {v_depths, "v_depths"}, {v_conics, "v_conics"}, {v_comps, "v_comps"}})
         check(t, name);
@@ -116,7 +115,8 @@ std::tuple<Tensor, Tensor, Tensor> project_bwd(
     return {v_means, v_quats, v_scales};
 }
 
-Tensor sh_fwd(int64_t degree, const Tensor& dirs, const Tensor& coeffs, const Tensor& radii) {
+Tensor sh_fwd(int64_t degree, const Tensor& dirs, const Tensor& coeffs, const Tensor& radii,
+              int64_t stream) {
     check(dirs, "dirs");
     check(coeffs, "coeffs");
     check(radii, "radii", torch::kInt32);
@@ -138,7 +138,8 @@ Tensor sh_fwd(int64_t degree, const Tensor& dirs, const Tensor& coeffs, const Te
 }
 
 std::tuple<Tensor, Tensor> sh_bwd(int64_t degree, const Tensor& dirs, const Tensor& coeffs,
-                                  const Tensor& radii, const Tensor& v_colors) {
+                                  const Tensor& radii, const Tensor& v_colors,
+                                  int64_t stream) {
     check(v_colors, "v_colors");
     const int n = static_cast<int>(dirs.size(0)), k = static_cast<int>(coeffs.size(1));
     auto v_coeffs = torch::empty_like(coeffs), v_dirs = torch::empty_like(dirs);
@@ -160,7 +161,8 @@ std::tuple<Tensor, Tensor> sh_bwd(int64_t degree, const Tensor& dirs, const Tens
 
 // -> tile_offsets [tiles + 1] int32, flat_ids [M] int32
 std::tuple<Tensor, Tensor> bin_gaussians(const Tensor& means2d, const Tensor& radii,
-                                         const Tensor& depths, int64_t width, int64_t height) {
+                                         const Tensor& depths, int64_t width, int64_t height,
+                                         int64_t stream) {
     check(means2d, "means2d");
     check(radii, "radii", torch::kInt32);
     check(depths, "depths");
@@ -207,7 +209,7 @@ std::tuple<Tensor, Tensor> bin_gaussians(const Tensor& means2d, const Tensor& ra
 std::tuple<Tensor, Tensor, Tensor> raster_fwd(const Tensor& means2d, const Tensor& conics,
                                               const Tensor& opacities, const Tensor& features,
                                               const Tensor& tile_offsets, const Tensor& flat_ids,
-                                              int64_t width, int64_t height) {
+                                              int64_t width, int64_t height, int64_t stream) {
     for (auto& [t, name] : {std::pair{means2d, "means2d"}, {conics, "conics"}, {opacities, "opacities"}, {features, "features"}})
         check(t, name);
     TORCH_CHECK(features.size(1) == sc::CHANNELS, "splatcine raster: features must be [N, 4]");
@@ -238,7 +240,8 @@ std::tuple<Tensor, Tensor, Tensor> raster_fwd(const Tensor& means2d, const Tenso
 std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
     const Tensor& means2d, const Tensor& conics, const Tensor& opacities, const Tensor& features,
     const Tensor& tile_offsets, const Tensor& flat_ids, int64_t width, int64_t height,
-    const Tensor& T_final, const Tensor& last, const Tensor& v_out, const Tensor& v_alpha) {
+    const Tensor& T_final, const Tensor& last, const Tensor& v_out, const Tensor& v_alpha,
+    int64_t stream) {
     check(v_out, "v_out");
     check(v_alpha, "v_alpha");
     const int n = static_cast<int>(means2d.size(0));

@@ -28,8 +28,8 @@ CUDA_DIR = Path(__file__).resolve().parents[2] / "cuda"
 CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp")
 CUDA_SOURCES = ("projection_cuda.cu", "binning_cuda.cu", "rasterize_cuda.cu")
 # -ffast-math for vectorised float math, but NaN/Inf checks must survive (culling relies on them).
-CFLAGS = ("-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp", "-std=c++17")
-NVCC_FLAGS = ("-O3", "--use_fast_math", "-std=c++17")
+CFLAGS = ("-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp")
+NVCC_FLAGS = ("-O3", "--use_fast_math")
 
 _extension: ModuleType | None = None
 
@@ -93,6 +93,11 @@ def ops_for(device: torch.device) -> type:
     return NativeOps
 
 
+def _stream(t: Tensor) -> int:
+    """The current CUDA stream as an address for the kernels (0 on the CPU)."""
+    return torch.cuda.current_stream(t.device).cuda_stream if t.is_cuda else 0
+
+
 class _Project(torch.autograd.Function):
     @staticmethod
     def forward(ctx, means, quats, scales, opacities, cam_from_world, K, width, height, near, antialiased):
@@ -100,7 +105,7 @@ class _Project(torch.autograd.Function):
         means, quats, scales = means.contiguous(), quats.contiguous(), scales.contiguous()
         means2d, depths, conics, comps, radii = ext.project_fwd(
             means, quats, scales, opacities.detach().contiguous(), cam_from_world, K,
-            width, height, near, antialiased,
+            width, height, near, antialiased, _stream(means),
         )  # fmt: skip
         ctx.save_for_backward(means, quats, scales, cam_from_world, K, radii)
         ctx.settings = (width, height, near, antialiased)
@@ -113,7 +118,7 @@ class _Project(torch.autograd.Function):
         width, height, near, antialiased = ctx.settings
         v_means, v_quats, v_scales = load().project_bwd(
             means, quats, scales, cam_from_world, K, width, height, near, antialiased, radii,
-            v_means2d.contiguous(), v_depths.contiguous(), v_conics.contiguous(), v_comps.contiguous(),
+            v_means2d.contiguous(), v_depths.contiguous(), v_conics.contiguous(), v_comps.contiguous(), _stream(means),
         )  # fmt: skip
         return v_means, v_quats, v_scales, None, None, None, None, None, None, None
 
@@ -124,12 +129,13 @@ class _EvalSH(torch.autograd.Function):
         dirs, coeffs = dirs.contiguous(), coeffs.contiguous()
         ctx.save_for_backward(dirs, coeffs, radii)
         ctx.degree = degree
-        return load().sh_fwd(degree, dirs, coeffs, radii)
+        return load().sh_fwd(degree, dirs, coeffs, radii, _stream(dirs))
 
     @staticmethod
     def backward(ctx, v_colors):
         dirs, coeffs, radii = ctx.saved_tensors
-        v_coeffs, v_dirs = load().sh_bwd(ctx.degree, dirs, coeffs, radii, v_colors.contiguous())
+        v_coeffs, v_dirs = load().sh_bwd(ctx.degree, dirs, coeffs, radii, v_colors.contiguous(),
+                                        _stream(dirs))
         return v_dirs, v_coeffs, None, None
 
 
@@ -139,9 +145,10 @@ class _Composite(torch.autograd.Function):
         ext = load()
         means2d, conics = means2d.contiguous(), conics.contiguous()
         opacities, features = opacities.contiguous(), features.contiguous()
-        tile_offsets, flat_ids = ext.bin_gaussians(means2d, radii, depths.contiguous(), width, height)
+        tile_offsets, flat_ids = ext.bin_gaussians(means2d, radii, depths.contiguous(), width, height,
+                                                    _stream(means2d))
         out, T_final, last = ext.raster_fwd(means2d, conics, opacities, features, tile_offsets,
-                                            flat_ids, width, height)  # fmt: skip
+                                            flat_ids, width, height, _stream(means2d))  # fmt: skip
         ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids, T_final, last)
         ctx.size = (width, height)
         return out, 1.0 - T_final
@@ -152,7 +159,7 @@ class _Composite(torch.autograd.Function):
         width, height = ctx.size
         v_means2d, v_conics, v_opacities, v_features = load().raster_bwd(
             means2d, conics, opacities, features, tile_offsets, flat_ids, width, height,
-            T_final, last, v_out.contiguous(), v_alpha.contiguous(),
+            T_final, last, v_out.contiguous(), v_alpha.contiguous(), _stream(means2d),
         )  # fmt: skip
         return v_means2d, v_conics, v_opacities, v_features, None, None, None, None
 

@@ -64,6 +64,13 @@ def rasterize(
         return _gsplat.rasterize(means, quats, scales, opacities, colors, cam_from_world, K,
                                  width, height, sh_degree, background, near, antialiased)  # fmt: skip
 
+    return render_stages(ops, means, quats, scales, opacities, colors, cam_from_world, K, width,
+                         height, sh_degree, background, near, antialiased)  # fmt: skip
+
+
+def render_stages(ops, means, quats, scales, opacities, colors, cam_from_world, K, width, height,
+                  sh_degree, background, near, antialiased) -> RasterOutput:  # fmt: skip
+    """The stages every backend shares, on `ops` (project, eval_sh, composite); inputs checked."""
     proj = ops.project(means, quats, scales, opacities, cam_from_world, K, width, height,
                        near, antialiased)  # fmt: skip
     means2d = proj.means2d

@@ -1,0 +1,68 @@
+"""Random scenes and cameras for the rasterizer tests (imported as `raster_cases`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from splatcine.cameras import look_at
+
+
+@dataclass
+class RasterCase:
+    means: torch.Tensor  # [N, 3]
+    quats: torch.Tensor  # [N, 4]
+    scales: torch.Tensor  # [N, 3]
+    opacities: torch.Tensor  # [N]
+    colors: torch.Tensor  # [N, 3] or [N, K, 3]
+    cam_from_world: torch.Tensor  # [4, 4]
+    K: torch.Tensor  # [3, 3]
+    width: int
+    height: int
+    sh_degree: int | None = None
+
+    def params(self) -> list[torch.Tensor]:
+        return [self.means, self.quats, self.scales, self.opacities, self.colors]
+
+    def args(self, params: list[torch.Tensor] | None = None) -> tuple:
+        return (*(params or self.params()), self.cam_from_world, self.K, self.width, self.height)
+
+
+def random_case(
+    seed: int,
+    n: int = 200,
+    width: int = 64,
+    height: int = 48,
+    sh_degree: int | None = None,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> RasterCase:
+    """Gaussians scattered through a camera's view from a random viewpoint around the origin."""
+    rng = np.random.default_rng(seed)
+    eye = rng.normal(size=3)
+    eye = 4.0 * eye / np.linalg.norm(eye)
+    cam_from_world = look_at(eye, rng.normal(scale=0.2, size=3), np.array([0.0, -1.0, 0.0]))
+    world_from_cam = np.linalg.inv(cam_from_world)
+    f = 0.9 * width
+    K = np.array([[f, 0.0, width / 2], [0.0, f, height / 2], [0.0, 0.0, 1.0]])
+    z = rng.uniform(1.5, 6.0, n)
+    x = rng.uniform(-0.7, 0.7, n) * z * width / (2 * f)
+    y = rng.uniform(-0.7, 0.7, n) * z * height / (2 * f)
+    cam_pts = np.stack([x, y, z, np.ones(n)], 1)
+    means = (cam_pts @ world_from_cam.T)[:, :3]
+    quats = rng.normal(size=(n, 4))
+    scales = np.exp(rng.uniform(np.log(0.01), np.log(0.25), (n, 3)))
+    opacities = rng.uniform(0.05, 0.95, n)
+    if sh_degree is None:
+        colors = rng.uniform(0.0, 1.0, (n, 3))
+    else:
+        colors = rng.normal(scale=0.4, size=(n, (sh_degree + 1) ** 2, 3))
+    t = lambda a: torch.tensor(a, dtype=dtype, device=device)  # noqa: E731
+    return RasterCase(t(means), t(quats), t(scales), t(opacities), t(colors), t(cam_from_world),
+                      t(K), width, height, sh_degree)  # fmt: skip
+
+
+def native_backend(device: str) -> str:
+    return "cuda" if device == "cuda" else "cpu"
