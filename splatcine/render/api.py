@@ -57,6 +57,9 @@ def render_path(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise InputError(f"--format {unknown[0]!r} is not one of {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise InputError(f"{out_dir}: already exists (pass --overwrite to replace it)")
     scene = scene if isinstance(scene, Scene) else load_scene(Path(scene))
     gaussians = _load_gaussians(scene)
     cameras, path_fps, path_name = _path_cameras(path, scene)
@@ -68,10 +71,10 @@ def render_path(
                                    device=device, progress=progress)  # fmt: skip
     _attach_references(shot, scene)
     manifest = _manifest(scene, path_name, shot, formats, backend)
-    with atomic_directory(Path(out_dir), overwrite=overwrite) as tmp:
+    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
         files.write_shot(shot, tmp, manifest)
         write_formats(shot, tmp, formats, progress=progress)
-    return RenderResult(Path(out_dir), len(shot), shot.width, shot.height, fps, tuple(formats),
+    return RenderResult(out_dir, len(shot), shot.width, shot.height, fps, tuple(formats),
                         float(shot.unseen_fraction.mean()), tuple(shot.warnings()))  # fmt: skip
 
 
