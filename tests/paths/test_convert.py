@@ -1,0 +1,123 @@
+"""Exports to other tools' camera formats, checked by reading them back independently."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from path_helpers import load_text
+from safetensors.torch import load_file
+
+from splatcine import paths
+from splatcine.cameras import GL_FROM_CV, invert_rigid
+from splatcine.paths import convert
+
+ROUND_TRIP = 1e-9  # JSON keeps 17 significant digits: only float rounding is lost
+
+
+@pytest.fixture(scope="module")
+def path():
+    return load_text("""
+        fps: 8
+        resolution: [320, 192]
+        keyframes:
+          - {time: 0, position: [-2, -3, 1], look_at: [0, 0, 0.5], fov: 50}
+          - {time: 1, position: [0, -3.5, 1.4], look_at: [0, 0, 0.5]}
+        moves:
+          - orbit: 40
+            zoom: 1.5
+            duration: 1
+        """, name="orbit.yaml")
+
+
+def test_opencv_and_opengl_json_round_trip(path, tmp_path):
+    for convention in ("opencv", "opengl"):
+        out = convert.export(path, convention, tmp_path / f"{convention}.json")
+        back = convert.read_cameras_json(out)
+        assert np.allclose(back.cam_from_world, path.cam_from_world, atol=ROUND_TRIP)
+        assert [k.fx for k in back.intrinsics] == pytest.approx([k.fx for k in path.intrinsics])
+    gl = json.loads((tmp_path / "opengl.json").read_text())["frames"][3]["world_from_cam"]
+    cv = path.cameras[3]
+    assert np.allclose(np.asarray(gl)[:3, 2], -cv.forward)  # OpenGL cameras look down -z
+    assert np.allclose(np.asarray(gl)[:3, 3], cv.center)
+
+
+def test_nerfstudio_camera_path_fields(path):
+    doc = convert.to_nerfstudio(path)
+    assert (doc["render_width"], doc["render_height"], doc["fps"]) == (320, 192, 8)
+    assert doc["seconds"] == pytest.approx(2.0) and len(doc["camera_path"]) == len(path)
+    frame = doc["camera_path"][5]
+    c2w = np.asarray(frame["camera_to_world"]).reshape(4, 4)  # row-major, as nerfstudio reads it
+    assert np.allclose(c2w, invert_rigid(path.cam_from_world[5]) @ GL_FROM_CV)
+    assert frame["fov"] == pytest.approx(path.intrinsics[5].vfov_deg)  # vertical, degrees
+    assert len(doc["keyframes"]) == len(path.key_times) == 3  # two keyframes and the end of the orbit
+
+
+def test_nerfstudio_round_trips_through_import(path, tmp_path):
+    exported = convert.export(path, "nerfstudio", tmp_path / "camera_path.json")
+    direct = convert.read_nerfstudio(exported)
+    assert np.allclose(direct.cam_from_world, path.cam_from_world, atol=ROUND_TRIP)
+    yaml_path = convert.import_nerfstudio(exported, tmp_path / "imported.yaml")
+    again = paths.load(yaml_path)
+    assert len(again) == len(path)
+    assert np.allclose(again.cam_from_world, path.cam_from_world, atol=1e-8)  # YAML keeps 9-12 decimals
+    assert np.allclose(again.vfov, path.vfov, atol=1e-8)
+    assert np.allclose(again.times, path.times, atol=1e-9)
+
+
+def test_re10k_pose_text(path, tmp_path):
+    out = convert.export(path, "re10k", tmp_path / "poses.txt")
+    lines = out.read_text().splitlines()
+    assert len(lines) == len(path) + 1 and lines[0].startswith("splatcine://")
+    values = np.array(lines[2].split(), dtype=np.float64)
+    k = path.intrinsics[1]
+    assert values[0] == round(path.times[1] * 1e6)  # microseconds
+    assert values[1:5] == pytest.approx([k.fx / 320, k.fy / 192, 0.5, 0.5])
+    assert np.allclose(values[7:].reshape(3, 4), path.cam_from_world[1, :3])  # cam_from_world, row-major
+    back = convert.read_re10k(out, 320, 192)
+    assert np.allclose(back.cam_from_world, path.cam_from_world, atol=ROUND_TRIP)
+
+
+def test_plucker_matches_an_independent_ray_computation(tmp_path):
+    path = load_text("""
+        fps: 1
+        resolution: [32, 16]
+        vfov: 60
+        keyframes:
+          - {time: 0, position: [1, 2, 3], look_at: [1, 8, 3]}
+          - {time: 1, position: [2, 2, 3.5], look_at: [0, 7, 3]}
+        """)
+    out = convert.export(path, "plucker", tmp_path / "rays.safetensors")
+    tensors = load_file(str(out))
+    plucker = tensors["plucker"].double().numpy()
+    assert plucker.shape == (2, 6, 16, 32)
+    assert np.allclose(plucker[0, :3], 0.0, atol=1e-6)  # frame 0 rays start at the origin
+    # By hand: pixel (u, v) of frame 1 in frame 0's camera coordinates.
+    cam0_from_cam1 = path.cam_from_world[0] @ invert_rigid(path.cam_from_world[1])
+    k = path.intrinsics[1]
+    for u, v in [(0, 0), (31, 15), (10, 7)]:
+        ray = cam0_from_cam1[:3, :3] @ [(u + 0.5 - k.cx) / k.fx, (v + 0.5 - k.cy) / k.fy, 1.0]
+        d = ray / np.linalg.norm(ray)
+        origin = cam0_from_cam1[:3, 3]
+        assert np.allclose(plucker[1, 3:, v, u], d, atol=1e-6)  # float32 storage
+        assert np.allclose(plucker[1, :3, v, u], np.cross(origin, d), atol=1e-5)
+        point = origin + 7.0 * d  # the moment is the same for every point on the ray
+        assert np.allclose(plucker[1, :3, v, u], np.cross(point, d), atol=1e-5)
+    assert torch.allclose(tensors["cam_from_world"][0], torch.eye(4), atol=1e-6)
+    small = convert.plucker_embeddings(path, downsample=4)[0]
+    assert small.shape == (2, 6, 4, 8)
+
+
+def test_recammaster_extrinsics_read_back_with_its_loader(path, tmp_path):
+    out = convert.export(path, "recammaster", tmp_path / "camera_extrinsics.json")
+    doc = json.loads(out.read_text())
+    assert list(doc)[:2] == ["frame0", "frame1"] and len(doc) == len(path)
+    for i in (0, 7):
+        # ReCamMaster's own parsing: rows of the string, transposed, axes reordered, cm -> m.
+        rows = [[float(x) for x in r.strip("[]").split()] for r in doc[f"frame{i}"]["cam01"].split("] [")]
+        c2w = np.array(rows).T[:, [1, 2, 0, 3]]
+        c2w[:3, 1] *= -1.0
+        c2w[:3, 3] /= 100.0
+        assert np.allclose(c2w, invert_rigid(path.cam_from_world[i]), atol=1e-9)
