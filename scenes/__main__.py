@@ -1,0 +1,53 @@
+"""`python -m scenes make NAME -o DIR` writes a clip; `python -m scenes scene NAME -o DIR` a scene."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from splatcine.cli._app import console, user_errors
+from scenes.clip import make_clip, write_ground_truth_scene
+from scenes.moves import NAMES
+
+app = typer.Typer(
+    help="Procedural test scenes with known cameras and depth.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+NAME_HELP = f"The camera move: {', '.join(NAMES)}."
+
+
+@app.command()
+@user_errors
+def make(
+    name: str = typer.Argument(..., help=NAME_HELP),
+    out: Path = typer.Option(..., "-o", "--out", help="Clip directory to write (replaced if it exists)."),
+    frames: int = typer.Option(48, help="Number of frames."),
+    width: int = typer.Option(480, help="Image width in pixels (even)."),
+    height: int = typer.Option(270, help="Image height in pixels (even)."),
+    fps: int = typer.Option(24, help="Frames per second of the video."),
+) -> None:
+    """Render a clip: shot.mp4, frames/, depth.npz, cameras.json (and masks/ for 'moving')."""
+    clip = make_clip(name, out, frames=frames, width=width, height=height, fps=fps)
+    console.print(f"wrote {clip.video_path} ({frames} frames, {width}x{height})", highlight=False)
+
+
+@app.command()
+@user_errors
+def scene(
+    name: str = typer.Argument(..., help=NAME_HELP),
+    out: Path = typer.Option(..., "-o", "--out", help="Scene directory to write (replaced if it exists)."),
+    frames: int = typer.Option(24, help="Number of frames."),
+    width: int = typer.Option(480, help="Image width in pixels (even)."),
+    height: int = typer.Option(270, help="Image height in pixels (even)."),
+    points: int = typer.Option(20000, help="Points back-projected from the true depth into points.ply."),
+) -> None:
+    """Write a ground-truth splatcine scene directory (true cameras, no SfM)."""
+    path = write_ground_truth_scene(name, out, frames=frames, width=width, height=height, points=points)
+    console.print(f"wrote {path}", highlight=False)
+
+
+if __name__ == "__main__":
+    app()

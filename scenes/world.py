@@ -1,0 +1,217 @@
+"""The procedural set: a closed, textured room with props, ray-cast to colour and exact depth.
+
+World frame: metres, +z up, floor at z = 0. The room spans x in [-5, 5], y in [-4, 4],
+z in [0, 3]; a table stands near the centre with a box on it, a crate, a tall cabinet,
+two pillars and a ball stand around it. Being closed, every pixel has a finite depth.
+An optional moving ball crosses the room along y as time runs (the `moving` clip).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from splatcine.cameras import Camera
+from scenes.geometry import Box, Cylinder, Shape, Sphere, reciprocal
+from scenes.textures import MipTexture, Style, make_texture
+
+ROOM = Box((-5.0, -4.0, 0.0), (5.0, 4.0, 3.0), inside=True)
+TABLE_TOP_Z = 0.78
+PIVOT = np.array([0.5, 0.0, TABLE_TOP_Z])  # the table's centre: what `orbit` circles
+
+# Palettes (dark to light) of the materials, as RGB stops.
+PLASTER = ((60, 52, 48), (150, 130, 110), (225, 215, 195))
+CONCRETE = ((40, 42, 46), (110, 112, 118), (200, 200, 196))
+WOOD = ((50, 30, 15), (120, 75, 40), (200, 150, 95))
+PAINT = ((20, 40, 70), (60, 110, 160), (190, 215, 235))
+RUST = ((40, 20, 10), (150, 70, 30), (230, 170, 90))
+
+LIGHT = np.array([0.35, 0.55, 1.0]) / np.linalg.norm([0.35, 0.55, 1.0])  # towards the key light
+
+
+@dataclass(frozen=True)
+class Prop:
+    """A shape with a material, drawn with its own texture per face."""
+
+    shape: Shape
+    style: Style
+    face_styles: dict[int, Style] | None = None  # per-face exceptions to `style`
+
+    def style_of(self, face: int) -> Style:
+        return (self.face_styles or {}).get(face, self.style)
+
+
+def _legs(x0: float, y0: float, x1: float, y1: float, height: float, w: float = 0.07) -> list[Prop]:
+    return [
+        Prop(Box((x - w / 2, y - w / 2, 0.0), (x + w / 2, y + w / 2, height)), Style(WOOD, stamps=0.3))
+        for x in (x0 + w, x1 - w)
+        for y in (y0 + w, y1 - w)
+    ]
+
+
+def _static_props() -> list[Prop]:
+    top = TABLE_TOP_Z
+    return [
+        Prop(ROOM, Style(PLASTER, posters=2), {4: Style(CONCRETE, tiles=0.5), 5: Style(PLASTER, stamps=0.3)}),
+        Prop(Box((-0.4, -0.55, top - 0.06), (1.4, 0.55, top)), Style(WOOD)),  # table top
+        *_legs(-0.4, -0.55, 1.4, 0.55, top - 0.06),
+        Prop(Box((0.2, -0.15, top), (0.55, 0.25, top + 0.3)), Style(RUST)),  # box on the table
+        Prop(Box((2.1, 1.4, 0.0), (2.9, 2.2, 0.8)), Style(WOOD, stamps=2.0)),  # crate
+        Prop(Box((3.7, -3.0, 0.0), (4.3, -2.0, 1.8)), Style(PAINT, posters=1)),  # cabinet
+        Prop(Box((-2.6, -3.4, 0.0), (-1.6, -2.6, 0.45)), Style(CONCRETE, stamps=2.0)),  # low bench
+        Prop(Cylinder((-1.5, 2.5), 0.25, 0.0, 3.0), Style(CONCRETE)),  # pillars
+        Prop(Cylinder((2.2, -1.6), 0.2, 0.0, 3.0), Style(PAINT)),
+        Prop(Cylinder((3.2, 0.4), 0.3, 0.0, 1.1), Style(RUST)),  # a drum
+        Prop(Sphere((-0.6, -2.0, 0.5), 0.5), Style(PAINT, stamps=3.0)),  # a ball
+    ]
+
+
+@dataclass(frozen=True)
+class Mover:
+    """A ball rolling across the room along y: at `time` seconds it is at `start + velocity * time`."""
+
+    start: tuple[float, float, float] = (1.8, -3.4, 0.4)
+    velocity: tuple[float, float, float] = (0.0, 3.5, 0.0)  # metres per second
+    radius: float = 0.4
+
+    @classmethod
+    def crossing(cls, duration: float) -> "Mover":
+        """A ball that rolls from wall to wall (y = -3.4 to 3.4) in `duration` seconds."""
+        return cls(velocity=(0.0, 6.8 / duration, 0.0))
+
+    def at(self, time: float) -> Sphere:
+        return Sphere(tuple(np.add(self.start, np.multiply(self.velocity, time))), self.radius)
+
+
+@dataclass
+class RenderLayers:
+    """One rendered frame: colour, z-depth, which prop each pixel sees, and the mover's mask."""
+
+    rgb: np.ndarray  # [H, W, 3] uint8
+    depth: np.ndarray  # [H, W] float32, z along the optical axis (metres)
+    prop: np.ndarray  # [H, W] int16, index into `ProceduralSet.props` (len(props) = the mover)
+    moving: np.ndarray  # [H, W] bool, pixels that see the moving object
+
+
+class ProceduralSet:
+    """The static room and its props, optionally with an object that moves with time."""
+
+    def __init__(self, seed: int = 0, mover: Mover | None = None):
+        self.seed = seed
+        self.mover = mover
+        self.props = _static_props()
+        self.textures = _textures(seed)
+        self.mover_textures = _mover_textures(seed) if mover else None
+
+    @property
+    def bounds(self) -> np.ndarray:  # [2, 3]: world AABB (min, max) of everything, the room's walls
+        return np.array([ROOM.lo, ROOM.hi], dtype=np.float64)
+
+    @property
+    def pivot(self) -> np.ndarray:  # [3]
+        return PIVOT.copy()
+
+    def render(self, camera: Camera, time: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """rgb uint8 [H, W, 3] and z-depth float32 [H, W] seen by `camera` at `time` seconds."""
+        layers = self.render_layers(camera, time)
+        return layers.rgb, layers.depth
+
+    def render_layers(self, camera: Camera, time: float = 0.0) -> RenderLayers:
+        k = camera.intrinsics
+        w, h = k.width, k.height
+        o, d = camera_rays(camera)
+        shapes = [p.shape for p in self.props]
+        if self.mover is not None:
+            shapes.append(self.mover.at(time))
+        n = d.shape[1]
+        inv = reciprocal(d)
+        best_t = np.full((h, w), np.inf)
+        best = np.zeros((h, w), np.int16)
+        d_img, inv_img = d.reshape(3, h, w), inv.reshape(3, h, w)
+        for i, shape in enumerate(shapes):
+            # Only the rays inside the shape's screen rectangle can hit it.
+            rows, cols = _screen_window(camera, shape)
+            window = (slice(None), rows, cols)
+            t = shape.intersect(o, d_img[window].reshape(3, -1), inv_img[window].reshape(3, -1))
+            t = t.reshape(best_t[rows, cols].shape)
+            closer = t < best_t[rows, cols]
+            best_t[rows, cols][closer] = t[closer]
+            best[rows, cols][closer] = i
+        best_t, best = best_t.reshape(-1), best.reshape(-1)
+        colour = np.zeros((n, 3), np.float32)
+        focal = 0.5 * (k.fx + k.fy)
+        for i, shape in enumerate(shapes):
+            sel = np.nonzero(best == i)[0]
+            if len(sel) == 0:
+                continue
+            ds = d[:, sel]
+            face, u, v, normal = shape.surface(o, ds, best_t[sel])
+            cos = np.abs((normal * ds).sum(axis=0)) / np.sqrt((ds * ds).sum(axis=0))
+            # World size of a pixel on the surface: grows with depth and at grazing angles
+            # (the square root splits the difference between the two axes of the footprint).
+            footprint = best_t[sel] / focal / np.sqrt(np.maximum(cos, 0.05))
+            textures = self.textures[i] if i < len(self.props) else self.mover_textures
+            for f in np.unique(face):
+                on = np.nonzero(face == f)[0]
+                colour[sel[on]] = textures[f].sample(u[on], v[on], footprint[on])
+            shade = 0.6 + 0.4 * np.clip(LIGHT @ normal, 0.0, 1.0)
+            colour[sel] *= shade[:, None].astype(np.float32)
+        rgb = np.clip(colour * 255.0 + 0.5, 0, 255).astype(np.uint8).reshape(h, w, 3)
+        prop = best.reshape(h, w)
+        return RenderLayers(
+            rgb=rgb,
+            depth=best_t.astype(np.float32).reshape(h, w),
+            prop=prop,
+            moving=prop == len(self.props),
+        )
+
+
+def camera_rays(camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """Origin [3] and world directions [3, H*W] (row-major pixels), camera-space z = 1 (t = z-depth)."""
+    k = camera.intrinsics
+    xs = (np.arange(k.width) + 0.5 - k.cx) / k.fx  # pixel centres at +0.5, as in COLMAP
+    ys = (np.arange(k.height) + 0.5 - k.cy) / k.fy
+    world_from_cam = camera.world_from_cam
+    R = world_from_cam[:3, :3]
+    # R @ (x, y, 1) per pixel, as an outer sum: no [P, 3] intermediate.
+    d = R[:, 0:1, None] * xs[None, None, :] + R[:, 1:2, None] * ys[None, :, None] + R[:, 2, None, None]
+    return world_from_cam[:3, 3].copy(), d.reshape(3, -1)
+
+
+def _screen_window(camera: Camera, shape: Shape) -> tuple[slice, slice]:
+    """Pixel rows and columns that can see `shape`: its box's projection, padded by a pixel."""
+    k = camera.intrinsics
+    full = slice(0, k.height), slice(0, k.width)
+    if isinstance(shape, Box) and shape.inside:
+        return full
+    lo, hi = shape.aabb
+    corners = np.stack(np.meshgrid(*zip(lo, hi), indexing="ij"), -1).reshape(-1, 3)
+    cam = corners @ camera.cam_from_world[:3, :3].T + camera.cam_from_world[:3, 3]
+    if (cam[:, 2] <= 1e-3).any():
+        return full  # a corner behind the camera: the projection is unbounded
+    x = k.fx * cam[:, 0] / cam[:, 2] + k.cx
+    y = k.fy * cam[:, 1] / cam[:, 2] + k.cy
+    x0, x1 = np.clip([np.floor(x.min()) - 1, np.ceil(x.max()) + 1], 0, k.width).astype(int)
+    y0, y1 = np.clip([np.floor(y.min()) - 1, np.ceil(y.max()) + 1], 0, k.height).astype(int)
+    return slice(y0, y1), slice(x0, x1)
+
+
+@functools.lru_cache(maxsize=4)
+def _textures(seed: int) -> list[list[MipTexture]]:
+    """One texture per face of every static prop, each from its own seed (never repeating)."""
+    out = []
+    for i, prop in enumerate(_static_props()):
+        faces = []
+        for f in range(prop.shape.n_faces):
+            w, h = prop.shape.face_extent(f)
+            faces.append(MipTexture(make_texture(w, h, prop.style_of(f), seed=(seed, i, f))))
+        out.append(faces)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _mover_textures(seed: int) -> list[MipTexture]:
+    w, h = Mover().at(0.0).face_extent(0)
+    return [MipTexture(make_texture(w, h, Style(RUST, stamps=4.0), seed=(seed, 1 << 20)))]

@@ -1,0 +1,160 @@
+"""The procedural scenes tell the truth: depth, moves, files on disk and masks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import scenes
+from scenes.world import ROOM, camera_rays
+from splatcine.cameras import Camera, look_at
+from splatcine.io.video import read_frames, read_image
+from splatcine.scene import load_scene
+
+W, H = 96, 54  # small frames keep the suite fast; geometry does not depend on size
+
+
+@pytest.fixture(scope="session")
+def world() -> scenes.ProceduralSet:
+    return scenes.ProceduralSet(seed=0)
+
+
+@pytest.fixture(scope="session")
+def moving_clip(tmp_path_factory) -> scenes.Clip:
+    return scenes.make_clip("moving", tmp_path_factory.mktemp("clip") / "moving", frames=6, width=W, height=H)
+
+
+def test_floor_depth_matches_the_ray_plane_intersection(world):
+    # Looking straight down from 1.5 m between the props: every pixel sees the floor.
+    k = scenes.intrinsics(W, H)
+    cam = Camera(look_at([-3.5, 0.0, 1.5], [-3.5, 0.0, 0.0], up=[1.0, 0.0, 0.0]), k)
+    _, depth = world.render(cam)
+    o, d = camera_rays(cam)
+    expected = ((0.0 - o[2]) / d[2]).reshape(H, W)  # t where the ray meets z = 0; d has camera z = 1
+    np.testing.assert_allclose(depth, expected, rtol=1e-6)  # float32 storage of an exact float64 value
+    assert np.allclose(depth, 1.5, rtol=1e-6)  # looking straight down, z-depth is the height everywhere
+
+
+def test_wall_depth_and_points_lie_on_the_walls(world):
+    # Any view: back-projected pixels of the room itself land on one of its six planes.
+    cam = scenes.dolly(3, W, H)[1]
+    layers = world.render_layers(cam)
+    points = scenes.back_project(cam, layers.depth.astype(np.float64))[layers.prop == 0]
+    gap = np.minimum(np.abs(points - np.array(ROOM.lo)), np.abs(points - np.array(ROOM.hi))).min(axis=1)
+    assert len(points) > 0.3 * W * H
+    assert gap.max() < 1e-4  # float32 depth: ~1e-7 relative error over at most 12 m
+
+
+def test_every_pixel_has_finite_depth_in_the_closed_room(world):
+    for cam in (scenes.orbit(2, W, H)[0], scenes.pan(2, W, H)[1]):
+        _, depth = world.render(cam)
+        assert np.isfinite(depth).all() and (depth > 0).all()
+
+
+def test_rendering_is_deterministic():
+    cam = scenes.truck(3, W, H)[2]
+    a = scenes.ProceduralSet(seed=0).render(cam)
+    b = scenes.ProceduralSet(seed=0).render(cam)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    other = scenes.ProceduralSet(seed=1).render(cam)[0]
+    assert not np.array_equal(a[0], other)  # the seed really picks the textures
+
+
+def test_textures_are_detailed_and_not_flat(world):
+    rgb, _ = world.render(scenes.dolly(2, 480, 270)[0])
+    gray = rgb.mean(axis=2)
+    # Strong local contrast almost everywhere: what SIFT needs to find features.
+    grad = np.hypot(np.diff(gray, axis=0)[:, :-1], np.diff(gray, axis=1)[:-1])
+    assert np.mean(grad > 8) > 0.2
+
+
+def _centres(cams):
+    return np.stack([c.center for c in cams])
+
+
+def test_pan_rotates_in_place_and_static_does_not_move():
+    pan = scenes.pan(12, W, H)
+    assert np.ptp(_centres(pan), axis=0).max() < 1e-9
+    angle = np.degrees(np.arccos(np.clip(pan[0].forward @ pan[-1].forward, -1, 1)))
+    assert angle > 30
+    static = scenes.static(5, W, H)
+    assert all(np.array_equal(c.cam_from_world, static[0].cam_from_world) for c in static)
+
+
+def test_orbit_keeps_its_distance_to_the_pivot_and_faces_it():
+    cams = scenes.orbit(12, W, H)
+    offsets = _centres(cams) - scenes.PIVOT
+    dist = np.linalg.norm(offsets, axis=1)
+    assert np.ptp(dist) < 1e-9
+    facing = np.einsum("ij,ij->i", np.stack([c.forward for c in cams]), -offsets / dist[:, None])
+    assert np.allclose(facing, 1.0)
+    sweep = np.degrees(np.arccos(offsets[0, :2] @ offsets[-1, :2] / np.linalg.norm(offsets[[0, -1], :2], axis=1).prod()))
+    assert sweep == pytest.approx(90.0)
+
+
+@pytest.mark.parametrize("name, sideways", [("dolly", False), ("truck", True)])
+def test_dolly_moves_along_the_view_and_truck_across_it(name, sideways):
+    cams = getattr(scenes, name)(8, W, H)
+    travel = cams[-1].center - cams[0].center
+    along = abs(travel @ cams[0].forward) / np.linalg.norm(travel)
+    assert (along < 1e-9) if sideways else (along > 0.97)
+    # Parallax for SfM: the move is a good fraction of the depth the camera looks across.
+    _, depth = scenes.ProceduralSet().render(cams[0])
+    assert np.linalg.norm(travel) > 0.2 * np.median(depth)
+
+
+def test_cut_clip_records_its_cuts():
+    cams, cuts = scenes.cameras_for("cut", 12, W, H)
+    assert len(cams) == 12 and cuts == [4, 8]
+    centres = _centres(cams)
+    steps = np.linalg.norm(np.diff(centres, axis=0), axis=1)
+    jumps = sorted(np.argsort(steps)[-2:] + 1)
+    assert jumps == cuts  # the two largest jumps of the camera are exactly the cuts
+    assert steps[[c - 1 for c in cuts]].min() > 3 * np.delete(steps, [c - 1 for c in cuts]).max()
+
+
+def test_clip_files_decode_and_round_trip(moving_clip):
+    video = read_frames(moving_clip.video_path)
+    assert len(video) == 6 and video[0].shape == (H, W, 3)
+    png = read_image(moving_clip.frame_paths[3])
+    # H.264 is lossy; the decoded frame still follows the lossless one closely.
+    assert np.abs(video[3].astype(float) - png).mean() < 12
+    depth = moving_clip.depth()
+    assert depth.shape == (6, H, W) and depth.dtype == np.float32
+    loaded = scenes.load_clip(moving_clip.root)
+    assert loaded.cuts == [] and loaded.fps == 24 and loaded.name == "moving"
+    for a, b in zip(loaded.cameras, moving_clip.cameras):
+        np.testing.assert_allclose(a.cam_from_world, b.cam_from_world, atol=1e-12)  # JSON keeps float64
+        assert a.intrinsics == b.intrinsics
+    doc = json.loads(moving_clip.cameras_path.read_text())
+    assert len(doc["frames"]) == 6
+
+
+def test_masks_cover_exactly_the_moving_object(moving_clip):
+    static_set = scenes.ProceduralSet(seed=0)
+    seen = 0
+    for i, (cam, path) in enumerate(zip(moving_clip.cameras, moving_clip.mask_paths)):
+        mask = read_image(path) == 255
+        depth = moving_clip.depth()[i]
+        _, depth_without = static_set.render(cam)
+        in_front = depth < depth_without - 1e-4  # the mover occludes the set exactly where it is
+        assert np.array_equal(mask, in_front)
+        seen += mask.sum()
+    assert seen > 0.01 * 6 * W * H  # the ball is really in the shot
+
+
+def test_ground_truth_scene_loads(tmp_path):
+    out = scenes.write_ground_truth_scene("moving", tmp_path / "scene", frames=4, width=W, height=H, points=800)
+    scene = load_scene(out)
+    truth = scenes.moving(4, W, H)
+    assert [f.source_frame for f in scene.frames] == [0, 1, 2, 3]
+    for frame, cam in zip(scene.frames, truth):
+        np.testing.assert_allclose(frame.camera.cam_from_world, cam.cam_from_world, atol=1e-9)
+        assert frame.image_path.is_file() and frame.mask_path is not None and frame.mask_path.is_file()
+    assert scene.points.shape == (800, 3) and scene.point_colors.shape == (800, 3)
+    # Points sit on the set's surfaces: their depth in the first camera agrees with its depth map
+    # wherever they are visible (none on the moving ball: masks exclude it).
+    lo, hi = scenes.ProceduralSet().bounds
+    assert (scene.points >= lo - 1e-4).all() and (scene.points <= hi + 1e-4).all()
