@@ -9,6 +9,7 @@ from __future__ import annotations
 from splatcine.cameras import Camera, Intrinsics
 from splatcine.errors import SplatcineError
 from splatcine.scene import Scene, load_scene
+from splatcine import paths  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -80,3 +80,13 @@ def test_every_command_has_help(command):
     result = runner.invoke(app, ["path", command, "--help"])
     assert result.exit_code == 0
     assert len(result.output.split("Usage:")[1].strip()) > 60
+
+
+def test_the_readme_example_is_a_valid_path():
+    import re
+
+    readme = (CAMERAS.parent / "README.md").read_text()
+    section = readme.split("<!-- section: camera-paths -->")[1].split("<!-- section:")[0]
+    block = re.findall(r"```yaml\n(.*?)```", section, re.S)[0]
+    path = paths.loads(block)
+    assert len(path) == 65 and (path.width, path.height) == (832, 480)  # Wan: 4 s at 16 fps
