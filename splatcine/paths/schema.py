@@ -60,13 +60,15 @@ class Keyframe(_Model):
     @model_validator(mode="after")
     def _one_pose(self) -> "Keyframe":
         if self.from_frame is not None:
-            if self.position is not None or self.rotation is not None:
-                raise ValueError("from_frame takes the source camera's pose: drop position/rotation")
+            if self.position is not None or self.rotation is not None or self.look_at is not None:
+                raise ValueError("from_frame takes the source camera's pose: drop position, look_at and rotation")
             return self
         if self.position is None:
             raise ValueError("needs a position (with look_at or rotation) or from_frame")
         if (self.look_at is None) == (self.rotation is None):
             raise ValueError("needs exactly one of look_at or rotation beside position")
+        if self.up is not None and self.look_at is None:
+            raise ValueError("up only applies with look_at (a rotation already fixes the roll)")
         return self
 
 

@@ -65,6 +65,8 @@ def test_unknown_keys_suggest_the_nearest_valid_key():
     ("units: metres\n" + START + "duration: 1\n", "bad.yaml:1 units: metres need a scene with a metric scale"),
     ("start: {position: [0, -4, 1], rotation: [0, 0, 0, 0]}\nduration: 1\n", "bad.yaml:1 start.rotation: is a zero quaternion"),
     ("start: {position: [0, -4, 1]}\n", "bad.yaml:1 start: needs exactly one of look_at or rotation"),
+    ("start: {from_frame: 0, look_at: [0, 0, 0]}\n", "bad.yaml:1 start: from_frame takes the source camera's pose"),
+    ("start: {position: [0, -4, 1], rotation: [1, 0, 0, 0], up: [0, 0, 1]}\n", "bad.yaml:1 start: up only applies with look_at"),
     ("start: {position: [0, -4], look_at: [0, 0, 0]}\n", "bad.yaml:1 start.position: has too few numbers"),
     ("start: {position: [0, 1, 0], rotation: [1, 0, 0, 0]}\nmoves:\n  - orbit: 90\n    duration: 1\n",
      "bad.yaml:3 moves[0].orbit: needs a pivot"),
