@@ -72,7 +72,43 @@ def project(
     near: float = 0.01,
     antialiased: bool = False,
 ) -> Projected:
-    """EWA projection of 3D Gaussians to screen-space ellipses, with culling."""
+    """EWA projection of 3D Gaussians to screen-space ellipses, with culling.
+
+    Culled Gaussians are swapped for a harmless stand-in before the differentiable pass,
+    so overflowing or degenerate ones get zero gradients rather than NaN (0 * inf).
+    """
+    with torch.no_grad():
+        keep = _project_unmasked(means, quats, scales, opacities, cam_from_world, K, width,
+                                 height, near, antialiased)[4] > 0  # fmt: skip
+    R, t = cam_from_world[:3, :3], cam_from_world[:3, 3]
+    in_front = R.T @ (torch.tensor([0.0, 0.0, 1.0]).to(t) - t)  # a point 1 ahead of the camera
+    means = torch.where(keep[:, None], means, in_front)
+    quats = torch.where(keep[:, None], quats, torch.tensor([1.0, 0.0, 0.0, 0.0]).to(quats))
+    scales = torch.where(keep[:, None], scales, torch.ones_like(scales))
+    means2d, depths, conics, compensations, radii = _project_unmasked(
+        means, quats, scales, opacities, cam_from_world, K, width, height, near, antialiased
+    )
+    return Projected(
+        means2d=torch.where(keep[:, None], means2d, torch.zeros_like(means2d)),
+        depths=torch.where(keep, depths, torch.zeros_like(depths)),
+        conics=torch.where(keep[:, None], conics, torch.zeros_like(conics)),
+        compensations=torch.where(keep, compensations, torch.zeros_like(compensations)),
+        radii=torch.where(keep, radii, torch.zeros_like(radii)),
+    )
+
+
+def _project_unmasked(
+    means: Tensor,  # [N, 3]
+    quats: Tensor,  # [N, 4]
+    scales: Tensor,  # [N, 3]
+    opacities: Tensor,  # [N] only decides the radius (and culling); not differentiated
+    cam_from_world: Tensor,  # [4, 4]
+    K: Tensor,  # [3, 3]
+    width: int,
+    height: int,
+    near: float = 0.01,
+    antialiased: bool = False,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     R, t = cam_from_world[:3, :3], cam_from_world[:3, 3]
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
     means_c = means @ R.T + t
@@ -122,14 +158,7 @@ def project(
         )  # fmt: skip
         radii = torch.where(valid, radius.clamp(max=2**30), torch.zeros_like(radius)).int()
 
-    keep = radii > 0
-    return Projected(
-        means2d=torch.where(keep[:, None], means2d, torch.zeros_like(means2d)),
-        depths=torch.where(keep, z, torch.zeros_like(z)),
-        conics=torch.where(keep[:, None], conics, torch.zeros_like(conics)),
-        compensations=torch.where(keep, compensations, torch.zeros_like(compensations)),
-        radii=radii,
-    )
+    return means2d, z, conics, compensations, radii
 
 
 def sh_basis(dirs: Tensor, degree: int) -> Tensor:  # [N, 3] unit -> [N, (degree + 1)^2]
@@ -234,7 +263,9 @@ def composite(
             out = torch.cat([feat_px, alpha_px[:, None]], -1)
             cols.append(out.reshape(y1 - y0, x1 - x0, C + 1))
         rows.append(torch.cat(cols, 1))
-    image = torch.cat(rows, 0) if rows else features.new_zeros(height, width, C + 1)
+    image = torch.cat(rows, 0)
+    if grad and not image.requires_grad:  # nothing visible: still part of the graph, with zero grads
+        image = image + 0.0 * (means2d.sum() + conics.sum() + opacities.sum() + features.sum())
     return image[..., :C], image[..., C]
 
 
