@@ -97,18 +97,9 @@ def project(
     )
 
 
-def _project_unmasked(
-    means: Tensor,  # [N, 3]
-    quats: Tensor,  # [N, 4]
-    scales: Tensor,  # [N, 3]
-    opacities: Tensor,  # [N] only decides the radius (and culling); not differentiated
-    cam_from_world: Tensor,  # [4, 4]
-    K: Tensor,  # [3, 3]
-    width: int,
-    height: int,
-    near: float = 0.01,
-    antialiased: bool = False,
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+def _project_unmasked(means, quats, scales, opacities, cam_from_world, K, width, height, near,
+                      antialiased) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
+    """`project` without the stand-ins: (means2d, depths, conics, compensations, radii)."""
     R, t = cam_from_world[:3, :3], cam_from_world[:3, 3]
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
     means_c = means @ R.T + t
