@@ -11,11 +11,15 @@ from rich.table import Table
 
 from splatcine.cli._app import app, console, user_errors
 
-path_app = typer.Typer(help="Camera paths in YAML: preview, inspect, export and import.", no_args_is_help=True)
+path_app = typer.Typer(
+    help="Camera paths in YAML: preview, inspect, export and import.", no_args_is_help=True
+)
 app.add_typer(path_app, name="path")
 
 PATH_ARG = typer.Argument(..., help="Camera-path YAML file (see cameras/ for examples).")
-SCENE_OPT = typer.Option(None, "--scene", "-s", help="Scene directory (for from_frame, the lens, metres, the preview).")
+SCENE_OPT = typer.Option(
+    None, "--scene", "-s", help="Scene directory (for from_frame, the lens, metres, the preview)."
+)
 
 
 @path_app.command()
@@ -40,7 +44,9 @@ def preview(
 def show(
     path_yaml: Path = PATH_ARG,
     scene: Optional[Path] = SCENE_OPT,
-    every: int = typer.Option(0, "--every", help="Show every Nth frame (default: about 20 rows).", min=0),
+    every: int = typer.Option(
+        0, "--every", help="Show every Nth frame (default: about 20 rows).", min=0
+    ),
 ) -> None:
     """Print the sampled cameras as a table."""
     from splatcine import paths
@@ -48,7 +54,9 @@ def show(
 
     path = paths.load(path_yaml, scene)
     headers, rows = frame_table(path, every or max(1, len(path) // 20))
-    table = Table(title=f"{path_yaml}: {len(path)} frames, {path.fps:g} fps, {path.width}x{path.height}")
+    table = Table(
+        title=f"{path_yaml}: {len(path)} frames, {path.fps:g} fps, {path.width}x{path.height}"
+    )
     for header in headers:
         table.add_column(header, justify="right")
     for row in rows:
@@ -62,10 +70,14 @@ def show(
 @user_errors
 def export(
     path_yaml: Path = PATH_ARG,
-    format: str = typer.Option(..., "--format", "-f", help="nerfstudio | opencv | opengl | re10k | plucker | recammaster"),
+    format: str = typer.Option(
+        ..., "--format", "-f", help="nerfstudio | opencv | opengl | re10k | plucker | recammaster"
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="File to write."),
     scene: Optional[Path] = SCENE_OPT,
-    downsample: int = typer.Option(1, "--downsample", help="plucker only: ray grid = image size / N (8 = latent grid).", min=1),
+    downsample: int = typer.Option(
+        1, "--downsample", help="plucker only: ray grid = image size / N (8 = latent grid).", min=1
+    ),
 ) -> None:
     """Write the sampled cameras in another tool's format."""
     from splatcine import paths
@@ -78,7 +90,9 @@ def export(
 @path_app.command("import")
 @user_errors
 def import_(
-    camera_path: Path = typer.Argument(..., help="nerfstudio camera_path.json (from its viewer or Blender add-on)."),
+    camera_path: Path = typer.Argument(
+        ..., help="nerfstudio camera_path.json (from its viewer or Blender add-on)."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Path YAML to write."),
 ) -> None:
     """Turn a nerfstudio camera_path.json into a path YAML."""

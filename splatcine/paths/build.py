@@ -39,8 +39,12 @@ class SampledPath:
     width: int
     height: int
     name: str = ""
-    key_times: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # [K] keyframe and move boundaries
-    key_cam_from_world: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 4)), repr=False)  # [K, 4, 4]
+    key_times: np.ndarray = field(
+        default_factory=lambda: np.zeros(0), repr=False
+    )  # [K] keyframe and move boundaries
+    key_cam_from_world: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, 4, 4)), repr=False
+    )  # [K, 4, 4]
     key_vfov: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # [K] degrees
     up: np.ndarray = field(default_factory=lambda: DEFAULT_UP.copy(), repr=False)  # [3] world up
     metres_per_unit: float | None = None
@@ -70,7 +74,9 @@ def build(source: PathSource, scene: Scene | Path | str | None = None) -> Sample
     up = _world_up(source, scene)
     width, height = _resolution(source, scene, preset)
     lens_vfov = _lens_vfov(source, width, height)
-    anchors = [_anchor(source, i, kf, scene, scale, up, lens_vfov) for i, kf in enumerate(spec.anchors)]
+    anchors = [
+        _anchor(source, i, kf, scene, scale, up, lens_vfov) for i, kf in enumerate(spec.anchors)
+    ]
     curve = KeyframeCurve(anchors, spec.interpolation)
 
     # The chain of moves, each starting where the previous one ended.
@@ -82,7 +88,9 @@ def build(source: PathSource, scene: Scene | Path | str | None = None) -> Sample
         segment_times.append((t, t + move.seconds))
         pose = play(move, pose, 1.0, up, scale)
         if not 1.0 <= pose.vfov <= 170.0:
-            raise source.error(("moves", j), f"the lens ends at {pose.vfov:.3g} degrees, outside 1-170")
+            raise source.error(
+                ("moves", j), f"the lens ends at {pose.vfov:.3g} degrees, outside 1-170"
+            )
         t += move.seconds
     end = t
     total = _duration(source, end)
@@ -103,12 +111,20 @@ def build(source: PathSource, scene: Scene | Path | str | None = None) -> Sample
     try:
         poses = [pose_at(float(time)) for time in times]
     except ValueError as err:  # a tracking camera that runs into its look_at target
-        raise source.error(("keyframes",), f"{err} between keyframes; move the target off the path") from None
+        raise source.error(
+            ("keyframes",), f"{err} between keyframes; move the target off the path"
+        ) from None
     cam_from_world = np.stack([p.cam_from_world for p in poses])
     vfovs = np.array([p.vfov for p in poses])
     if not (np.isfinite(cam_from_world).all() and np.isfinite(vfovs).all()):
-        raise InputError(f"{source.name}: the path leaves the range of finite numbers (values too large?)")
-    key_times = [a.time for a in anchors] + [a.time + a.hold for a in anchors if a.hold] + [t1 for _, t1 in segment_times]
+        raise InputError(
+            f"{source.name}: the path leaves the range of finite numbers (values too large?)"
+        )
+    key_times = (
+        [a.time for a in anchors]
+        + [a.time + a.hold for a in anchors if a.hold]
+        + [t1 for _, t1 in segment_times]
+    )
     key_times = np.unique(np.clip(key_times, 0.0, total))
     key_poses = [pose_at(float(time)) for time in key_times]
     return SampledPath(
@@ -131,7 +147,11 @@ def _unit_scale(source: PathSource, scene: Scene | None) -> float:
     if source.spec.units == "scene":
         return 1.0
     if scene is None or not scene.metres_per_unit:
-        raise source.error(("units",), "metres need a scene with a metric scale (manifest normalization.metres_per_unit); use units: scene")
+        raise source.error(
+            ("units",),
+            "metres need a scene with a metric scale (manifest normalization.metres_per_unit); "
+            "use units: scene",
+        )
     return 1.0 / scene.metres_per_unit
 
 
@@ -169,9 +189,14 @@ def _resolution(source: PathSource, scene: Scene | None, preset: targets.Preset)
     if spec.resolution is not None:
         width, height = spec.resolution
         if width % multiple or height % multiple:
-            near = f"{targets.nearest_side(width, multiple)}x{targets.nearest_side(height, multiple)}"
-            raise source.error(("resolution",), f"{width}x{height} does not fit target {spec.target.model} "
-                               f"(sides multiple of {multiple}); nearest is {near}")
+            near = (
+                f"{targets.nearest_side(width, multiple)}x{targets.nearest_side(height, multiple)}"
+            )
+            raise source.error(
+                ("resolution",),
+                f"{width}x{height} does not fit target {spec.target.model} "
+                f"(sides multiple of {multiple}); nearest is {near}",
+            )
         return width, height
     if spec.target.model == "none" and scene is not None and scene.frames:
         k = scene.frames[0].camera.intrinsics
@@ -189,12 +214,22 @@ def _lens_vfov(source: PathSource, width: int, height: int) -> float | None:
     tan_half_h = spec.sensor_width_mm / (2.0 * spec.focal_mm)
     vfov = float(np.degrees(2.0 * np.arctan(tan_half_h * height / width)))
     if not 1.0 <= vfov <= 170.0:
-        raise source.error(("focal_mm",), f"{spec.focal_mm:g} mm gives a {vfov:.3g} degree vertical view, outside 1-170")
+        raise source.error(
+            ("focal_mm",),
+            f"{spec.focal_mm:g} mm gives a {vfov:.3g} degree vertical view, outside 1-170",
+        )
     return vfov
 
 
-def _anchor(source: PathSource, i: int, kf: Keyframe, scene: Scene | None, scale: float,
-            up: np.ndarray, lens_vfov: float | None) -> Anchor:
+def _anchor(
+    source: PathSource,
+    i: int,
+    kf: Keyframe,
+    scene: Scene | None,
+    scale: float,
+    up: np.ndarray,
+    lens_vfov: float | None,
+) -> Anchor:
     spec = source.spec
     loc = ("start",) if spec.start is not None else ("keyframes", i)
     anchors = spec.anchors
@@ -205,7 +240,9 @@ def _anchor(source: PathSource, i: int, kf: Keyframe, scene: Scene | None, scale
         previous = anchors[i - 1]
         ends = (previous.time or 0.0) + previous.hold
         if time <= ends:
-            raise source.error(loc + ("time",), f"{time:g} s must come after keyframes[{i - 1}] ends at {ends:g} s")
+            raise source.error(
+                loc + ("time",), f"{time:g} s must come after keyframes[{i - 1}] ends at {ends:g} s"
+            )
     kup = up
     if kf.up is not None:
         kup = np.asarray(kf.up, dtype=np.float64)
@@ -232,13 +269,18 @@ def _anchor(source: PathSource, i: int, kf: Keyframe, scene: Scene | None, scale
                 R = look_at(center, target, kup)[:3, :3].T
             except ValueError as err:
                 field = "look_at" if "equals" in str(err) else "up"
-                raise source.error(loc + (field,), f"{err} (position {list(kf.position)}, look_at {list(kf.look_at)})") from None
+                raise source.error(
+                    loc + (field,),
+                    f"{err} (position {list(kf.position)}, look_at {list(kf.look_at)})",
+                ) from None
             focus = float(np.linalg.norm(target - center))
         else:
             q = np.asarray(kf.rotation, dtype=np.float64)
             q = q / max(np.abs(q).max(), 1e-300)  # rescale first so the norm cannot overflow
             if np.linalg.norm(q) < 1e-9:
-                raise source.error(loc + ("rotation",), "is a zero quaternion; write [w, x, y, z] of unit length")
+                raise source.error(
+                    loc + ("rotation",), "is a zero quaternion; write [w, x, y, z] of unit length"
+                )
             from scipy.spatial.transform import Rotation
 
             R = Rotation.from_quat(np.roll(q / np.linalg.norm(q), -1)).as_matrix()  # wxyz -> xyzw
@@ -267,44 +309,69 @@ def _check_move(source: PathSource, j: int, move, pose: Pose, scale: float, up: 
     loc = ("moves", j)
     if move.orbit is not None:
         if pivot_of(move, pose, scale) is None:
-            raise source.error(loc + ("orbit",), "needs a pivot: give orbit.pivot, or start from a look_at keyframe or a scene")
+            raise source.error(
+                loc + ("orbit",),
+                "needs a pivot: give orbit.pivot, or start from a look_at keyframe or a scene",
+            )
         if move.orbit.axis is not None and np.linalg.norm(move.orbit.axis) < 1e-9:
             raise source.error(loc + ("orbit", "axis"), "the axis is zero")
     if move.dolly_zoom is not None:
         distance = subject_distance(move, pose, scale)
         if distance is None:
-            raise source.error(loc + ("dolly_zoom",), "needs a subject: give dolly_zoom.subject, or start from a look_at keyframe or a scene")
+            raise source.error(
+                loc + ("dolly_zoom",),
+                "needs a subject: give dolly_zoom.subject, "
+                "or start from a look_at keyframe or a scene",
+            )
         if distance <= MIN_FOCUS:
-            raise source.error(loc + ("dolly_zoom", "subject"), "the subject is not in front of the camera")
+            raise source.error(
+                loc + ("dolly_zoom", "subject"), "the subject is not in front of the camera"
+            )
         if move.dolly_zoom.distance * scale >= distance - MIN_FOCUS:
-            raise source.error(loc + ("dolly_zoom", "distance"),
-                               f"{move.dolly_zoom.distance:g} would reach the subject, {distance / scale:.3g} ahead")
+            raise source.error(
+                loc + ("dolly_zoom", "distance"),
+                f"{move.dolly_zoom.distance:g} would reach the subject, "
+                f"{distance / scale:.3g} ahead",
+            )
 
 
 def _duration(source: PathSource, end: float) -> float:
     spec = source.spec
     if spec.duration is not None:
         if spec.duration < end - 1e-9:
-            raise source.error(("duration",), f"{spec.duration:g} s is shorter than the keyframes and moves ({end:g} s)")
+            raise source.error(
+                ("duration",),
+                f"{spec.duration:g} s is shorter than the keyframes and moves ({end:g} s)",
+            )
         return float(spec.duration)
     if end <= 0.0 and spec.frames is None:
-        raise source.error((), "the path has no length: give a duration, a second keyframe, or a move")
+        raise source.error(
+            (), "the path has no length: give a duration, a second keyframe, or a move"
+        )
     return end
 
 
 def _frame_count(source: PathSource, preset: targets.Preset, total: float, fps: float) -> int:
     spec = source.spec
     try:
-        rule = targets.parse_rule(spec.target.frame_rule if spec.target.frame_rule is not None else preset.frame_rule)
+        rule = targets.parse_rule(
+            spec.target.frame_rule if spec.target.frame_rule is not None else preset.frame_rule
+        )
     except ValueError as err:
         raise source.error(("target", "frame_rule"), str(err)) from None
     if spec.frames is not None:
         if not targets.fits(spec.frames, rule):
-            raise source.error(("frames",), f"{spec.frames} does not fit target {spec.target.model} "
-                               f"({targets.describe(rule)}); nearest is {targets.nearest_count(spec.frames, rule)}")
+            raise source.error(
+                ("frames",),
+                f"{spec.frames} does not fit target {spec.target.model} "
+                f"({targets.describe(rule)}); "
+                f"nearest is {targets.nearest_count(spec.frames, rule)}",
+            )
         return spec.frames
     wanted = int(round(total * fps)) + 1
     count = targets.nearest_count(wanted, rule)
     if count > 10000:
-        raise source.error(("duration",), f"{total:g} s at {fps:g} fps is {count} frames; at most 10000")
+        raise source.error(
+            ("duration",), f"{total:g} s at {fps:g} fps is {count} frames; at most 10000"
+        )
     return count

@@ -12,11 +12,11 @@
     plucker       safetensors: "plucker" [F, 6, H, W] float32 rays [o x d, d] per pixel centre,
                   with poses relative to the first frame's camera (its rays start at the origin);
                   also "cam_from_world" [F, 4, 4] (relative) and "K" [F, 3, 3] of the ray grid
-    recammaster   ReCamMaster's camera_extrinsics.json: {"frame{i}": {"cam01": "[a b c d] [...] x4"}},
+    recammaster   ReCamMaster's camera_extrinsics.json: {"frame{i}": {"cam01": "[a b c d] x4"}},
                   each the transpose of an Unreal camera-to-world (columns forward, right, up,
                   translation) in centimetres; ReCamMaster's loader
                   (`c2w = M.T[:, [1, 2, 0, 3]]; c2w[:3, 1] *= -1; c2w[:3, 3] /= 100`) turns it
-                  back into splatcine's OpenCV world_from_cam in metres (scene units without a scale)
+                  back into splatcine's OpenCV world_from_cam in metres (scene units if unscaled)
 
 All OpenCV <-> OpenGL conversion goes through `splatcine.cameras`.
 """
@@ -65,12 +65,21 @@ def export(path: SampledPath, fmt: str, out: Path, *, downsample: int = 1) -> Pa
 def to_nerfstudio(path: SampledPath) -> dict[str, Any]:
     aspect = path.width / path.height
     keyframes = [
-        {"matrix": gl_world_from_cam(m).flatten().tolist(), "fov": float(v), "aspect": aspect,
-         "override_transition_enabled": False, "override_transition_sec": None}
+        {
+            "matrix": gl_world_from_cam(m).flatten().tolist(),
+            "fov": float(v),
+            "aspect": aspect,
+            "override_transition_enabled": False,
+            "override_transition_sec": None,
+        }
         for m, v in zip(path.key_cam_from_world, path.key_vfov)
     ]
     frames = [
-        {"camera_to_world": gl_world_from_cam(m).flatten().tolist(), "fov": float(k.vfov_deg), "aspect": aspect}
+        {
+            "camera_to_world": gl_world_from_cam(m).flatten().tolist(),
+            "fov": float(k.vfov_deg),
+            "aspect": aspect,
+        }
         for m, k in zip(path.cam_from_world, path.intrinsics)
     ]
     return {
@@ -98,7 +107,9 @@ def read_nerfstudio(file: Path) -> SampledPath:
         width, height = int(doc["render_width"]), int(doc["render_height"])
         fps = float(doc.get("fps", 24.0))
     except (KeyError, TypeError, ValueError) as err:
-        raise InputError(f"{file}: render_width, render_height and fps must be numbers ({err})") from None
+        raise InputError(
+            f"{file}: render_width, render_height and fps must be numbers ({err})"
+        ) from None
     if width < 1 or height < 1 or not np.isfinite(fps) or fps <= 0:
         raise InputError(f"{file}: render_width/render_height/fps must be positive")
     matrices, vfovs = [], []
@@ -108,9 +119,13 @@ def read_nerfstudio(file: Path) -> SampledPath:
             gl = np.asarray(frame["camera_to_world"], dtype=np.float64).reshape(4, 4)
             vfov = float(frame["fov"])
         except (KeyError, TypeError, ValueError):
-            raise InputError(f"{where} needs camera_to_world (16 numbers) and fov (degrees)") from None
+            raise InputError(
+                f"{where} needs camera_to_world (16 numbers) and fov (degrees)"
+            ) from None
         if not np.isfinite(gl).all() or not 0.0 < vfov < 180.0:
-            raise InputError(f"{where}: camera_to_world must be finite and fov within 0-180 degrees")
+            raise InputError(
+                f"{where}: camera_to_world must be finite and fov within 0-180 degrees"
+            )
         matrices.append(cam_from_world_from_gl(_orthonormal(gl, where)))
         vfovs.append(vfov)
     seconds = float(doc.get("seconds", (len(frames) - 1) / fps))
@@ -142,12 +157,14 @@ def to_path_yaml(path: SampledPath, source: str = "") -> str:
     for m, k, t in zip(path.cam_from_world, path.intrinsics, path.times):
         world_from_cam = invert_rigid(m)
         x, y, z, w = Rotation.from_matrix(world_from_cam[:3, :3]).as_quat()
-        keyframes.append({
-            "time": round(float(t), 9),
-            "position": [round(float(v), 9) for v in world_from_cam[:3, 3]],
-            "rotation": [round(float(v), 12) for v in (w, x, y, z)],
-            "fov": round(float(k.vfov_deg), 9),
-        })
+        keyframes.append(
+            {
+                "time": round(float(t), 9),
+                "position": [round(float(v), 9) for v in world_from_cam[:3, 3]],
+                "rotation": [round(float(v), 12) for v in (w, x, y, z)],
+                "fov": round(float(k.vfov_deg), 9),
+            }
+        )
     doc: dict[str, Any] = {
         "fps": path.fps,
         "frames": len(path),
@@ -158,7 +175,11 @@ def to_path_yaml(path: SampledPath, source: str = "") -> str:
     if len(path) == 1:
         doc["start"] = keyframes[0]
         del doc["keyframes"], doc["start"]["time"]
-    header = f"# Imported from {source} by `splatcine path import`: one keyframe per frame.\n" if source else ""
+    header = (
+        f"# Imported from {source} by `splatcine path import`: one keyframe per frame.\n"
+        if source
+        else ""
+    )
     return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
 
 
@@ -184,8 +205,14 @@ def to_cameras_json(path: SampledPath, convention: str) -> dict[str, Any]:
         frame.update({"K": k.K.tolist(), "vfov": k.vfov_deg})
         frames.append(frame)
     axes = "x right, y down, z forward" if convention == "opencv" else "x right, y up, z backward"
-    return {"convention": convention, "axes": axes, "fps": path.fps, "width": path.width,
-            "height": path.height, "frames": frames}
+    return {
+        "convention": convention,
+        "axes": axes,
+        "fps": path.fps,
+        "width": path.width,
+        "height": path.height,
+        "frames": frames,
+    }
 
 
 def read_cameras_json(file: Path) -> SampledPath:
@@ -217,7 +244,9 @@ def to_re10k(path: SampledPath) -> str:
     for m, k, t in zip(path.cam_from_world, path.intrinsics, path.times):
         normalised = (k.fx / k.width, k.fy / k.height, k.cx / k.width, k.cy / k.height, 0.0, 0.0)
         values = [int(round(t * 1e6)), *normalised, *m[:3, :4].flatten()]
-        lines.append(" ".join(str(values[0]) if i == 0 else repr(float(v)) for i, v in enumerate(values)))
+        lines.append(
+            " ".join(str(values[0]) if i == 0 else repr(float(v)) for i, v in enumerate(values))
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -240,7 +269,10 @@ def read_re10k(file: Path, width: int, height: int, fps: float = 16.0) -> Sample
     data = np.asarray(rows)
     matrices = np.tile(np.eye(4), (len(data), 1, 1))
     matrices[:, :3, :4] = data[:, 7:].reshape(-1, 3, 4)
-    intrinsics = [Intrinsics(r[1] * width, r[2] * height, r[3] * width, r[4] * height, width, height) for r in data]
+    intrinsics = [
+        Intrinsics(r[1] * width, r[2] * height, r[3] * width, r[4] * height, width, height)
+        for r in data
+    ]
     return SampledPath(matrices, intrinsics, data[:, 0] / 1e6, fps, width, height, name=str(file))
 
 
@@ -258,8 +290,11 @@ def plucker_embeddings(path: SampledPath, downsample: int = 1):
     width, height = max(1, path.width // downsample), max(1, path.height // downsample)
     cam0_from_cam = path.cam_from_world[0] @ invert_rigid(path.cam_from_world)  # [F, 4, 4]
     Ks = np.stack([k.resized(width, height).K for k in path.intrinsics])  # [F, 3, 3]
-    v, u = torch.meshgrid(torch.arange(height, dtype=torch.float64) + 0.5,
-                          torch.arange(width, dtype=torch.float64) + 0.5, indexing="ij")
+    v, u = torch.meshgrid(
+        torch.arange(height, dtype=torch.float64) + 0.5,
+        torch.arange(width, dtype=torch.float64) + 0.5,
+        indexing="ij",
+    )
     pixels = torch.stack([u, v, torch.ones_like(u)], dim=-1)  # [H, W, 3]
     out = []
     for pose, K in zip(torch.from_numpy(cam0_from_cam), torch.from_numpy(Ks)):
@@ -277,9 +312,15 @@ def write_plucker(path: SampledPath, out: Path, downsample: int = 1) -> None:
     if downsample < 1:
         raise InputError(f"downsample must be 1 or more, not {downsample}")
     plucker, cam_from_cam0, Ks = plucker_embeddings(path, downsample)
-    metadata = {"layout": "F x 6 x H x W: [o x d, d], OpenCV axes, relative to frame 0", "fps": str(path.fps)}
-    tensors = {"plucker": plucker.contiguous(), "cam_from_world": torch.from_numpy(cam_from_cam0).float(),
-               "K": torch.from_numpy(Ks).float()}
+    metadata = {
+        "layout": "F x 6 x H x W: [o x d, d], OpenCV axes, relative to frame 0",
+        "fps": str(path.fps),
+    }
+    tensors = {
+        "plucker": plucker.contiguous(),
+        "cam_from_world": torch.from_numpy(cam_from_cam0).float(),
+        "K": torch.from_numpy(Ks).float(),
+    }
     save_file(tensors, str(out), metadata=metadata)
 
 
@@ -291,11 +332,18 @@ def to_recammaster(path: SampledPath) -> dict[str, Any]:
     out = {}
     for i, m in enumerate(path.cam_from_world):
         world_from_cam = invert_rigid(m)
-        x, y, z, t = world_from_cam[:3, 0], world_from_cam[:3, 1], world_from_cam[:3, 2], world_from_cam[:3, 3]
+        x, y, z, t = (
+            world_from_cam[:3, 0],
+            world_from_cam[:3, 1],
+            world_from_cam[:3, 2],
+            world_from_cam[:3, 3],
+        )
         unreal = np.eye(4)  # columns: forward, right, up, translation (cm)
         unreal[:3, 0], unreal[:3, 1], unreal[:3, 2], unreal[:3, 3] = z, x, -y, t * centimetres
         rows = unreal.T  # written transposed (Unreal's row-vector matrices)
-        out[f"frame{i}"] = {"cam01": " ".join("[" + " ".join(repr(float(v)) for v in r) + "]" for r in rows)}
+        out[f"frame{i}"] = {
+            "cam01": " ".join("[" + " ".join(repr(float(v)) for v in r) + "]" for r in rows)
+        }
     return out
 
 
@@ -319,6 +367,14 @@ def frame_table(path: SampledPath, every: int = 1) -> tuple[list[str], list[list
     world_from_cam = invert_rigid(path.cam_from_world)
     for i in picked:
         c, f, k = world_from_cam[i, :3, 3], path.cam_from_world[i, 2, :3], path.intrinsics[i]
-        rows.append([str(i), f"{path.times[i]:.3f}", " ".join(f"{v:+.3f}" for v in c),
-                     " ".join(f"{v:+.3f}" for v in f), f"{k.vfov_deg:.2f}", f"{k.fx:.1f}"])
+        rows.append(
+            [
+                str(i),
+                f"{path.times[i]:.3f}",
+                " ".join(f"{v:+.3f}" for v in c),
+                " ".join(f"{v:+.3f}" for v in f),
+                f"{k.vfov_deg:.2f}",
+                f"{k.fx:.1f}",
+            ]
+        )
     return headers, rows

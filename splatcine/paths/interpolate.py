@@ -73,11 +73,15 @@ class KeyframeCurve:
         if self.how.rotation == "slerp" or len(self.anchors) < 3:
             slerp = Slerp(self.index, rotations)
             return lambda u: slerp(min(max(u, 0.0), self.index[-1])).as_matrix()
-        quats = squat.canonicalized([squat.UnitQuaternion.from_unit_xyzw(q) for q in rotations.as_quat()])
+        quats = squat.canonicalized(
+            [squat.UnitQuaternion.from_unit_xyzw(q) for q in rotations.as_quat()]
+        )
         tcb = (self.how.tension, self.how.continuity, self.how.bias)
         spline = squat.KochanekBartels(list(quats), grid=list(self.index), tcb=tcb)
         last = self.index[-1]
-        return lambda u: Rotation.from_quat(spline.evaluate(min(max(u, 0.0), last)).xyzw).as_matrix()
+        return lambda u: Rotation.from_quat(
+            spline.evaluate(min(max(u, 0.0), last)).xyzw
+        ).as_matrix()
 
     def _arc_table(self) -> tuple[np.ndarray, np.ndarray]:
         grid = np.linspace(0.0, self.index[-1], SAMPLES_PER_SEGMENT * (len(self.anchors) - 1) + 1)

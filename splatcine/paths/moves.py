@@ -78,10 +78,15 @@ def subject_distance(move: Move, start: Pose, scale: float) -> float | None:
 
 
 def play(move: Move, start: Pose, s: float, up: np.ndarray, scale: float) -> Pose:
-    """The camera after playing `move` to eased fraction `s`; distances are multiplied by `scale`."""
+    """The camera after playing `move` to eased fraction `s`; distances are scaled by `scale`."""
     x, y, z = start.world_from_cam_R.T
     shift = np.zeros(3)
-    for amount, direction in ((move.dolly, z), (move.truck, x), (move.pedestal, -y), (move.crane, up)):
+    for amount, direction in (
+        (move.dolly, z),
+        (move.truck, x),
+        (move.pedestal, -y),
+        (move.crane, up),
+    ):
         if amount:
             shift += amount * scale * direction
     center = start.center + s * shift

@@ -15,7 +15,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, mod
 Easing = Literal["linear", "ease-in", "ease-out", "ease-in-out"]
 TargetName = Literal["wan", "cogvideox", "hunyuan", "ltx", "none"]
 
-MOVE_KEYS = ("dolly", "truck", "pedestal", "crane", "pan", "tilt", "roll", "orbit", "zoom", "dolly_zoom")
+MOVE_KEYS = (
+    "dolly",
+    "truck",
+    "pedestal",
+    "crane",
+    "pan",
+    "tilt",
+    "roll",
+    "orbit",
+    "zoom",
+    "dolly_zoom",
+)
 
 
 def _within(lo: float, hi: float, unit: str, *, open_lo: bool = False):
@@ -61,7 +72,9 @@ class Keyframe(_Model):
     def _one_pose(self) -> "Keyframe":
         if self.from_frame is not None:
             if self.position is not None or self.rotation is not None or self.look_at is not None:
-                raise ValueError("from_frame takes the source camera's pose: drop position, look_at and rotation")
+                raise ValueError(
+                    "from_frame takes the source camera's pose: drop position, look_at and rotation"
+                )
             return self
         if self.position is None:
             raise ValueError("needs a position (with look_at or rotation) or from_frame")
@@ -164,7 +177,11 @@ class Interpolation(_Model):
 
     @model_validator(mode="after")
     def _tcb(self) -> "Interpolation":
-        if (self.tension, self.continuity, self.bias) != (0.0, 0.0, 0.0) and self.position != "kochanek-bartels":
+        if (self.tension, self.continuity, self.bias) != (
+            0.0,
+            0.0,
+            0.0,
+        ) and self.position != "kochanek-bartels":
             raise ValueError("tension, continuity and bias need position: kochanek-bartels")
         return self
 
@@ -175,7 +192,12 @@ class PathSpec(_Model):
     fps: Annotated[float, _within(0.0, 240.0, "frames per second", open_lo=True)] | None = None
     duration: Seconds | None = None
     frames: Annotated[int, _within(1, 10000, "frames")] | None = None
-    resolution: tuple[Annotated[int, _within(16, 8192, "pixels")], Annotated[int, _within(16, 8192, "pixels")]] | None = None
+    resolution: (
+        tuple[
+            Annotated[int, _within(16, 8192, "pixels")], Annotated[int, _within(16, 8192, "pixels")]
+        ]
+        | None
+    ) = None
     vfov: Fov | None = None
     focal_mm: Annotated[float, _within(1.0, 2000.0, "mm")] | None = None
     sensor_width_mm: Annotated[float, _within(1.0, 100.0, "mm")] = 36.0

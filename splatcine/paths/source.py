@@ -30,7 +30,11 @@ class PathSource:
         self.lines = lines
 
     def error(self, loc: Loc, message: str) -> InputError:
-        return InputError(f"{self.where(loc)} {field_name(loc)}: {message}" if loc else f"{self.where(loc)} {message}")
+        return InputError(
+            f"{self.where(loc)} {field_name(loc)}: {message}"
+            if loc
+            else f"{self.where(loc)} {message}"
+        )
 
     def where(self, loc: Loc) -> str:
         return f"{self.name}:{line_of(self.lines, loc)}"
@@ -78,7 +82,10 @@ def _collect_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], name: str) 
         for key_node, value_node in node.value:
             key = key_node.value
             if key in seen:
-                raise InputError(f"{name}:{key_node.start_mark.line + 1} {field_name(loc + (key,))}: key given twice")
+                raise InputError(
+                    f"{name}:{key_node.start_mark.line + 1} {field_name(loc + (key,))}: "
+                    "key given twice"
+                )
             seen.add(key)
             _collect_lines(value_node, loc + (key,), lines, name)
             lines[loc + (key,)] = key_node.start_mark.line + 1  # point at the key, not its value
@@ -131,7 +138,9 @@ def _message(detail: dict[str, Any], loc: Loc) -> str:
     if kind == "finite_number":
         return f"{value} is not a finite number"
     if kind == "literal_error":
-        allowed = [a.strip().strip("'") for a in detail["ctx"]["expected"].replace(" or ", ", ").split(",")]
+        allowed = [
+            a.strip().strip("'") for a in detail["ctx"]["expected"].replace(" or ", ", ").split(",")
+        ]
         return f"{value!r} is not one of {', '.join(allowed)}" + _did_you_mean(str(value), allowed)
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         noun = "a whole number" if kind.startswith("int") else "a number"

@@ -35,14 +35,16 @@ _RULE = re.compile(r"^\s*(\d+)\s*n\s*\+\s*1\s*$")
 
 
 def parse_rule(rule: str | int | None) -> tuple[int, int] | None:
-    """"4n+1" -> (4, 1); 49 -> (0, 49); None -> None. Raises ValueError for other text."""
+    """ "4n+1" -> (4, 1); 49 -> (0, 49); None -> None. Raises ValueError for other text."""
     if rule is None:
         return None
     if isinstance(rule, int):
         return (0, rule)
     match = _RULE.match(rule)
     if not match or int(match.group(1)) < 1:
-        raise ValueError(f"'{rule}' is not a frame rule: write e.g. \"4n+1\" or a fixed count like 49")
+        raise ValueError(
+            f"'{rule}' is not a frame rule: write e.g. \"4n+1\" or a fixed count like 49"
+        )
     return (int(match.group(1)), 1)
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,9 @@ def centers(path) -> np.ndarray:  # [F, 3]
     return invert_rigid(path.cam_from_world)[:, :3, 3]
 
 
-def axes(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # x, y, z camera axes in world, [F, 3] each
+def axes(
+    path,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # x, y, z camera axes in world, [F, 3] each
     R = path.cam_from_world[:, :3, :3]
     return R[:, 0], R[:, 1], R[:, 2]
 

@@ -19,7 +19,8 @@ ROUND_TRIP = 1e-9  # JSON keeps 17 significant digits: only float rounding is lo
 
 @pytest.fixture(scope="module")
 def path():
-    return load_text("""
+    return load_text(
+        """
         fps: 8
         resolution: [320, 192]
         keyframes:
@@ -29,7 +30,9 @@ def path():
           - orbit: 40
             zoom: 1.5
             duration: 1
-        """, name="orbit.yaml")
+        """,
+        name="orbit.yaml",
+    )
 
 
 def test_opencv_and_opengl_json_round_trip(path, tmp_path):
@@ -52,7 +55,9 @@ def test_nerfstudio_camera_path_fields(path):
     c2w = np.asarray(frame["camera_to_world"]).reshape(4, 4)  # row-major, as nerfstudio reads it
     assert np.allclose(c2w, invert_rigid(path.cam_from_world[5]) @ GL_FROM_CV)
     assert frame["fov"] == pytest.approx(path.intrinsics[5].vfov_deg)  # vertical, degrees
-    assert len(doc["keyframes"]) == len(path.key_times) == 3  # two keyframes and the end of the orbit
+    assert (
+        len(doc["keyframes"]) == len(path.key_times) == 3
+    )  # two keyframes and the end of the orbit
 
 
 def test_nerfstudio_round_trips_through_import(path, tmp_path):
@@ -62,7 +67,9 @@ def test_nerfstudio_round_trips_through_import(path, tmp_path):
     yaml_path = convert.import_nerfstudio(exported, tmp_path / "imported.yaml")
     again = paths.load(yaml_path)
     assert len(again) == len(path)
-    assert np.allclose(again.cam_from_world, path.cam_from_world, atol=1e-8)  # YAML keeps 9-12 decimals
+    assert np.allclose(
+        again.cam_from_world, path.cam_from_world, atol=1e-8
+    )  # YAML keeps 9-12 decimals
     assert np.allclose(again.vfov, path.vfov, atol=1e-8)
     assert np.allclose(again.times, path.times, atol=1e-9)
 
@@ -75,7 +82,9 @@ def test_re10k_pose_text(path, tmp_path):
     k = path.intrinsics[1]
     assert values[0] == round(path.times[1] * 1e6)  # microseconds
     assert values[1:5] == pytest.approx([k.fx / 320, k.fy / 192, 0.5, 0.5])
-    assert np.allclose(values[7:].reshape(3, 4), path.cam_from_world[1, :3])  # cam_from_world, row-major
+    assert np.allclose(
+        values[7:].reshape(3, 4), path.cam_from_world[1, :3]
+    )  # cam_from_world, row-major
     back = convert.read_re10k(out, 320, 192)
     assert np.allclose(back.cam_from_world, path.cam_from_world, atol=ROUND_TRIP)
 
@@ -116,7 +125,10 @@ def test_recammaster_extrinsics_read_back_with_its_loader(path, tmp_path):
     assert list(doc)[:2] == ["frame0", "frame1"] and len(doc) == len(path)
     for i in (0, 7):
         # ReCamMaster's own parsing: rows of the string, transposed, axes reordered, cm -> m.
-        rows = [[float(x) for x in r.strip("[]").split()] for r in doc[f"frame{i}"]["cam01"].split("] [")]
+        rows = [
+            [float(x) for x in r.strip("[]").split()]
+            for r in doc[f"frame{i}"]["cam01"].split("] [")
+        ]
         c2w = np.array(rows).T[:, [1, 2, 0, 3]]
         c2w[:3, 1] *= -1.0
         c2w[:3, 3] /= 100.0

@@ -25,11 +25,14 @@ def keyframed(extra: str = "", keys=KEYS, aim: str = "look_at") -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("extra", [
-    "",
-    "interpolation: {position: kochanek-bartels, tension: 0.4, continuity: -0.3, bias: 0.2}",
-    "interpolation: {position: linear, rotation: slerp}",
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "",
+        "interpolation: {position: kochanek-bartels, tension: 0.4, continuity: -0.3, bias: 0.2}",
+        "interpolation: {position: linear, rotation: slerp}",
+    ],
+)
 def test_the_path_passes_exactly_through_its_keyframes(extra):
     path = load_text(keyframed(extra))
     for t, p, target in KEYS:
@@ -45,7 +48,9 @@ def test_rotation_keyframes_are_hit_and_rotations_stay_orthonormal(rng):
     keys = []
     for k, r in enumerate(rotations):
         x, y, z, w = r.as_quat()
-        keys.append((float(k), rng.normal(size=3).round(3).tolist(), [float(v) for v in (w, x, y, z)]))
+        keys.append(
+            (float(k), rng.normal(size=3).round(3).tolist(), [float(v) for v in (w, x, y, z)])
+        )
     for how in ("spline", "slerp"):
         path = load_text(keyframed(f"interpolation: {{rotation: {how}}}", keys, aim="rotation"))
         R = path.cam_from_world[:, :3, :3]
@@ -53,7 +58,9 @@ def test_rotation_keyframes_are_hit_and_rotations_stay_orthonormal(rng):
         assert np.allclose(np.linalg.det(R), 1.0, atol=1e-9)  # and proper
         for k, r in enumerate(rotations):
             i = int(np.argmin(abs(path.times - k)))
-            assert np.allclose(R[i], r.as_matrix().T, atol=EXACT)  # cam_from_world = world_from_cam^T
+            assert np.allclose(
+                R[i], r.as_matrix().T, atol=EXACT
+            )  # cam_from_world = world_from_cam^T
 
 
 def test_look_at_cameras_look_at_their_target_on_every_frame():
@@ -83,14 +90,24 @@ def test_hold_keeps_the_camera_still_then_moves_on():
 
 
 def test_constant_speed_evens_out_the_steps():
-    keys = [(0.0, [0, 0, 0], [0, 5, 0]), (1.0, [0.5, 0.3, 0], [0, 5, 0]), (2.0, [4, 0, 0], [0, 5, 0])]
+    keys = [
+        (0.0, [0, 0, 0], [0, 5, 0]),
+        (1.0, [0.5, 0.3, 0], [0, 5, 0]),
+        (2.0, [4, 0, 0], [0, 5, 0]),
+    ]
     plain = np.linalg.norm(np.diff(centers(load_text(keyframed("", keys))), axis=0), axis=1)
-    path = load_text(keyframed("fps: 40\ninterpolation: {constant_speed: true}", keys).replace("fps: 10\n", ""))
+    path = load_text(
+        keyframed("fps: 40\ninterpolation: {constant_speed: true}", keys).replace("fps: 10\n", "")
+    )
     even = np.linalg.norm(np.diff(centers(path), axis=0), axis=1)
     assert plain.max() / plain.min() > 3  # uneven keyframe spacing makes uneven speed
-    assert even.max() / even.min() < 1.02  # equal arcs; short chords differ from them by < 2 % on this bend
+    assert (
+        even.max() / even.min() < 1.02
+    )  # equal arcs; short chords differ from them by < 2 % on this bend
     gaps = np.linalg.norm(centers(path) - [0.5, 0.3, 0], axis=1)
-    assert gaps.min() < even.max() / 2  # it still passes through the middle keyframe, just not at its time
+    assert (
+        gaps.min() < even.max() / 2
+    )  # it still passes through the middle keyframe, just not at its time
     assert np.allclose(centers(path)[[0, -1]], [[0, 0, 0], [4, 0, 0]], atol=EXACT)
 
 
@@ -107,7 +124,8 @@ def test_fov_is_interpolated_and_hit_at_keyframes():
 
 
 def test_from_frame_anchors_on_the_source_camera(scene):
-    path = load_text("""
+    path = load_text(
+        """
         fps: 10
         keyframes:
           - {time: 0, from_frame: 4}
@@ -115,15 +133,24 @@ def test_from_frame_anchors_on_the_source_camera(scene):
         moves:
           - orbit: 20
             duration: 1
-        """, scene)
-    assert np.allclose(path.cam_from_world[0], scene.frame_by_source(4).camera.cam_from_world, atol=EXACT)
-    assert np.allclose(path.cam_from_world[10], scene.frame_by_source(12).camera.cam_from_world, atol=EXACT)
+        """,
+        scene,
+    )
+    assert np.allclose(
+        path.cam_from_world[0], scene.frame_by_source(4).camera.cam_from_world, atol=EXACT
+    )
+    assert np.allclose(
+        path.cam_from_world[10], scene.frame_by_source(12).camera.cam_from_world, atol=EXACT
+    )
     assert path.vfov[0] == pytest.approx(scene.frame_by_source(4).camera.intrinsics.vfov_deg)
     assert np.allclose(path.up, [0, 0, 1], atol=1e-9)  # estimated from the source cameras
 
 
 def test_intrinsics_follow_the_resolution():
-    path = load_text("resolution: [640, 320]\nvfov: 40\nduration: 1\nstart: {position: [0, 0, 0], look_at: [0, 1, 0]}\n")
+    path = load_text(
+        "resolution: [640, 320]\nvfov: 40\nduration: 1\n"
+        "start: {position: [0, 0, 0], look_at: [0, 1, 0]}\n"
+    )
     k = path.intrinsics[0]
     assert (k.width, k.height, k.cx, k.cy) == (640, 320, 320.0, 160.0)
     assert k.vfov_deg == pytest.approx(40.0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from path_helpers import START, angle_deg, axes, centers, load_text
 
 UP = np.array([0.0, 0.0, 1.0])
@@ -17,7 +16,7 @@ def move(body: str, easing: str = "linear"):
 
 def test_dolly_moves_along_the_view_axis_and_only_translates():
     path = move("dolly: 1.5")
-    c, (x, y, z) = centers(path), axes(path)
+    c, (_, _, z) = centers(path), axes(path)
     step = c - c[0]
     assert np.allclose(np.cross(step, z[0]), 0.0, atol=EXACT)  # parallel to the initial view axis
     assert np.linalg.norm(step[-1]) == pytest.approx(1.5, abs=EXACT)
@@ -139,7 +138,9 @@ def test_easing_shapes_the_timing_but_not_the_ends(easing, below_half):
     travelled = np.linalg.norm(centers(path) - centers(path)[0], axis=1)
     assert travelled[-1] == pytest.approx(1.0, abs=EXACT)
     assert (travelled[5] < 0.25) == below_half  # a quarter of the time in
-    assert np.allclose(centers(linear)[5] - centers(linear)[0], 0.25 * axes(linear)[2][0], atol=EXACT)
+    assert np.allclose(
+        centers(linear)[5] - centers(linear)[0], 0.25 * axes(linear)[2][0], atol=EXACT
+    )
 
 
 def test_ease_in_out_starts_and_ends_at_rest():
@@ -151,5 +152,9 @@ def test_ease_in_out_starts_and_ends_at_rest():
 def test_metres_use_the_scene_scale(scene):
     from path_helpers import METRES_PER_UNIT
 
-    path = load_text(f"fps: 10\nunits: metres\n{START}moves:\n  - dolly: 5\n    duration: 1\n", scene)
-    assert np.linalg.norm(centers(path)[-1] - centers(path)[0]) == pytest.approx(5 / METRES_PER_UNIT, abs=EXACT)
+    path = load_text(
+        f"fps: 10\nunits: metres\n{START}moves:\n  - dolly: 5\n    duration: 1\n", scene
+    )
+    assert np.linalg.norm(centers(path)[-1] - centers(path)[0]) == pytest.approx(
+        5 / METRES_PER_UNIT, abs=EXACT
+    )

@@ -26,10 +26,15 @@ def test_derived_frame_counts_fit_the_rule_and_stay_near_the_duration(duration, 
     assert path.times[0] == 0.0 and path.times[-1] == pytest.approx(duration)  # retimed, never cut
 
 
-@pytest.mark.parametrize("model,fps,size,multiple", [
-    ("wan", 16, (832, 480), 16), ("hunyuan", 24, (1280, 720), 16), ("ltx", 24, (768, 512), 32),
-    ("cogvideox", 8, (720, 480), 16),
-])
+@pytest.mark.parametrize(
+    "model,fps,size,multiple",
+    [
+        ("wan", 16, (832, 480), 16),
+        ("hunyuan", 24, (1280, 720), 16),
+        ("ltx", 24, (768, 512), 32),
+        ("cogvideox", 8, (720, 480), 16),
+    ],
+)
 def test_presets_give_their_defaults(model, fps, size, multiple):
     path = with_target(model)
     assert path.fps == fps and (path.width, path.height) == size
@@ -42,14 +47,21 @@ def test_cogvideox_is_always_49_frames():
 
 
 def test_explicit_values_that_do_not_fit_are_errors_with_the_nearest():
-    with pytest.raises(InputError, match=r"frames: 50 does not fit target wan \(4n\+1 frames\); nearest is 49"):
+    with pytest.raises(
+        InputError, match=r"frames: 50 does not fit target wan \(4n\+1 frames\); nearest is 49"
+    ):
         load_text(f"target: wan\nframes: 50\n{START}")
-    with pytest.raises(InputError, match=r"resolution: 1280x720 does not fit target ltx .*nearest is 1280x736"):
+    with pytest.raises(
+        InputError, match=r"resolution: 1280x720 does not fit target ltx .*nearest is 1280x736"
+    ):
         load_text(f"target: ltx\nresolution: [1280, 720]\n{START}duration: 1\n")
 
 
 def test_a_preset_rule_can_be_overridden():
-    path = load_text(f"target: {{model: cogvideox, frame_rule: 8n+1, side_multiple: 8}}\nframes: 81\nresolution: [1360, 768]\n{START}")
+    path = load_text(
+        "target: {model: cogvideox, frame_rule: 8n+1, side_multiple: 8}\n"
+        f"frames: 81\nresolution: [1360, 768]\n{START}"
+    )
     assert len(path) == 81 and (path.width, path.height) == (1360, 768) and path.fps == 8
     with pytest.raises(InputError, match="target.frame_rule: 'n\\+1x' is not a frame rule"):
         load_text(f"target: {{model: wan, frame_rule: n+1x}}\n{START}duration: 1\n")
@@ -63,6 +75,14 @@ def test_no_target_keeps_the_exact_count():
 
 def test_rule_helpers():
     rule = targets.parse_rule("4n+1")
-    assert [targets.nearest_count(n, rule) for n in (1, 5, 6, 7, 8, 50, 51)] == [5, 5, 5, 9, 9, 49, 53]
+    assert [targets.nearest_count(n, rule) for n in (1, 5, 6, 7, 8, 50, 51)] == [
+        5,
+        5,
+        5,
+        9,
+        9,
+        49,
+        53,
+    ]
     assert targets.nearest_count(80, (0, 49)) == 49
     assert targets.nearest_side(721, 32) == 736 and targets.nearest_side(5, 16) == 16
