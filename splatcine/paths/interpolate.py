@@ -73,6 +73,8 @@ class KeyframeCurve:
         if self.how.rotation == "slerp" or len(self.anchors) < 3:
             slerp = Slerp(self.index, rotations)
             return lambda u: slerp(min(max(u, 0.0), self.index[-1])).as_matrix()
+        if self.how.rotation == "squad":
+            return _squad(rotations)
         quats = squat.canonicalized(
             [squat.UnitQuaternion.from_unit_xyzw(q) for q in rotations.as_quat()]
         )
@@ -131,3 +133,32 @@ class KeyframeCurve:
         k = int(round(u))
         focus = self.focus[k] if abs(u - k) < 1e-9 else None
         return Pose(center, R, float(np.degrees(2.0 * np.arctan(tan_half))), focus)
+
+
+def _squad(rotations: Rotation):
+    """Shoemake's squad through `rotations` at u = 0, 1, 2, ... (open ends: s_0 = q_0, s_n = q_n).
+
+    splines' own Squad is closed-only, so the open curve is written here on scipy rotations:
+    a quaternion log is half a rotation vector, so s_i = q_i exp(-(log(q_i^-1 q_i+1) +
+    log(q_i^-1 q_i-1)) / 4) is q_i rotated by -(v_next + v_prev) / 4 in rotation vectors.
+    """
+    count = len(rotations)
+    inner = [rotations[0]]
+    for i in range(1, count - 1):
+        q = rotations[i]
+        v_next = (q.inv() * rotations[i + 1]).as_rotvec()
+        v_prev = (q.inv() * rotations[i - 1]).as_rotvec()
+        inner.append(q * Rotation.from_rotvec(-(v_next + v_prev) / 4.0))
+    inner.append(rotations[count - 1])
+
+    def slerp(a: Rotation, b: Rotation, h: float) -> Rotation:
+        return a * Rotation.from_rotvec(h * (a.inv() * b).as_rotvec())
+
+    def at(u: float) -> np.ndarray:
+        i = min(max(int(np.floor(u)), 0), count - 2)
+        h = min(max(u - i, 0.0), 1.0)
+        outer = slerp(rotations[i], rotations[i + 1], h)
+        middle = slerp(inner[i], inner[i + 1], h)
+        return slerp(outer, middle, 2.0 * h * (1.0 - h)).as_matrix()
+
+    return at

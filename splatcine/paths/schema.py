@@ -169,7 +169,7 @@ class Target(_Model):
 
 class Interpolation(_Model):
     position: Literal["catmull-rom", "kochanek-bartels", "linear"] = "catmull-rom"
-    rotation: Literal["spline", "slerp"] = "spline"
+    rotation: Literal["spline", "squad", "slerp"] = "spline"
     tension: Annotated[float, _within(-1.0, 1.0, "")] = 0.0
     continuity: Annotated[float, _within(-1.0, 1.0, "")] = 0.0
     bias: Annotated[float, _within(-1.0, 1.0, "")] = 0.0

@@ -51,7 +51,7 @@ def test_rotation_keyframes_are_hit_and_rotations_stay_orthonormal(rng):
         keys.append(
             (float(k), rng.normal(size=3).round(3).tolist(), [float(v) for v in (w, x, y, z)])
         )
-    for how in ("spline", "slerp"):
+    for how in ("spline", "squad", "slerp"):
         path = load_text(keyframed(f"interpolation: {{rotation: {how}}}", keys, aim="rotation"))
         R = path.cam_from_world[:, :3, :3]
         assert np.allclose(R @ R.transpose(0, 2, 1), np.eye(3), atol=1e-9)  # orthonormal
@@ -155,3 +155,29 @@ def test_intrinsics_follow_the_resolution():
     assert (k.width, k.height, k.cx, k.cy) == (640, 320, 320.0, 160.0)
     assert k.vfov_deg == pytest.approx(40.0)
     assert len(path) == 25 and path.times[-1] == pytest.approx(1.0)
+
+
+def test_rotation_splines_turn_smoothly_through_keyframes_where_slerp_kinks():
+    from scipy.spatial.transform import Rotation
+
+    keys = [
+        (0.0, [0, 0, 0], [1.0, 0.0, 0.0, 0.0]),
+        (1.0, [0, 0, 0], [0.9239, 0.3827, 0.0, 0.0]),  # 45 deg about x
+        (2.0, [0, 0, 0], [0.9239, 0.0, 0.3827, 0.0]),  # 45 deg about y
+        (3.0, [0, 0, 0], [1.0, 0.0, 0.0, 0.0]),
+    ]
+
+    def kink(how: str, fps: int) -> float:
+        """Relative change of the per-frame rotation across the keyframe at t = 1 s."""
+        text = keyframed(f"fps: {fps}\ninterpolation: {{rotation: {how}}}", keys, aim="rotation")
+        R = load_text(text.replace("fps: 10\n", "")).cam_from_world[:, :3, :3]
+        i = fps
+        before = Rotation.from_matrix(R[i - 1] @ R[i].T).as_rotvec()
+        after = Rotation.from_matrix(R[i] @ R[i + 1].T).as_rotvec()
+        return np.linalg.norm(after - before) / np.linalg.norm(before)
+
+    # A jump in angular velocity stays as frames get finer; a smooth turn's change shrinks.
+    slerp_coarse, slerp_fine = kink("slerp", 100), kink("slerp", 200)
+    assert slerp_fine > 1.0 and slerp_fine == pytest.approx(slerp_coarse, rel=0.01)
+    for how in ("squad", "spline"):
+        assert kink(how, 200) < 0.6 * kink(how, 100)  # halves with the step: C1 at the keyframe
