@@ -90,7 +90,11 @@ def read_gaussians_ply(path: Path) -> Gaussians:
     def cols(*keys: str) -> torch.Tensor:
         return torch.from_numpy(np.stack([np.asarray(vertex[key], np.float32) for key in keys], axis=1))
 
-    rest = cols(*(f"f_rest_{i}" for i in range(n_rest))).reshape(-1, 3, k - 1).transpose(1, 2)
+    n = len(vertex.data)
+    rest = torch.zeros(n, 0)
+    if n_rest:
+        rest = cols(*(f"f_rest_{i}" for i in range(n_rest)))
+    rest = rest.reshape(n, 3, k - 1).transpose(1, 2)
     sh = torch.cat([cols("f_dc_0", "f_dc_1", "f_dc_2")[:, None], rest], dim=1)
     gaussians = Gaussians(
         means=cols("x", "y", "z"),

@@ -89,7 +89,7 @@ def write_scene(
         mask_rel = None
         if mover:
             mask = np.zeros((height, width), np.uint8)
-            x0 = int((width - height // 3) * i / max(1, frames - 1))
+            x0 = int(width * (0.3 + 0.2 * i / max(1, frames - 1)))  # walks a fifth of the width
             y0 = height // 3
             rgb[y0:y0 + height // 3, x0:x0 + height // 3] = [1.0, 0.0, 0.0]
             mask[y0:y0 + height // 3, x0:x0 + height // 3] = layout.MASK_IGNORE

@@ -35,7 +35,7 @@ class MCMCStrategy(Strategy):
             dead = torch.sigmoid(params["opacity_logits"].data) <= cfg.min_opacity
             done["relocated"] = ops.relocate(params, optimizers, dead, info.rng, cfg.min_opacity)
             n = len(params["means"])
-            n_new = max(0, min(cfg.cap_max, int((1.0 + cfg.grow_rate) * n)) - n)
+            n_new = max(0, min(cfg.cap_max, max(n + 1, int((1.0 + cfg.grow_rate) * n))) - n)
             done["added"] = ops.sample_add(params, optimizers, n_new, info.rng, cfg.min_opacity)
         ops.inject_noise(params, cfg.noise_lr * info.means_lr, info.rng)
         return done
