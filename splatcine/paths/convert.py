@@ -106,29 +106,33 @@ def read_nerfstudio(file: Path) -> SampledPath:
     try:
         width, height = int(doc["render_width"]), int(doc["render_height"])
         fps = float(doc.get("fps", 24.0))
-    except (KeyError, TypeError, ValueError) as err:
+        seconds = float(doc.get("seconds", (len(frames) - 1) / fps if fps else 0.0))
+    except (KeyError, TypeError, ValueError, OverflowError) as err:
         raise InputError(
-            f"{file}: render_width, render_height and fps must be numbers ({err})"
+            f"{file}: render_width, render_height, fps and seconds must be numbers ({err})"
         ) from None
-    if width < 1 or height < 1 or not np.isfinite(fps) or fps <= 0:
-        raise InputError(f"{file}: render_width/render_height/fps must be positive")
+    # The ranges a path YAML accepts, so that what is imported can be loaded again.
+    if not (16 <= width <= 8192 and 16 <= height <= 8192):
+        raise InputError(f"{file}: render_width/render_height must be 16-8192 pixels")
+    if not (0.0 < fps <= 240.0 and 0.0 <= seconds <= 3600.0):
+        raise InputError(f"{file}: fps must be above 0 and at most 240, seconds 0-3600")
     matrices, vfovs = [], []
     for i, frame in enumerate(frames):
         where = f"{file}: camera_path[{i}]"
         try:
             gl = np.asarray(frame["camera_to_world"], dtype=np.float64).reshape(4, 4)
             vfov = float(frame["fov"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise InputError(
                 f"{where} needs camera_to_world (16 numbers) and fov (degrees)"
             ) from None
-        if not np.isfinite(gl).all() or not 0.0 < vfov < 180.0:
+        if not (np.isfinite(gl).all() and np.abs(gl[:3, 3]).max() <= 1e6 and 1.0 <= vfov <= 170.0):
             raise InputError(
-                f"{where}: camera_to_world must be finite and fov within 0-180 degrees"
+                f"{where}: camera_to_world must be finite (positions within 1e6) "
+                "and fov within 1-170 degrees"
             )
         matrices.append(cam_from_world_from_gl(_orthonormal(gl, where)))
         vfovs.append(vfov)
-    seconds = float(doc.get("seconds", (len(frames) - 1) / fps))
     return SampledPath(
         cam_from_world=np.stack(matrices),
         intrinsics=[Intrinsics.from_vfov(v, width, height) for v in vfovs],

@@ -7,10 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from path_helpers import load_text
 from safetensors.torch import load_file
 
 from splatcine import paths
+from splatcine.errors import InputError
 from splatcine.cameras import GL_FROM_CV, invert_rigid
 from splatcine.paths import convert
 
@@ -133,3 +136,39 @@ def test_recammaster_extrinsics_read_back_with_its_loader(path, tmp_path):
         c2w[:3, 1] *= -1.0
         c2w[:3, 3] /= 100.0
         assert np.allclose(c2w, invert_rigid(path.cam_from_world[i]), atol=1e-9)
+
+
+NUMBERS = st.one_of(st.floats(), st.integers(-10, 10), st.sampled_from([0, 1, 24, 320, 1e400]))
+FIELDS = st.one_of(NUMBERS, st.text(max_size=4), st.none(), st.lists(NUMBERS, max_size=17))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["render_width", "render_height", "fps", "seconds"]), FIELDS, max_size=2
+    ),
+    st.lists(
+        st.one_of(
+            st.dictionaries(st.sampled_from(["camera_to_world", "fov", "aspect"]), FIELDS),
+            st.builds(
+                lambda c2w, fov: {"camera_to_world": c2w, "fov": fov},
+                st.lists(st.floats(-2, 2), min_size=16, max_size=16),
+                st.one_of(st.floats(1, 170), NUMBERS),
+            ),
+        ),
+        max_size=3,
+    ),
+)
+def test_importing_broken_nerfstudio_files_is_a_clean_error(tmp_path_factory, doc, frames):
+    """Whatever comes in either imports into a path that loads again, or fails with one line."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    file = folder / "camera_path.json"
+    base = {"render_width": 320, "render_height": 192, "fps": 24}
+    file.write_text(json.dumps({**base, **doc, "camera_path": frames}))
+    try:
+        out = convert.import_nerfstudio(file, folder / "path.yaml")
+    except InputError as err:
+        assert "\n" not in str(err)
+        return
+    path = paths.load(out)
+    assert np.isfinite(path.cam_from_world).all() and len(path) == len(frames)
