@@ -13,8 +13,8 @@ from path_helpers import load_text
 from safetensors.torch import load_file
 
 from splatcine import paths
-from splatcine.errors import InputError
 from splatcine.cameras import GL_FROM_CV, invert_rigid
+from splatcine.errors import InputError
 from splatcine.paths import convert
 
 ROUND_TRIP = 1e-9  # JSON keeps 17 significant digits: only float rounding is lost
