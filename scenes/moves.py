@@ -35,17 +35,26 @@ def _track(eyes: np.ndarray, targets: np.ndarray, k: Intrinsics) -> list[Camera]
 
 
 def dolly(frames: int, width: int, height: int) -> list[Camera]:
-    """Forward along the view axis, 2.2 m into a room about 9 m deep."""
+    """Forward 2.2 m into a room about 9 m deep, easing the view onto the table as it goes.
+
+    The view turns by ~10 degrees on the way: a camera that only translates leaves the
+    focal length undetermined for SfM (depth and focal trade off), and real dollies pan.
+    """
     s = _ramp(frames)[:, None]
-    eyes = np.array([-4.2, 0.3, EYE_Z]) + s * np.array([2.2, 0.0, 0.0])
-    return _track(eyes, eyes + np.array([1.0, -0.05, -0.18]), intrinsics(width, height))
+    eyes = np.array([-4.2, 0.4, 1.5]) + s * np.array([2.2, -0.3, 0.1])
+    targets = np.array([2.5, -0.2, 0.9]) + s * np.array([-1.2, -0.6, -0.3])
+    return _track(eyes, targets, intrinsics(width, height))
 
 
 def truck(frames: int, width: int, height: int) -> list[Camera]:
-    """Sideways 3 m across the room, looking at the table and props at a fixed heading."""
+    """Sideways 3 m across the room, panning to keep a point at the far side in frame (~20 deg).
+
+    The pan is what lets SfM recover the focal length (see `dolly`).
+    """
     s = _ramp(frames)[:, None]
     eyes = np.array([-3.6, -1.5, EYE_Z]) + s * np.array([0.0, 3.0, 0.0])
-    return _track(eyes, eyes + np.array([1.0, 0.0, -0.2]), intrinsics(width, height))
+    target = np.array([4.5, 0.0, 0.4])
+    return _track(eyes, np.broadcast_to(target, eyes.shape), intrinsics(width, height))
 
 
 def orbit(frames: int, width: int, height: int) -> list[Camera]:

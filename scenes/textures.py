@@ -35,22 +35,22 @@ class Style:
 def value_noise(
     shape: tuple[int, int], rng: np.random.Generator, octaves: int = 7, finest: int = 2
 ) -> np.ndarray:
-    """Multi-octave value noise in [0, 1], [H, W]: bicubic-upsampled random lattices, 0.6^k weights.
+    """Multi-octave value noise in [0, 1], [H, W], built as a pyramid from coarse to fine.
 
-    The coarsest lattice spacing is `finest * 2**(octaves-1)` texels (2.6 m at the defaults).
+    Each octave doubles the resolution of the sum so far (bicubic) and adds fresh random
+    values at 0.6 times the previous amplitude, so the whole costs about one full-size
+    upsampling. The coarsest lattice spacing is `finest * 2**(octaves-1)` texels.
     """
     h, w = shape
-    out = np.zeros(shape, np.float32)
-    total = 0.0
-    for octave in range(octaves):
-        cell = finest * 2 ** (octaves - 1 - octave)  # lattice spacing in texels, coarse to fine
-        grid = rng.random((h // cell + 2, w // cell + 2), dtype=np.float32)
-        # Upsampled to exactly [H, W]: the lattice spacing comes out within one texel of `cell`.
-        layer = F.interpolate(torch.from_numpy(grid)[None, None], size=shape, mode="bicubic", align_corners=True)
-        weight = 0.6 ** (octaves - 1 - octave)
-        out += weight * layer[0, 0].numpy()
-        total += weight
-    out /= total
+    cell = finest * 2 ** (octaves - 1)
+    grid = torch.from_numpy(rng.random((h // cell + 2, w // cell + 2), dtype=np.float32))
+    amplitude = 1.0
+    for _ in range(octaves - 1):
+        grid = F.interpolate(grid[None, None], scale_factor=2.0, mode="bicubic")[0, 0]
+        amplitude *= 0.6
+        grid += amplitude * torch.from_numpy(rng.random(tuple(grid.shape), dtype=np.float32))
+    # The last lattice is stretched to exactly [H, W]: its spacing comes out close to `finest`.
+    out = F.interpolate(grid[None, None], size=shape, mode="bicubic", align_corners=True)[0, 0].numpy()
     lo, hi = np.percentile(out[:: max(1, h // 64), :: max(1, w // 64)], [1, 99])
     return np.clip((out - lo) / (hi - lo + 1e-6), 0.0, 1.0)
 
@@ -65,10 +65,11 @@ def blobs(shape: tuple[int, int], rng: np.random.Generator, level: float = 0.72)
 
 def _through_palette(t: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Map t in [0, 1] [H, W] through piecewise-linear colour stops [S, 3] -> [H, W, 3]."""
-    x = t * (len(palette) - 1)
+    x = np.linspace(0.0, 1.0, 256) * (len(palette) - 1)
     i = np.clip(np.floor(x).astype(np.int64), 0, len(palette) - 2)
-    f = (x - i)[..., None]
-    return palette[i] * (1.0 - f) + palette[i + 1] * f
+    f = (x - i)[:, None]
+    lut = (palette[i] * (1.0 - f) + palette[i + 1] * f).astype(np.float32)  # [256, 3]
+    return lut[(t * 255.0 + 0.5).astype(np.uint8)]
 
 
 def make_texture(width_m: float, height_m: float, style: Style, seed: int | tuple[int, ...]) -> np.ndarray:
