@@ -174,7 +174,42 @@ def test_ground_truth_scene_loads(tmp_path):
         np.testing.assert_allclose(frame.camera.cam_from_world, cam.cam_from_world, atol=1e-9)
         assert frame.image_path.is_file() and frame.mask_path is not None and frame.mask_path.is_file()
     assert scene.points.shape == (800, 3) and scene.point_colors.shape == (800, 3)
-    # Points sit on the set's surfaces: their depth in the first camera agrees with its depth map
-    # wherever they are visible (none on the moving ball: masks exclude it).
-    lo, hi = scenes.ProceduralSet().bounds
-    assert (scene.points >= lo - 1e-4).all() and (scene.points <= hi + 1e-4).all()
+    # Every point is a pixel centre of some frame lifted to its true depth, with that pixel's colour.
+    depth = np.load(out / "ground_truth" / "depth.npz")["depth"]
+    found = np.zeros(len(scene.points), bool)
+    for frame, d in zip(scene.frames, depth):
+        k = frame.camera.intrinsics
+        cam = scene.points @ frame.camera.cam_from_world[:3, :3].T + frame.camera.cam_from_world[:3, 3]
+        x, y = k.fx * cam[:, 0] / cam[:, 2] + k.cx - 0.5, k.fy * cam[:, 1] / cam[:, 2] + k.cy - 0.5
+        xi, yi = np.round(x).astype(int), np.round(y).astype(int)
+        ok = (cam[:, 2] > 0) & (xi >= 0) & (xi < k.width) & (yi >= 0) & (yi < k.height)
+        ok[ok] &= np.hypot(x[ok] - xi[ok], y[ok] - yi[ok]) < 1e-3  # on a pixel centre (float32 PLY)
+        ok[ok] &= np.abs(d[yi[ok], xi[ok]] - cam[ok, 2]) < 1e-4 * cam[ok, 2]
+        image = read_image(frame.image_path)
+        ok[ok] &= (image[yi[ok], xi[ok]] == scene.point_colors[ok]).all(axis=1)
+        mask = read_image(frame.mask_path) == 255
+        assert not mask[yi[ok], xi[ok]].any()  # no point on the moving ball
+        found |= ok
+    assert found.all()
+
+
+def test_cli_makes_a_clip_and_every_command_has_help(tmp_path):
+    from typer.testing import CliRunner
+
+    from scenes.__main__ import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["make", "static", "-o", str(tmp_path / "c"), "--frames", "2",
+                                 "--width", "32", "--height", "18"])
+    assert result.exit_code == 0, result.output
+    assert len(read_frames(tmp_path / "c" / "shot.mp4")) == 2
+    result = runner.invoke(app, ["make", "zoom", "-o", str(tmp_path / "d")])
+    assert result.exit_code != 0 and "unknown scene 'zoom'" in result.output
+    assert not (tmp_path / "d").exists()
+    import typer
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        assert command.help, name
+        assert all(param.help for param in command.params if param.name != "help"), name
+        assert runner.invoke(app, [name, "--help"]).exit_code == 0
