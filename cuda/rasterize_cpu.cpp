@@ -9,12 +9,26 @@
 // Gaussian, so there are no atomics and the result does not depend on thread count.
 #include <algorithm>
 
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
 #include "include/launchers.h"
 #include "include/pixel.h"
 
 namespace sc {
 
 namespace {
+
+// Flush denormals to zero for the lifetime of the guard on this thread (restored after):
+// products in a Gaussian's far tail would otherwise take the slow microcode path.
+struct FlushDenormals {
+#if defined(__SSE__)
+    unsigned int saved = _mm_getcsr();
+    FlushDenormals() { _mm_setcsr(saved | 0x8040); }  // FTZ | DAZ
+    ~FlushDenormals() { _mm_setcsr(saved); }
+#endif
+};
 
 struct TileGeometry {
     int x0, y0, rows, cols;
@@ -38,7 +52,10 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
                     const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
                     int width, int height, float* out, float* T_final, int32_t* last) {
     const int tiles = ((width + TILE - 1) / TILE) * ((height + TILE - 1) / TILE);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel
+    {
+    const FlushDenormals ftz;
+#pragma omp for schedule(dynamic, 1)
     for (int tile = 0; tile < tiles; ++tile) {
         const TileGeometry t = tile_geometry(tile, width, height);
         alignas(64) float T[TILE][TILE], live[TILE][TILE], acc[CHANNELS][TILE][TILE];
@@ -66,25 +83,30 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
             for (int r = r0; r <= r1; ++r) {
                 if (row_live[r] == 0) continue;
                 const float dy = t.y0 + r + 0.5f - my;
+                float* __restrict Tr = T[r];
+                float* __restrict lr = live[r];
+                float* __restrict a0 = acc[0][r];
+                float* __restrict a1 = acc[1][r];
+                float* __restrict a2 = acc[2][r];
+                float* __restrict a3 = acc[3][r];
+                int32_t* __restrict kr = last_k[r];
                 int died = 0;
 #pragma omp simd reduction(+ : died)
                 for (int c = 0; c < TILE; ++c) {
                     const float dx = t.x0 + c + 0.5f - mx;
-                    float vis;
-                    bool clamped;
-                    const float alpha = pixel_alpha(c0, c1, c2, op, dx, dy, vis, clamped) * live[r][c];
-                    const float Tc = T[r][c];
+                    const float alpha = pixel_alpha(c0, c1, c2, op, dx, dy) * lr[c];
+                    const float Tc = Tr[c];
                     const float test_T = Tc * (1.0f - alpha);
                     const bool term = alpha > 0.0f && test_T < T_MIN;
                     const bool use = alpha > 0.0f && !term;
                     const float w = use ? alpha * Tc : 0.0f;
-                    acc[0][r][c] += w * f0;
-                    acc[1][r][c] += w * f1;
-                    acc[2][r][c] += w * f2;
-                    acc[3][r][c] += w * f3;
-                    T[r][c] = use ? test_T : Tc;
-                    last_k[r][c] = use ? k : last_k[r][c];
-                    live[r][c] = term ? 0.0f : live[r][c];
+                    a0[c] += w * f0;
+                    a1[c] += w * f1;
+                    a2[c] += w * f2;
+                    a3[c] += w * f3;
+                    Tr[c] = use ? test_T : Tc;
+                    kr[c] = use ? k : kr[c];
+                    lr[c] = term ? 0.0f : lr[c];
                     died += term ? 1 : 0;
                 }
                 row_live[r] -= died;
@@ -99,6 +121,7 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
                 last[px] = last_k[r][c];
             }
     }
+    }  // omp parallel
 }
 
 void raster_bwd_cpu(int n, const float* means2d, const float* conics, const float* opacities,
@@ -107,7 +130,10 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
                     const float* v_out, const float* v_alpha, float* entry_grads,
                     float* v_means2d, float* v_conics, float* v_opacities, float* v_features) {
     const int tiles = ((width + TILE - 1) / TILE) * ((height + TILE - 1) / TILE);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel
+    {
+    const FlushDenormals ftz;
+#pragma omp for schedule(dynamic, 1)
     for (int tile = 0; tile < tiles; ++tile) {
         const TileGeometry t = tile_geometry(tile, width, height);
         alignas(64) float T[TILE][TILE], Tf[TILE][TILE], va[TILE][TILE];
@@ -143,30 +169,35 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
             reachable_rows(my, reach_y(c0, c1, c2, op), t, r0, r1);
             for (int r = r0; r <= r1; ++r) {
                 const float dy = t.y0 + r + 0.5f - my;
+                float* __restrict Tr = T[r];
+                float* __restrict S0 = S[0][r];
+                float* __restrict S1 = S[1][r];
+                float* __restrict S2 = S[2][r];
+                float* __restrict S3 = S[3][r];
+                const float* __restrict vo0 = vo[0][r];
+                const float* __restrict vo1 = vo[1][r];
+                const float* __restrict vo2 = vo[2][r];
+                const float* __restrict vo3 = vo[3][r];
+                const float* __restrict Tfr = Tf[r];
+                const float* __restrict var = va[r];
+                const int32_t* __restrict kr = last_k[r];
 #pragma omp simd reduction(+ : g_mx, g_my, g_c0, g_c1, g_c2, g_op, g_f0, g_f1, g_f2, g_f3)
                 for (int c = 0; c < TILE; ++c) {
                     const float dx = t.x0 + c + 0.5f - mx;
                     float vis;
                     bool clamped;
-                    float alpha = pixel_alpha(c0, c1, c2, op, dx, dy, vis, clamped);
-                    alpha = k <= last_k[r][c] ? alpha : 0.0f;
-                    // alpha == 0: this Gaussian was skipped at this pixel; nothing changes.
-                    const float ra = 1.0f / (1.0f - alpha);
-                    const float Tb = T[r][c] * ra;
-                    const float w = alpha * Tb;
-                    float v_a = va[r][c] * Tf[r][c] * ra;
-                    float s[CHANNELS];
-                    for (int ch = 0; ch < CHANNELS; ++ch) {
-                        v_a += (f[ch] * Tb - S[ch][r][c] * ra) * vo[ch][r][c];
-                        s[ch] = S[ch][r][c] + f[ch] * w;
-                    }
-                    g_f0 += w * vo[0][r][c];
-                    g_f1 += w * vo[1][r][c];
-                    g_f2 += w * vo[2][r][c];
-                    g_f3 += w * vo[3][r][c];
-                    for (int ch = 0; ch < CHANNELS; ++ch) S[ch][r][c] = s[ch];
-                    T[r][c] = Tb;
-                    v_a = (alpha > 0.0f && !clamped) ? v_a : 0.0f;
+                    const float a = pixel_alpha(c0, c1, c2, op, dx, dy, vis, clamped);
+                    // alpha == 0: skipped at this pixel (or behind its last), nothing changes
+                    const float alpha = k <= kr[c] ? a : 0.0f;
+                    float T_px = Tr[c], ra, v_a;
+                    const float w = blend_bwd_alpha(alpha, var[c], Tfr[c], T_px, ra, v_a);
+                    Tr[c] = T_px;
+                    g_f0 += blend_bwd_channel(f[0], vo0[c], w, T_px, ra, S0[c], v_a);
+                    g_f1 += blend_bwd_channel(f[1], vo1[c], w, T_px, ra, S1[c], v_a);
+                    g_f2 += blend_bwd_channel(f[2], vo2[c], w, T_px, ra, S2[c], v_a);
+                    g_f3 += blend_bwd_channel(f[3], vo3[c], w, T_px, ra, S3[c], v_a);
+                    v_a = clamped ? 0.0f : v_a;
+                    v_a = alpha > 0.0f ? v_a : 0.0f;
                     g_op += vis * v_a;
                     const float v_sigma = -alpha * v_a;
                     g_c0 += 0.5f * dx * dx * v_sigma;
@@ -181,6 +212,7 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
             e[6] = g_f0; e[7] = g_f1; e[8] = g_f2; e[9] = g_f3;
         }
     }
+    }  // omp parallel
     // Sum the per-entry records per Gaussian (serial: a few adds per entry).
     std::fill(v_means2d, v_means2d + 2 * int64_t(n), 0.0f);
     std::fill(v_conics, v_conics + 3 * int64_t(n), 0.0f);

@@ -131,8 +131,10 @@ __global__ void raster_bwd_kernel(const float* means2d, const float* conics, con
             if (k > last_k) alpha = 0.0f;
             float g[RASTER_GRADS] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
             if (alpha > 0.0f) {
-                float v_f[CHANNELS];
-                float v_a = blend_bwd_step(alpha, s_feat[j], vo, va, Tf, T, S, v_f);
+                float ra, v_a;
+                const float w = blend_bwd_alpha(alpha, va, Tf, T, ra, v_a);
+                for (int ch = 0; ch < CHANNELS; ++ch)
+                    g[6 + ch] = blend_bwd_channel(s_feat[j][ch], vo[ch], w, T, ra, S[ch], v_a);
                 if (clamped) v_a = 0.0f;
                 const float v_sigma = -alpha * v_a;
                 const float c0 = s_conic[j][0], c1 = s_conic[j][1], c2 = s_conic[j][2];
@@ -142,7 +144,6 @@ __global__ void raster_bwd_kernel(const float* means2d, const float* conics, con
                 g[3] = dx * dy * v_sigma;
                 g[4] = 0.5f * dy * dy * v_sigma;
                 g[5] = vis * v_a;
-                for (int ch = 0; ch < CHANNELS; ++ch) g[6 + ch] = v_f[ch];
             }
             bool any = __any_sync(0xffffffffu, alpha > 0.0f);
             if (!any) continue;

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import shutil
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ CUDA_DIR = Path(__file__).resolve().parents[2] / "cuda"
 CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp")
 CUDA_SOURCES = ("projection_cuda.cu", "binning_cuda.cu", "rasterize_cuda.cu")
 # -ffast-math for vectorised float math, but NaN/Inf checks must survive (culling relies on them).
-CFLAGS = ("-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp")
+CFLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fno-finite-math-only", "-fopenmp")
 NVCC_FLAGS = ("-O3", "--use_fast_math")
 
 _extension: ModuleType | None = None
@@ -60,6 +61,7 @@ def load() -> ModuleType:
         if path.suffix in (".h", ".cpp", ".cu"):
             digest.update(path.read_bytes())
     digest.update(" ".join(CFLAGS + NVCC_FLAGS + (torch.__version__, cxx, str(with_cuda))).encode())
+    digest.update(_cpu_flags().encode())  # -march=native: a cache shared across machines must not mix ISAs
     name = f"splatcine_raster_{'cuda' if with_cuda else 'cpu'}_{digest.hexdigest()[:12]}"
     build_dir = cache_dir() / name
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -86,6 +88,14 @@ def load() -> ModuleType:
             f"splatcine.raster: building the native rasterizer failed ({last}); see {build_dir}"
         ) from err
     return _extension
+
+
+def _cpu_flags() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line for line in f if line.startswith("flags")), platform.machine())
+    except OSError:
+        return platform.machine()
 
 
 def ops_for(device: torch.device) -> type:
