@@ -1,8 +1,8 @@
 """Ingest: from a shot (video file or image folder) to the keyframes SfM will see.
 
 One pass over the shot decodes every frame (resized so the long side is at most
-`max_image_size`), scores its sharpness, its colour histogram (for cuts) and its
-motion from the previous frame. Then: hard cuts stop the run unless one segment
+`max_image_size`), scores its sharpness, and measures its motion and coherence
+with the previous frame (coherence finds cuts). Then: hard cuts stop the run unless one segment
 is chosen; blurred frames are dropped; keyframes are spread evenly along the
 accumulated image motion and capped at `max_frames`. Masks (255 = ignore, see
 `splatcine.scene.layout`) follow the frames they belong to.
@@ -18,7 +18,7 @@ from PIL import Image
 
 from splatcine.errors import InputError, ReconstructionError
 from splatcine.ingest.blur import sharp_mask, sharpness
-from splatcine.ingest.cuts import colour_histogram, detect_cuts, segments
+from splatcine.ingest.cuts import detect_cuts, segments
 from splatcine.ingest.motion import frame_motion, motion_gray, select_by_motion
 from splatcine.io.video import iter_frames, probe_video
 from splatcine.progress import Progress, ProgressCallback, silent
@@ -68,23 +68,24 @@ def ingest(
     """Read `shot`, find cuts, drop blurred frames and choose keyframes (see the module doc)."""
     shot = Path(shot)
     info = probe_video(shot)
-    frames, grays, hists, scores, motion = [], [], [], [], [0.0]
+    frames, grays, scores, motion, coherence = [], [], [], [0.0], [1.0]
     scale = _resize_scale(info.width, info.height, settings.max_image_size)
     for i, frame in enumerate(iter_frames(shot)):
         frame = _resized(frame, scale)
         gray = motion_gray(frame)
         if grays and gray.shape == grays[-1].shape:
-            motion.append(frame_motion(grays[-1], gray, scale=frame.shape[1] / gray.shape[1]))
+            moved, coherent = frame_motion(grays[-1], gray, scale=frame.shape[1] / gray.shape[1])
+            motion.append(moved)
+            coherence.append(coherent)
         elif grays:
             raise InputError(f"{shot}: frame {i} has a different size from frame 0")
         frames.append(frame)
         grays = [gray]
-        hists.append(colour_histogram(frame))
         scores.append(sharpness(gray))
         progress(Progress("decode", i + 1, info.frame_count))
     n = len(frames)
     start, stop = _frame_range(shot, settings.frame_range, n)
-    cuts = [start + c for c in detect_cuts(np.array(hists[start:stop])) if c > 0]
+    cuts = [start + c for c in detect_cuts(np.array(coherence[start:stop]))]
     if cuts:
         start, stop = _pick_segment(shot, cuts, start, stop, settings.segment)
     elif settings.segment not in (None, 0):

@@ -23,26 +23,33 @@ def motion_gray(frame: np.ndarray) -> np.ndarray:
     return small @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def frame_motion(prev: np.ndarray, cur: np.ndarray, scale: float = 1.0) -> float:
-    """Median displacement (pixels x `scale`) between two `motion_gray` images of equal size."""
+def frame_motion(prev: np.ndarray, cur: np.ndarray, scale: float = 1.0) -> tuple[float, float]:
+    """(displacement, coherence) between two `motion_gray` images of equal size.
+
+    displacement: median tile shift, in pixels x `scale`. coherence: median height of
+    the phase-correlation peaks, about 0.2-0.6 for two frames of one shot and near
+    0.1 for unrelated frames (what `splatcine.ingest.cuts` looks for).
+    """
     h, w = prev.shape
     th, tw = h // TILES, w // TILES
     window = np.outer(np.hanning(th), np.hanning(tw)).astype(np.float32)
-    shifts = []
+    shifts, peaks = [], []
     for i in range(TILES):
         for j in range(TILES):
             a = prev[i * th:(i + 1) * th, j * tw:(j + 1) * tw]
             b = cur[i * th:(i + 1) * th, j * tw:(j + 1) * tw]
             if a.std() < 1e-3 and b.std() < 1e-3:
                 continue  # a flat tile (sky, wall) has no measurable motion
-            shifts.append(_phase_shift((a - a.mean()) * window, (b - b.mean()) * window))
+            shift, peak = _phase_shift((a - a.mean()) * window, (b - b.mean()) * window)
+            shifts.append(shift)
+            peaks.append(peak)
     if not shifts:
-        return 0.0
-    return float(np.median(np.linalg.norm(shifts, axis=1)) * scale)
+        return 0.0, 1.0  # two flat frames: nothing moved, nothing changed
+    return float(np.median(np.linalg.norm(shifts, axis=1)) * scale), float(np.median(peaks))
 
 
-def _phase_shift(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(dy, dx) of `b` relative to `a`, to a fraction of a pixel (parabolic peak fit)."""
+def _phase_shift(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
+    """(dy, dx) of `b` relative to `a` to a fraction of a pixel (parabolic peak fit), and the peak."""
     cross = np.fft.rfft2(b) * np.conj(np.fft.rfft2(a))
     corr = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=a.shape)
     peak = np.unravel_index(int(np.argmax(corr)), corr.shape)
@@ -59,7 +66,7 @@ def _phase_shift(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         sub = 0.5 * (left - right) / denom if abs(denom) > 1e-12 else 0.0
         shift = p + sub
         out.append(shift - n if shift > n / 2 else shift)
-    return np.array(out)
+    return np.array(out), float(corr[peak])
 
 
 def select_by_motion(

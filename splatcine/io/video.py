@@ -113,7 +113,7 @@ def read_frames(path: Path) -> list[np.ndarray]:
 
 
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 24.0) -> None:
-    """Write uint8 RGB frames [H, W, 3] as a video (H.264 mp4 for .mp4/.mov, else by suffix)."""
+    """Write uint8 RGB frames [H, W, 3] as a video: H.264 (VP9 for .webm), or an animated gif."""
     frames = [np.asarray(f, dtype=np.uint8) for f in frames]
     if not frames:
         raise ValueError("no frames to write")
@@ -121,11 +121,9 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 24.0) -> 
     if path.suffix.lower() == ".gif":
         iio.imwrite(path, np.stack(frames), duration=1000.0 / fps, loop=0)
         return
-    kwargs = {"fps": fps, "codec": "libx264", "macro_block_size": 1}
-    if path.suffix.lower() in (".mp4", ".mov", ".m4v"):
-        kwargs.update(quality=9, pixelformat="yuv420p" if _even(frames[0]) else "yuv444p")
-    else:
-        kwargs.pop("codec")
+    codec = "libvpx-vp9" if path.suffix.lower() == ".webm" else "libx264"
+    kwargs = {"fps": fps, "codec": codec, "macro_block_size": 1, "quality": 9,
+              "pixelformat": "yuv420p" if _even(frames[0]) else "yuv444p"}
     iio.imwrite(path, np.stack(frames), plugin="FFMPEG", **kwargs)
 
 

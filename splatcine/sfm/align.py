@@ -16,7 +16,7 @@ import numpy as np
 class PoseErrors:
     centre_error_pct: float  # mean camera-centre error after alignment, % of the reference path length
     max_centre_error_pct: float
-    rotation_error_deg: float  # mean angle of R_ref R_est^T after aligning the world rotation
+    rotation_error_deg: float  # mean over frame pairs of the error of their relative rotation
     max_rotation_error_deg: float
     scale: float  # reference units per estimated unit
 
@@ -47,17 +47,23 @@ def pose_errors(
     est_cam_from_world: np.ndarray,  # [N, 4, 4] recovered cameras
     ref_cam_from_world: np.ndarray,  # [N, 4, 4] known cameras of the same frames
 ) -> PoseErrors:
-    """Camera-centre and rotation errors after a Sim(3) alignment of the estimated centres."""
+    """Camera-centre error after a Sim(3) (Umeyama) alignment of the centres, and relative rotation error.
+
+    The rotation error compares every pair's relative rotation R_i R_j^T, so it needs no
+    alignment (a straight dolly path leaves the roll of a centre alignment undetermined).
+    """
     est, ref = np.asarray(est_cam_from_world), np.asarray(ref_cam_from_world)
-    c_est = _centres(est)
-    c_ref = _centres(ref)
+    c_est, c_ref = _centres(est), _centres(ref)
     s, R, t = umeyama(c_est, c_ref)
     aligned = (s * (R @ c_est.T)).T + t
     err = np.linalg.norm(aligned - c_ref, axis=1) / max(path_length(c_ref), 1e-12) * 100.0
-    # est maps world_est -> cam; world_est = R^T (world_ref - t) / s, so its rotation in ref is R_est R^T
-    rel = ref[:, :3, :3] @ np.swapaxes(est[:, :3, :3] @ R.T, 1, 2)
-    cos = np.clip((np.trace(rel, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0)
-    ang = np.degrees(np.arccos(cos))
+    i, j = np.triu_indices(len(est), k=1)
+    rel_est = est[i, :3, :3] @ np.swapaxes(est[j, :3, :3], 1, 2)  # cam_i from cam_j
+    rel_ref = ref[i, :3, :3] @ np.swapaxes(ref[j, :3, :3], 1, 2)
+    diff = rel_ref @ np.swapaxes(rel_est, 1, 2) - np.eye(3)
+    # |R - I|_F = 2 sqrt(2) sin(angle / 2): exact near zero, where arccos of the trace is not
+    chord = np.linalg.norm(diff, axis=(1, 2)) / (2.0 * np.sqrt(2.0))
+    ang = np.degrees(2.0 * np.arcsin(np.clip(chord, 0.0, 1.0))) if len(i) else np.zeros(1)
     return PoseErrors(float(err.mean()), float(err.max()), float(ang.mean()), float(ang.max()), s)
 
 

@@ -2,8 +2,8 @@
 
 SIFT on every keyframe (masked pixels excluded), sequential matching in video
 order, one shared pinhole camera with a focal prior of 1.2 x the long side
-(generated video has no lens distortion, so undistortion is the identity and the
-frames are written as they are). The global mapper runs first; its model is
+(SIMPLE_PINHOLE: square pixels, centred principal point; generated video has no
+lens distortion, so undistortion is the identity and frames are written as they are). The global mapper runs first; its model is
 checked (focal plausibility, registered fraction, point count, track length,
 reprojection error) and the incremental mapper runs when the check fails, since
 a model coming back is not success. Seeds and thread counts are fixed so a clip
@@ -41,7 +41,7 @@ class SfmSettings:
     min_points: int = 100
     min_track_length: float = 2.5
     max_reprojection_px: float = 2.0
-    focal_ratio_range: tuple[float, float] = (0.25, 6.0)  # plausible focal / long side
+    focal_ratio_range: tuple[float, float] = (0.3, 3.0)  # focal / long side: 19-118 degree field of view
 
 
 @dataclass(frozen=True)
@@ -101,23 +101,32 @@ def run_sfm(
             "(a pan, tilt or static shot); SfM needs the camera to move through the set"
         )
 
-    order = [settings.mapper] + [m for m in ("global", "incremental") if m != settings.mapper]
+    others = [m for m in ("global", "incremental") if m != settings.mapper]
+    plan = [(settings.mapper, True)] + [(m, True) for m in others]
     attempts: list[MapperAttempt] = []
     candidates: list[tuple[SparseModel, MapperAttempt]] = []
-    for step, mapper in enumerate(order):
+    step = 0
+    while step < len(plan):
+        mapper, refine_focal = plan[step]
+        label = mapper if refine_focal else f"{mapper} (focal fixed at the prior)"
         t = time.perf_counter()
-        progress(Progress("mapping", step, len(order), {"mapper": mapper}))
-        model = _map(mapper, db, image_dir, work_dir / f"sparse_{mapper}", settings)
+        progress(Progress("mapping", step, len(plan), {"mapper": label}))
+        model = _map(mapper, db, image_dir, work_dir / f"sparse_{step}", settings, refine_focal)
         stats = model.stats() if model is not None else None
         problems = _problems(stats, len(names), settings)
-        attempt = MapperAttempt(mapper, time.perf_counter() - t, stats, problems)
+        attempt = MapperAttempt(label, time.perf_counter() - t, stats, problems)
         attempts.append(attempt)
-        seconds[f"mapping_{mapper}"] = attempt.seconds
+        seconds[f"mapping_{step}_{mapper}"] = attempt.seconds
         if model is not None:
             candidates.append((model, attempt))
         if not problems:
             break
-    progress(Progress("mapping", len(order), len(order)))
+        if refine_focal and problems == [_focal_problem(stats)]:
+            # Only the focal length ran away: a shot moving along the optical axis (a dolly)
+            # does not constrain it. Keep the plausible prior and map again before anything else.
+            plan.insert(step + 1, (mapper, False))
+        step += 1
+    progress(Progress("mapping", len(plan), len(plan)))
     accepted = [(m, a) for m, a in candidates if not a.problems]
     if not accepted:
         raise ReconstructionError(_failure_message(attempts, len(names), parallax, settings))
@@ -187,8 +196,8 @@ def _extract(db: Path, image_dir: Path, names: list[str], mask_dir: Path | None,
     width, height = image_size(Path(image_dir) / names[0])
     focal = settings.focal_prior * max(width, height)
     reader = pycolmap.ImageReaderOptions()
-    reader.camera_model = "PINHOLE"
-    reader.camera_params = f"{focal},{focal},{width / 2},{height / 2}"
+    reader.camera_model = "SIMPLE_PINHOLE"  # one focal: with two, BA trades fy against fx
+    reader.camera_params = f"{focal},{width / 2},{height / 2}"
     if mask_dir is not None:
         reader.mask_path = str(mask_dir)  # COLMAP convention: <name>.png, black = ignore
     pycolmap.extract_features(str(db), str(image_dir), image_names=names,
@@ -266,7 +275,8 @@ def _median_triangulation_deg(cam2_from_cam1: np.ndarray, xy1: np.ndarray, xy2: 
     return float(np.degrees(np.median(np.arccos(np.clip(cos, -1.0, 1.0)))))
 
 
-def _map(mapper: str, db: Path, image_dir: Path, out: Path, settings: SfmSettings) -> SparseModel | None:
+def _map(mapper: str, db: Path, image_dir: Path, out: Path, settings: SfmSettings,
+         refine_focal: bool = True) -> SparseModel | None:
     out.mkdir(parents=True, exist_ok=True)
     try:
         if mapper == "global":
@@ -280,12 +290,15 @@ def _map(mapper: str, db: Path, image_dir: Path, out: Path, settings: SfmSetting
             options.mapper.global_positioning.use_gpu = False
             options.mapper.bundle_adjustment.ceres.use_gpu = False
             options.mapper.retriangulation.random_seed = settings.seed
+            options.mapper.bundle_adjustment.refine_focal_length = refine_focal
             models = pycolmap.global_mapping(str(db), str(image_dir), str(out), options)
         else:
             options = pycolmap.IncrementalPipelineOptions()
             options.num_threads = settings.num_threads
             options.random_seed = settings.seed
             options.min_model_size = 3
+            options.ba_refine_focal_length = refine_focal
+            options.mapper.abs_pose_refine_focal_length = refine_focal
             models = pycolmap.incremental_mapping(str(db), str(image_dir), str(out), options)
     except Exception:  # a mapper that gives up raises; that is a failed attempt, not a crash
         return None
@@ -301,7 +314,7 @@ def _problems(stats: ModelStats | None, n_images: int, settings: SfmSettings) ->
     out = []
     lo, hi = settings.focal_ratio_range
     if not lo <= stats.focal_ratio <= hi:
-        out.append(f"implausible focal length {stats.focal_px:.0f} px")
+        out.append(_focal_problem(stats))
     if stats.registered < max(3, settings.min_registered_fraction * n_images):
         out.append(f"{stats.registered}/{n_images} frames registered")
     if stats.points < settings.min_points:
@@ -311,6 +324,10 @@ def _problems(stats: ModelStats | None, n_images: int, settings: SfmSettings) ->
     if not stats.mean_reprojection_px <= settings.max_reprojection_px:
         out.append(f"reprojection error {stats.mean_reprojection_px:.2f} px")
     return out
+
+
+def _focal_problem(stats: ModelStats | None) -> str:
+    return f"implausible focal length {stats.focal_px:.0f} px" if stats else ""
 
 
 def _failure_message(attempts: list[MapperAttempt], n_images: int, parallax: float, settings) -> str:
