@@ -8,6 +8,8 @@ the writers in `splatcine.render.files` and the formats in `splatcine.condition`
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,17 +103,18 @@ def render_cameras(
         if (cam.intrinsics.width, cam.intrinsics.height) != (W, H):
             raise ValueError("all cameras of a path must share one image size")
         out = _raster(params, g.sh_degree, cam.cam_from_world, cam.intrinsics.K, W, H, backend, device)
-        K = torch.as_tensor(cam.intrinsics.K, dtype=torch.float32, device=device)
-        points_cam = maps.backproject(out.depth, K)
-        world_from_cam = torch.as_tensor(cam.world_from_cam, dtype=torch.float32, device=device)
-        points_world = points_cam @ world_from_cam[:3, :3].T + world_from_cam[:3, 3]
-        cov = maps.coverage(points_world, world_from_cam[:3, 3], sources)
-        color[i] = (out.rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
-        depth[i] = out.depth.cpu().numpy()
-        alpha[i] = out.alpha.cpu().numpy()
-        normals[i] = maps.normals_from_depth(out.depth, K, out.alpha > 0.5).cpu().numpy()
-        unseen[i] = maps.unseen_score(out.alpha, cov).cpu().numpy()
-        source_pixels += cov.per_source.numpy()
+        with _one_thread(device):
+            K = torch.as_tensor(cam.intrinsics.K, dtype=torch.float32, device=device)
+            points_cam = maps.backproject(out.depth, K)
+            world_from_cam = torch.as_tensor(cam.world_from_cam, dtype=torch.float32, device=device)
+            points_world = points_cam @ world_from_cam[:3, :3].T + world_from_cam[:3, 3]
+            cov = maps.coverage(points_world, world_from_cam[:3, 3], sources)
+            color[i] = (out.rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+            depth[i] = out.depth.cpu().numpy()
+            alpha[i] = out.alpha.cpu().numpy()
+            normals[i] = maps.normals_from_depth(out.depth, K, out.alpha > 0.5).cpu().numpy()
+            unseen[i] = maps.unseen_score(out.alpha, cov).cpu().numpy()
+            source_pixels += cov.per_source.numpy()
         progress(Progress("render", i + 1, F_, {"unseen": float((unseen[i] >= maps.UNSEEN_THRESHOLD).mean())}))
     shot = RenderedShot(cameras, color, depth, alpha, normals, unseen, fps, source_pixels)
     for message in shot.warnings():
@@ -152,6 +155,24 @@ def _raster(params, sh_degree, cam_from_world, K, width, height, backend, device
             torch.as_tensor(K, dtype=torch.float32, device=device),
             int(width), int(height), sh_degree=sh_degree, backend=backend,
         )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _one_thread(device: torch.device) -> Iterator[None]:
+    """Run the per-pixel map arithmetic on one CPU thread.
+
+    These are short memory-bound tensor ops; with two OpenMP threads on a busy machine
+    each op waits on a spinning peer and the maps took 40x longer (0.25 s -> 10 s a frame).
+    """
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _runs(indices: list[int]) -> list[tuple[int, int]]:

@@ -1,14 +1,14 @@
 """Fidelity against the procedural set's ground truth (its own ray caster, never the rasterizer).
 
-The source shot is the set's `truck` move; the splat is the ground truth itself (one small
+The source shot trucks 3 m sideways across the room looking at the table; the splat is the ground truth itself (one small
 Gaussian per pixel of four source frames, at its true depth and colour), so what is
 measured is the renderer and the unseen mask, not a trainer. The new path starts beside the
 source shot and swings 70 degrees left onto walls the shot never filmed.
 
 Measured on 2 cores with the native CPU rasterizer (and the reference): masked PSNR 18.7 dB
-where the mask says "seen" (the same splat scores 16.5-17.4 dB at source frames it was not
+where the mask says "seen" (the same splat scores 17.0-17.5 dB at source frames it was not
 built from, and 11.8 dB against the neighbouring frame's truth: the set's textures are busy at
-128x72), unseen-mask IoU 0.82 and recall 0.95 against the true disocclusion.
+128x72), unseen-mask IoU 0.82 and recall 0.97 against the true disocclusion.
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ SPLAT_FRAMES = (0, 4, 8, 11)  # the source frames the ground-truth splat is buil
 HELD_OUT = (2, 6)  # source frames not used for the splat: its own fidelity at a source view
 
 
+def source_path() -> list[Camera]:
+    """12 frames trucking along y at a fixed heading (defined here, so changes to the set's
+    own moves do not move these figures)."""
+    eyes = np.array([-3.6, -1.5, 1.6]) + np.linspace(0.0, 1.0, 12)[:, None] * np.array([0.0, 3.0, 0.0])
+    k = scenes.intrinsics(W, H)
+    return [Camera(look_at(e, e + np.array([1.0, 0.0, -0.2])), k) for e in eyes]
+
+
 def new_path() -> list[Camera]:
     s = np.linspace(0.0, 1.0, 8)
     eyes = np.array([-3.0, -1.0, 1.6]) + s[:, None] * np.array([1.0, 3.5, -0.2])
@@ -39,7 +47,7 @@ def new_path() -> list[Camera]:
 @pytest.fixture(scope="module")
 def measured():
     world = scenes.ProceduralSet(seed=0)
-    sources = scenes.truck(12, W, H)
+    sources = source_path()
     truth = [world.render(c) for c in sources]
     gaussians = fidelity.gaussians_from_depth([sources[i] for i in SPLAT_FRAMES],
                                               [truth[i][0] for i in SPLAT_FRAMES],
@@ -74,14 +82,14 @@ def test_renders_match_the_truth_where_the_mask_says_seen(measured):
 def test_unseen_mask_covers_the_true_disocclusion(measured):
     shot, _, true_unseen, _ = measured
     assert 0.1 < true_unseen.mean() < 0.5  # the path does leave the filmed set (measured 0.23)
-    assert fidelity.recall(shot.unseen_binary, true_unseen) > 0.9  # measured 0.95
+    assert fidelity.recall(shot.unseen_binary, true_unseen) > 0.9  # measured 0.97
     assert fidelity.iou(shot.unseen_binary, true_unseen) > 0.75  # measured 0.82; edges of props differ
 
 
 def test_the_graded_mask_orders_truly_unseen_above_seen(measured):
     shot, _, true_unseen, _ = measured
-    assert shot.unseen[true_unseen].mean() > 0.85  # measured 0.96
-    assert shot.unseen[~true_unseen].mean() < 0.15  # measured 0.07
+    assert shot.unseen[true_unseen].mean() > 0.85  # measured 0.97
+    assert shot.unseen[~true_unseen].mean() < 0.15  # measured 0.09
 
 
 def test_the_last_frames_are_reported_unseen(measured):
