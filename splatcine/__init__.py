@@ -13,4 +13,12 @@ from splatcine import paths  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Camera", "Intrinsics", "Scene", "SplatcineError", "load_scene", "__version__"]
+__all__ = ["Camera", "Intrinsics", "Scene", "SplatcineError", "load_scene", "render_path", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "render_path":  # imported on first use: it pulls in torch and the rasterizer
+        from splatcine.render import render_path
+
+        return render_path
+    raise AttributeError(f"module 'splatcine' has no attribute {name!r}")

@@ -118,3 +118,15 @@ def test_render_command(splat_scene, truck_path, tmp_path):
     assert "render ..." not in again.output  # refused before rendering anything
     bad = runner.invoke(app, [*args, "--overwrite", "--format", "sora"])
     assert bad.exit_code == InputError.exit_code and "not one of" in bad.output
+
+
+def test_public_names():
+    import splatcine
+    import splatcine.condition
+    import splatcine.render
+
+    assert splatcine.render_path is render_path
+    for name in ("render_path", "render_cameras", "RenderResult", "RenderedShot", "UnseenWarning", "UNSEEN_THRESHOLD"):
+        assert hasattr(splatcine.render, name), name
+    assert set(splatcine.condition.FORMATS) == {"wan-vace", "voyager", "gen3c", "cameractrl", "frames"}
+    assert callable(splatcine.condition.Bundle.load) and callable(splatcine.condition.Bundle.to_wan_vace)
