@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -19,8 +20,8 @@ def generate(
     seed: int = typer.Option(0, "--seed", help="Random seed (recorded beside the video)."),
     steps: int = typer.Option(30, "--steps", help="Denoising steps."),
     guidance: float = typer.Option(5.0, "--guidance", help="Classifier-free guidance scale."),
-    frames: int = typer.Option(None, "--frames", help="Frames to generate (cut to 4n+1); default all."),
-    device: str = typer.Option(None, "--device", help="torch device; default CUDA when present."),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Frames to generate (cut to 4n+1); default all."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device; default CUDA when present."),
 ) -> None:
     """Generate the next shot with a Wan VACE model conditioned on the shot's renders."""
     from splatcine.diffusion import generate as run

@@ -15,7 +15,7 @@ def render(
     scene: Path = typer.Argument(..., help="Scene directory (with a trained splat.ply)."),
     path: Path = typer.Argument(..., help="Camera path YAML (see cameras/ for examples)."),
     out: Path = typer.Option(..., "-o", "--out", help="Shot directory to write."),
-    format: list[str] = typer.Option(
+    formats: list[str] = typer.Option(
         ["frames"], "--format", "-f",
         help="Conditioning format to write, repeatable: wan-vace, voyager, gen3c, cameractrl, frames.",
     ),  # fmt: skip
@@ -26,7 +26,7 @@ def render(
     from splatcine.render import render_path
 
     with progress_bars() as progress:
-        result = render_path(scene, path, out, formats=format, backend=backend, overwrite=overwrite,
+        result = render_path(scene, path, out, formats=formats, backend=backend, overwrite=overwrite,
                              progress=progress)  # fmt: skip
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)

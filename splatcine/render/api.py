@@ -54,6 +54,7 @@ def render_path(
     """
     from splatcine.condition import FORMATS, write_formats
 
+    formats = tuple(dict.fromkeys(formats))  # each once, in the order given
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise InputError(f"--format {unknown[0]!r} is not one of {', '.join(FORMATS)}")
@@ -74,7 +75,7 @@ def render_path(
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
         files.write_shot(shot, tmp, manifest)
         write_formats(shot, tmp, formats, progress=progress)
-    return RenderResult(out_dir, len(shot), shot.width, shot.height, fps, tuple(formats),
+    return RenderResult(out_dir, len(shot), shot.width, shot.height, fps, formats,
                         float(shot.unseen_fraction.mean()), tuple(shot.warnings()))  # fmt: skip
 
 
