@@ -119,53 +119,60 @@ class ProceduralSet:
         return layers.rgb, layers.depth
 
     def render_layers(self, camera: Camera, time: float = 0.0) -> RenderLayers:
+        """Everything `render` gives, plus which prop each pixel sees and the moving object's mask."""
         k = camera.intrinsics
-        w, h = k.width, k.height
-        o, d = camera_rays(camera)
         shapes = [p.shape for p in self.props]
+        textures = list(self.textures)
         if self.mover is not None:
             shapes.append(self.mover.at(time))
-        n = d.shape[1]
-        inv = reciprocal(d)
-        best_t = np.full((h, w), np.inf)
-        best = np.zeros((h, w), np.int16)
-        d_img, inv_img = d.reshape(3, h, w), inv.reshape(3, h, w)
+            textures.append(self.mover_textures)
+        o, d = camera_rays(camera)
+        depth, prop = _nearest_hits(camera, shapes, o, d)
+        colour = np.zeros((d.shape[1], 3), np.float32)
         for i, shape in enumerate(shapes):
-            # Only the rays inside the shape's screen rectangle can hit it.
-            rows, cols = _screen_window(camera, shape)
-            window = (slice(None), rows, cols)
-            t = shape.intersect(o, d_img[window].reshape(3, -1), inv_img[window].reshape(3, -1))
-            t = t.reshape(best_t[rows, cols].shape)
-            closer = t < best_t[rows, cols]
-            best_t[rows, cols][closer] = t[closer]
-            best[rows, cols][closer] = i
-        best_t, best = best_t.reshape(-1), best.reshape(-1)
-        colour = np.zeros((n, 3), np.float32)
-        focal = 0.5 * (k.fx + k.fy)
-        for i, shape in enumerate(shapes):
-            sel = np.nonzero(best == i)[0]
-            if len(sel) == 0:
-                continue
-            ds = d[:, sel]
-            face, u, v, normal = shape.surface(o, ds, best_t[sel])
-            cos = np.abs((normal * ds).sum(axis=0)) / np.sqrt((ds * ds).sum(axis=0))
-            # World size of a pixel on the surface: grows with depth and at grazing angles
-            # (the square root splits the difference between the two axes of the footprint).
-            footprint = best_t[sel] / focal / np.sqrt(np.maximum(cos, 0.05))
-            textures = self.textures[i] if i < len(self.props) else self.mover_textures
-            for f in np.unique(face):
-                on = np.nonzero(face == f)[0]
-                colour[sel[on]] = textures[f].sample(u[on], v[on], footprint[on])
-            shade = 0.6 + 0.4 * np.clip(LIGHT @ normal, 0.0, 1.0)
-            colour[sel] *= shade[:, None].astype(np.float32)
-        rgb = np.clip(colour * 255.0 + 0.5, 0, 255).astype(np.uint8).reshape(h, w, 3)
-        prop = best.reshape(h, w)
+            sel = np.nonzero(prop == i)[0]
+            if len(sel):
+                colour[sel] = _shade(shape, textures[i], o, d[:, sel], depth[sel], 0.5 * (k.fx + k.fy))
+        prop = prop.reshape(k.height, k.width)
         return RenderLayers(
-            rgb=rgb,
-            depth=best_t.astype(np.float32).reshape(h, w),
+            rgb=np.clip(colour * 255.0 + 0.5, 0, 255).astype(np.uint8).reshape(k.height, k.width, 3),
+            depth=depth.astype(np.float32).reshape(k.height, k.width),
             prop=prop,
             moving=prop == len(self.props),
         )
+
+
+def _nearest_hits(camera: Camera, shapes: list[Shape], o: np.ndarray, d: np.ndarray):
+    """Depth t [P] of the nearest hit of each ray d [3, P] and the index [P] of the shape hit."""
+    h, w = camera.intrinsics.height, camera.intrinsics.width
+    best_t = np.full((h, w), np.inf)
+    best = np.zeros((h, w), np.int16)
+    d_img, inv_img = d.reshape(3, h, w), reciprocal(d).reshape(3, h, w)
+    for i, shape in enumerate(shapes):
+        # Only the rays inside the shape's screen rectangle can hit it.
+        rows, cols = _screen_window(camera, shape)
+        window = (slice(None), rows, cols)
+        t = shape.intersect(o, d_img[window].reshape(3, -1), inv_img[window].reshape(3, -1))
+        t = t.reshape(best_t[rows, cols].shape)
+        closer = t < best_t[rows, cols]
+        best_t[rows, cols][closer] = t[closer]
+        best[rows, cols][closer] = i
+    return best_t.reshape(-1), best.reshape(-1)
+
+
+def _shade(shape: Shape, textures: list[MipTexture], o, d, t, focal: float) -> np.ndarray:
+    """Colours [P, 3] of the rays d [3, P] that hit `shape` at depth t [P]: texture x diffuse light."""
+    face, u, v, normal = shape.surface(o, d, t)
+    cos = np.abs((normal * d).sum(axis=0)) / np.sqrt((d * d).sum(axis=0))
+    # World size of a pixel on the surface: grows with depth and at grazing angles
+    # (the square root splits the difference between the two axes of the footprint).
+    footprint = t / focal / np.sqrt(np.maximum(cos, 0.05))
+    colour = np.empty((len(t), 3), np.float32)
+    for f in np.unique(face):
+        on = np.nonzero(face == f)[0]
+        colour[on] = textures[f].sample(u[on], v[on], footprint[on])
+    shade = 0.6 + 0.4 * np.clip(LIGHT @ normal, 0.0, 1.0)  # view-independent, as splats can fit
+    return colour * shade[:, None].astype(np.float32)
 
 
 def camera_rays(camera: Camera) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import scenes
-from scenes.world import ROOM, camera_rays
+from scenes.textures import Style, make_texture
+from scenes.world import PAINT, ROOM, camera_rays
 from splatcine.cameras import Camera, look_at
 from splatcine.io.video import read_frames, read_image
 from splatcine.scene import load_scene
@@ -53,13 +54,18 @@ def test_every_pixel_has_finite_depth_in_the_closed_room(world):
         assert np.isfinite(depth).all() and (depth > 0).all()
 
 
-def test_rendering_is_deterministic():
+def test_rendering_is_deterministic(world):
     cam = scenes.truck(3, W, H)[2]
-    a = scenes.ProceduralSet(seed=0).render(cam)
-    b = scenes.ProceduralSet(seed=0).render(cam)
+    a, b = world.render(cam), world.render(cam)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
-    other = scenes.ProceduralSet(seed=1).render(cam)[0]
-    assert not np.array_equal(a[0], other)  # the seed really picks the textures
+
+
+def test_texture_synthesis_is_deterministic_and_seeded():
+    style = Style(PAINT, tiles=0.25, posters=1)
+    a = make_texture(1.2, 0.6, style, seed=(0, 3, 1))
+    assert np.array_equal(a, make_texture(1.2, 0.6, style, seed=(0, 3, 1)))
+    assert not np.array_equal(a, make_texture(1.2, 0.6, style, seed=(1, 3, 1)))
+    assert a.shape == (60, 120, 3)  # 1 cm texels
 
 
 def test_textures_are_detailed_and_not_flat(world):
