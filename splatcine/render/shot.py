@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from splatcine.cameras import Camera
+from splatcine.errors import InputError
 from splatcine.gaussians import Gaussians
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.render import maps
@@ -93,6 +95,8 @@ def render_cameras(
     params = (g.means, g.quats, g.scales, g.opacities, g.sh)
     sources = _source_views(params, g.sh_degree, source_cameras, backend, device, progress)
 
+    if not cameras:
+        raise InputError("render_cameras: the camera path has no frames")
     F_, first = len(cameras), cameras[0].intrinsics
     W, H = first.width, first.height
     color = np.zeros((F_, H, W, 3), np.uint8)
@@ -101,25 +105,31 @@ def render_cameras(
     source_pixels = np.zeros(len(sources), np.int64)
     for i, cam in enumerate(cameras):
         if (cam.intrinsics.width, cam.intrinsics.height) != (W, H):
-            raise ValueError("all cameras of a path must share one image size")
+            raise InputError(f"render_cameras: frame {i} is {cam.intrinsics.width}x{cam.intrinsics.height}, "
+                             f"frame 0 is {W}x{H} (a path has one image size)")  # fmt: skip
         out = _raster(params, g.sh_degree, cam.cam_from_world, cam.intrinsics.K, W, H, backend, device)
         with _one_thread(device):
-            K = torch.as_tensor(cam.intrinsics.K, dtype=torch.float32, device=device)
-            points_cam = maps.backproject(out.depth, K)
-            world_from_cam = torch.as_tensor(cam.world_from_cam, dtype=torch.float32, device=device)
-            points_world = points_cam @ world_from_cam[:3, :3].T + world_from_cam[:3, 3]
-            cov = maps.coverage(points_world, world_from_cam[:3, 3], sources)
+            frame_normals, frame_unseen, seen_per_source = _frame_maps(out.depth, out.alpha, cam, sources)
             color[i] = (out.rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
             depth[i] = out.depth.cpu().numpy()
             alpha[i] = out.alpha.cpu().numpy()
-            normals[i] = maps.normals_from_depth(out.depth, K, out.alpha > 0.5).cpu().numpy()
-            unseen[i] = maps.unseen_score(out.alpha, cov).cpu().numpy()
-            source_pixels += cov.per_source.numpy()
+            normals[i], unseen[i] = frame_normals.cpu().numpy(), frame_unseen.cpu().numpy()
+            source_pixels += seen_per_source
         progress(Progress("render", i + 1, F_, {"unseen": float((unseen[i] >= maps.UNSEEN_THRESHOLD).mean())}))
     shot = RenderedShot(cameras, color, depth, alpha, normals, unseen, fps, source_pixels)
     for message in shot.warnings():
         progress(UnseenWarning("render", F_, F_, message=message))
     return shot
+
+
+def _frame_maps(depth: Tensor, alpha: Tensor, camera: Camera, sources: list[maps.SourceView]):
+    """Normals [H, W, 3], graded unseen mask [H, W], and pixels seen per source view [S] of one frame."""
+    K = torch.as_tensor(camera.intrinsics.K, dtype=torch.float32, device=depth.device)
+    world_from_cam = torch.as_tensor(camera.world_from_cam, dtype=torch.float32, device=depth.device)
+    points_world = maps.backproject(depth, K) @ world_from_cam[:3, :3].T + world_from_cam[:3, 3]
+    cov = maps.coverage(points_world, world_from_cam[:3, 3], sources)
+    normals = maps.normals_from_depth(depth, K, alpha > 0.5)
+    return normals, maps.unseen_score(alpha, cov), cov.per_source.numpy()
 
 
 def pick_sources(count: int, limit: int = MAX_SOURCES) -> list[int]:
