@@ -71,10 +71,10 @@ class TrainConfig(_Strict):
     """Everything a training run depends on (defaults are the `preview` preset)."""
 
     preset: Literal["preview", "full"] = "preview"  # the layer under the YAML file and overrides
-    iterations: int = Field(3_000, ge=1)
+    iterations: int = Field(2_000, ge=1)
     max_width: int | None = Field(480, ge=16)  # train on frames resized to at most this width
-    sh_degree: int = Field(3, ge=0, le=3)
-    sh_degree_interval: int = Field(1_000, ge=1)  # raise the SH degree by one this often
+    sh_degree: int = Field(1, ge=0, le=3)
+    sh_degree_interval: int = Field(500, ge=1)  # raise the SH degree by one this often
     ssim_lambda: float = Field(0.2, ge=0.0, le=1.0)  # loss = (1 - l) L1 + l (1 - SSIM)
     init: Literal["sfm", "random"] = "sfm"
     init_random_count: int = Field(50_000, ge=1)
@@ -83,11 +83,12 @@ class TrainConfig(_Strict):
     outlier_neighbors: int = Field(20, ge=0)  # 0 turns statistical outlier removal off
     outlier_std_ratio: float = Field(2.0, gt=0.0)
     lr: LearningRates = LearningRates()
-    strategy: Strategy = ADCConfig()
+    strategy: Strategy = ADCConfig(refine_start=200, refine_stop=1_500, reset_every=1_000,
+                                   max_gaussians=150_000)  # the 3DGS schedule, shortened
     color_correction: bool = True  # per-frame affine colour, learned; never used for new views
     color_reg: float = Field(1e-2, ge=0.0)  # pull of the colour correction toward identity
     holdout_every: int = Field(8, ge=0)  # every n-th kept frame is held out (0: none)
-    checkpoint_every: int = Field(1_000, ge=0)  # 0: only on interruption
+    checkpoint_every: int = Field(500, ge=0)  # 0: only on interruption
     seed: int = 0
     backend: str = "auto"  # rasterizer backend, see splatcine.raster.rasterize
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto: CUDA when present
@@ -95,18 +96,9 @@ class TrainConfig(_Strict):
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # CPU: a 480p shot of 49-81 frames in about ten minutes on two cores.
-    "preview": {
-        "preset": "preview",
-        "iterations": 3_000,
-        "max_width": 480,
-        "sh_degree": 1,
-        "sh_degree_interval": 1_000,
-        "checkpoint_every": 1_000,
-        "strategy": {"kind": "adc", "refine_start": 300, "refine_stop": 2_000,
-                     "refine_every": 100, "reset_every": 1_000, "max_gaussians": 200_000},
-    },
-    # GPU: the standard 3DGS schedule.
+    # CPU: a 480p shot of 49-81 frames in about ten minutes on two cores (TrainConfig's defaults).
+    "preview": {"preset": "preview"},
+    # GPU: the standard 3DGS schedule (ADCConfig's own defaults), full resolution, SH degree 3.
     "full": {
         "preset": "full",
         "iterations": 30_000,
@@ -114,7 +106,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "sh_degree": 3,
         "sh_degree_interval": 1_000,
         "checkpoint_every": 7_000,
-        "strategy": {"kind": "adc"},
+        "strategy": ADCConfig().model_dump(),
     },
 }
 
@@ -123,7 +115,7 @@ def resolve_config(
     preset: str | None = None, path: Path | None = None, **overrides: Any
 ) -> TrainConfig:
     """Preset, then the YAML file at `path`, then `overrides` (None values are ignored)."""
-    layers: dict[str, Any] = {}
+    layers: dict[str, Any] = TrainConfig().model_dump()
     from_file = _read_yaml(path) if path is not None else {}
     name = preset or from_file.get("preset") or "preview"
     if name not in PRESETS:

@@ -1,0 +1,195 @@
+"""Training benchmark: a shot to an evaluated splat, stage by stage, and the step time beside OpenSplat.
+
+End to end per case (each in its own process, so peak memory is the case's own):
+decode + SfM through `splatcine.reconstruct` (ground-truth cameras when it is absent),
+training with the `preview` preset (iterations capped so the default run stays
+short: the full-preset time is projected from the measured seconds per step),
+export of the 3DGS PLY, held-out PSNR/SSIM. Cases: the procedural orbit (and dolly),
+and the DimensionX capybara orbit when /work/shared/data has it.
+
+Step time: one training step (render, loss, backward, Adam) at the resolutions and
+Gaussian counts of OpenSplat's CPU figures in PEERS.md, densification off.
+
+    .venv/bin/python -m benchmarks.bench_train [--quick] [--iterations N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+
+DATA = Path("/work/shared/data")
+CAPYBARA = DATA / "dimensionx_orbit" / "360_capybara.mp4"
+RESULTS = Path(__file__).parent / "results" / "train.json"
+
+# OpenSplat 1.1.5 CPU, one thread, seconds per training iteration (PEERS.md).
+OPENSPLAT = [
+    ("synthetic room 120x67", 120, 67, 4_500, 0.065),
+    ("synthetic room 480x270", 480, 270, 4_500, 0.81),
+    ("orbit at lego's size 100x100", 100, 100, 100_000, 0.47),
+    ("orbit at lego's size 400x400", 400, 400, 100_000, 5.05),
+]
+
+
+def run_case(name: str, work: Path, iterations: int) -> dict:
+    """One end-to-end case, in this process: decode, SfM, training, export, evaluation."""
+    from splatcine.errors import SplatcineError
+    from splatcine.io.ply import write_gaussians_ply
+    from splatcine.train import resolve_config, train_scene
+
+    row: dict = {"case": name, "preset": "preview", "iterations": iterations}
+    scene_dir = work / "scene"
+    t = time.perf_counter()
+    if name == "capybara":
+        shot, masks = CAPYBARA, None
+        options = {"max_frames": 70, "max_image_size": 640}
+    else:
+        from scenes import make_clip
+
+        clip = make_clip(name, work / "clip", frames=48, width=480, height=270)
+        shot, masks, options = clip.video_path, clip.masks_dir, {}
+        row["clip_seconds"] = time.perf_counter() - t
+    try:
+        from splatcine.reconstruct import reconstruct
+
+        report = reconstruct(shot, scene_dir, masks=masks, overwrite=True, **options).report
+        row["stages"] = {"decode": report.seconds.get("ingest", 0.0) + report.seconds.get("write_frames", 0.0),
+                         "sfm": sum(v for k, v in report.seconds.items()
+                                    if k not in ("ingest", "write_frames"))}  # fmt: skip
+        row["cameras"] = "sfm"
+    except (ImportError, SplatcineError) as err:
+        if name == "capybara":
+            raise
+        from scenes import write_ground_truth_scene
+
+        row["sfm_error"] = str(err)  # training is still measured, on the true cameras
+        t = time.perf_counter()
+        write_ground_truth_scene(name, scene_dir, frames=48, width=480, height=270)
+        row["stages"] = {"decode": time.perf_counter() - t, "sfm": 0.0}
+        row["cameras"] = "ground truth"
+    config = resolve_config("preview", iterations=iterations, checkpoint_every=0)
+    result = train_scene(scene_dir, config)
+    t = time.perf_counter()
+    write_gaussians_ply(work / "export.ply", result.gaussians)
+    row["stages"].update(train=result.train_seconds, export=time.perf_counter() - t)
+    ev = result.evaluation
+    row.update(
+        held_out_frames=len(ev.frames),
+        train_resolution=f"{result.config.max_width} px wide",
+        seconds_per_iteration=result.train_seconds / iterations,
+        preview_iterations=resolve_config("preview").iterations,
+        gaussians=len(result.gaussians),
+        psnr=ev.psnr,
+        ssim=ev.ssim,
+        lpips=ev.lpips_status,
+        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
+    row["projected_preview_minutes"] = (row["seconds_per_iteration"] * row["preview_iterations"]
+                                        + row["stages"]["decode"] + row["stages"]["sfm"]) / 60  # fmt: skip
+    return row
+
+
+def step_time(width: int, height: int, count: int, steps: int) -> float:
+    """Seconds per training step on the procedural orbit at `width` x `height` with `count` Gaussians."""
+    from scenes import write_ground_truth_scene
+    from splatcine.scene import load_scene
+    from splatcine.train import resolve_config
+    from splatcine.train.data import split_views
+    from splatcine.train.init import init_gaussians, scene_extent
+    from splatcine.train.strategy import Strategy
+    from splatcine.train.trainer import TrainState
+
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = max(8, -(-2 * count // (width * height)))  # enough pixels to draw the points from
+        root = write_ground_truth_scene("orbit", Path(tmp) / "s", frames=frames, width=width + width % 2,
+                                        height=height + height % 2, points=count)  # fmt: skip
+        scene = load_scene(root)
+        views, _ = split_views(scene, None, 0)
+        extent = scene_extent(np.stack([c.center for c in scene.cameras]), scene.points)
+        config = resolve_config("preview", sh_degree=0, iterations=10 * steps)
+        state = TrainState(config, init_gaussians(scene.points, scene.point_colors, 0), len(views), extent)
+        state.strategy = Strategy(extent)  # densification off: the count stays as given
+        for view in views[:2]:
+            state.step(view)  # warm-up (first calls allocate)
+        t = time.perf_counter()
+        for i in range(steps):
+            state.step(views[i % len(views)])
+        return (time.perf_counter() - t) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one procedural case, the small comparisons")
+    parser.add_argument("--iterations", type=int, default=None, help="training steps per case")
+    parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
+    args, _ = parser.parse_known_args()
+    iterations = args.iterations or (200 if args.quick else 500)
+    if args.case:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(run_case(args.case, Path(tmp), iterations)))
+        return
+    console = Console()
+    cases = ["orbit"] if args.quick else ["orbit", "dolly"]
+    if CAPYBARA.is_file() and not args.quick:
+        cases.append("capybara")
+    rows = []
+    for name in cases:
+        console.print(f"case {name} ...", highlight=False)
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_train", "--case", name,
+                               "--iterations", str(iterations)], capture_output=True, text=True,
+                              cwd=Path(__file__).parent.parent)  # fmt: skip
+        if proc.returncode != 0:
+            rows.append({"case": name, "error": proc.stderr.strip().splitlines()[-1:]})
+            continue
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    comparisons = []
+    for label, w, h, count, opensplat in OPENSPLAT[:2] if args.quick else OPENSPLAT:
+        console.print(f"step time {label} ...", highlight=False)
+        ours = step_time(w, h, count, steps=5 if count > 10_000 else 20)
+        comparisons.append({"case": label, "width": w, "height": h, "gaussians": count,
+                            "seconds_per_iteration": ours, "opensplat": opensplat,
+                            "speedup": opensplat / ours})  # fmt: skip
+
+    table = Table(title=f"splatcine train, end to end (preset preview, {iterations} iterations per case)")
+    for col in ("case", "cameras", "decode s", "sfm s", "train s", "export s", "s/it", "Gaussians",
+                "PSNR", "SSIM", "peak MiB", "preview min (proj.)"):
+        table.add_column(col, justify="left" if col in ("case", "cameras") else "right")
+    for r in rows:
+        if "error" in r:
+            table.add_row(r["case"], f"[red]{r['error']}[/]")
+            continue
+        s = r["stages"]
+        table.add_row(r["case"], r["cameras"], f"{s['decode']:.1f}", f"{s['sfm']:.1f}", f"{s['train']:.1f}",
+                      f"{s['export']:.2f}", f"{r['seconds_per_iteration']:.3f}", str(r["gaussians"]),
+                      f"{r['psnr']:.2f}" if r["psnr"] else "-", f"{r['ssim']:.3f}" if r["ssim"] else "-",
+                      f"{r['peak_rss_mib']:.0f}", f"{r['projected_preview_minutes']:.1f}")  # fmt: skip
+    console.print(table)
+    steps = Table(title="seconds per training step beside OpenSplat 1.1.5 CPU (PEERS.md; target 10x)")
+    for col in ("case", "Gaussians", "splatcine s/it", "OpenSplat s/it", "speed-up"):
+        steps.add_column(col, justify="left" if col == "case" else "right")
+    for c in comparisons:
+        steps.add_row(c["case"], str(c["gaussians"]), f"{c['seconds_per_iteration']:.4f}",
+                      f"{c['opensplat']:.3f}", f"{c['speedup']:.1f}x")  # fmt: skip
+    console.print(steps)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "quick": args.quick, "iterations": iterations, "torch_threads": torch.get_num_threads(),
+        "load_average_at_end": os.getloadavg(),  # other work on the machine inflates every figure
+        "cases": rows, "step_time": comparisons}, indent=2) + "\n")  # fmt: skip
+    console.print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
