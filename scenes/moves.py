@@ -80,8 +80,11 @@ def static(frames: int, width: int, height: int) -> list[Camera]:
 
 
 def moving(frames: int, width: int, height: int) -> list[Camera]:
-    """A truck move (the ball that crosses the room comes from the set, `Mover`)."""
-    return truck(frames, width, height)
+    """The truck move, looking further down so the ball crossing the floor (`Mover`) is in shot."""
+    s = _ramp(frames)[:, None]
+    eyes = np.array([-3.6, -1.5, EYE_Z]) + s * np.array([0.0, 3.0, 0.0])
+    target = np.array([3.0, 0.0, 0.0])
+    return _track(eyes, np.broadcast_to(target, eyes.shape), intrinsics(width, height))
 
 
 def cut(frames: int, width: int, height: int) -> tuple[list[Camera], list[int]]:

@@ -70,16 +70,20 @@ def _static_props() -> list[Prop]:
 
 @dataclass(frozen=True)
 class Mover:
-    """A ball rolling across the room along y: at `time` seconds it is at `start + velocity * time`."""
+    """A ball rolling along -y in front of the table: at `time` seconds it is at `start + velocity * time`.
 
-    start: tuple[float, float, float] = (1.8, -3.4, 0.4)
-    velocity: tuple[float, float, float] = (0.0, 3.5, 0.0)  # metres per second
+    Its path (x = -0.9, y from 2.0 to -1.1) clears the table, the pillar and the other ball,
+    and runs against the `moving` camera's own sideways move, so it crosses the frame.
+    """
+
+    start: tuple[float, float, float] = (-0.9, 2.0, 0.4)
+    velocity: tuple[float, float, float] = (0.0, -1.5, 0.0)  # metres per second
     radius: float = 0.4
 
     @classmethod
     def crossing(cls, duration: float) -> "Mover":
-        """A ball that rolls from wall to wall (y = -3.4 to 3.4) in `duration` seconds."""
-        return cls(velocity=(0.0, 6.8 / duration, 0.0))
+        """The ball covering its 3.1 m path in `duration` seconds."""
+        return cls(velocity=(0.0, -3.1 / duration, 0.0))
 
     def at(self, time: float) -> Sphere:
         return Sphere(tuple(np.add(self.start, np.multiply(self.velocity, time))), self.radius)

@@ -219,3 +219,24 @@ def test_cli_makes_a_clip_and_every_command_has_help(tmp_path):
         assert command.help, name
         assert all(param.help for param in command.params if param.name != "help"), name
         assert runner.invoke(app, [name, "--help"]).exit_code == 0
+
+
+def test_the_moving_ball_never_passes_through_a_prop(world):
+    from scenes.geometry import Box, Cylinder, Sphere
+
+    mover = scenes.Mover.crossing(duration=2.0)
+    for time in np.linspace(0.0, 2.0, 41):
+        ball = mover.at(time)
+        c = np.array(ball.center)
+        for prop in world.props[1:]:  # the room itself is [0]
+            shape = prop.shape
+            if isinstance(shape, Box):
+                gap = np.linalg.norm(c - np.clip(c, shape.lo, shape.hi))
+            elif isinstance(shape, Cylinder):
+                radial = max(np.hypot(*(c[:2] - shape.center)) - shape.radius, 0.0)
+                gap = np.hypot(radial, max(shape.z0 - c[2], c[2] - shape.z1, 0.0))
+            else:
+                assert isinstance(shape, Sphere)
+                gap = np.linalg.norm(c - shape.center) - shape.radius
+            assert gap >= ball.radius, (time, prop)
+        assert (c - ball.radius >= ROOM.lo).all() and (c + ball.radius <= ROOM.hi).all()
