@@ -131,3 +131,20 @@ def test_not_a_scene_is_a_one_line_error(tmp_path):
     with pytest.raises(InputError) as err:
         train_scene(tmp_path, short_config(iterations=1))
     assert str(tmp_path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_learns_the_procedural_room(tmp_path):
+    """The same on frames ray-cast by `scenes` (not rendered by our rasterizer, so not circular)."""
+    from scenes import write_ground_truth_scene
+
+    root = write_ground_truth_scene("orbit", tmp_path / "orbit", frames=16, width=128, height=72,
+                                    points=3000)  # fmt: skip
+    result = train_scene(root, short_config())
+    scene = load_scene(root)
+    _, held_out = split_views(scene, None, 8)
+    extent = scene_extent(np.stack([c.center for c in scene.cameras]), scene.points)
+    initial = evaluate(initial_gaussians(scene, result.config, extent), held_out)
+    # Measured: 18.4 dB held out after 200 steps, 12.4 dB at initialisation (a textured room
+    # seen by 14 training frames at 128x72 has detail 200 steps cannot all fit).
+    assert result.evaluation.psnr > 16.0
+    assert result.evaluation.psnr > initial.psnr + 3.0
