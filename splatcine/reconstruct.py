@@ -53,7 +53,7 @@ class ReconstructReport:
     mean_reprojection_px: float | None = None
     mean_track_length: float | None = None
     parallax_deg: float | None = None  # median triangulation angle of the sparse points
-    pair_parallax_deg: float | None = None  # before mapping, from frame pairs
+    pair_parallax_deg: float | None = None  # before mapping: frame-pair motion no homography explains
     rotation_only: bool = False
     points: int = 0
     focal_px: float | None = None

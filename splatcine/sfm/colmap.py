@@ -36,7 +36,8 @@ class SfmSettings:
     overlap: int = 10  # sequential matching: each frame against the next `overlap` (quadratic)
     num_threads: int = 2
     seed: int = 0
-    min_parallax_deg: float = 1.0  # below this the camera is taken not to translate
+    min_pair_parallax_deg: float = 0.07  # residual motion after a homography (pan ~0.03, moves 0.15+)
+    min_parallax_deg: float = 1.0  # median triangulation angle of a trustworthy model
     min_registered_fraction: float = 0.75  # of the keyframes
     min_points: int = 100
     min_track_length: float = 2.5
@@ -61,7 +62,7 @@ class SfmResult:
     model: SparseModel
     mapper: str  # the mapper whose model was kept
     stats: ModelStats
-    pair_parallax_deg: float  # widest two-view triangulation angle among matched frame pairs
+    pair_parallax_deg: float  # residual motion after a homography, 90th percentile over frame pairs
     attempts: list[MapperAttempt]
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
 
@@ -95,10 +96,10 @@ def run_sfm(
     parallax = _pair_parallax_deg(db)
     seconds["matching"] = time.perf_counter() - t
     progress(Progress("matching", 1, 1, {"parallax_deg": parallax}))
-    if parallax < settings.min_parallax_deg:
+    if parallax < settings.min_pair_parallax_deg:
         raise ReconstructionError(
-            f"the camera does not translate: {parallax:.1f} degrees of parallax between any two frames "
-            "(a pan, tilt or static shot); SfM needs the camera to move through the set"
+            f"the camera does not translate: {parallax:.2f} degrees of parallax between frames "
+            "(a pan, tilt or zoom from one spot); SfM needs the camera to move through the set"
         )
 
     others = [m for m in ("global", "incremental") if m != settings.mapper]
@@ -211,7 +212,6 @@ def _match(db: Path, settings: SfmSettings, sequential: bool) -> None:
     matching.use_gpu = False
     verification = pycolmap.TwoViewGeometryOptions()
     verification.ransac.random_seed = settings.seed
-    verification.compute_relative_pose = True  # gives each pair's triangulation angle
     if sequential:
         pairing = pycolmap.SequentialPairingOptions()
         pairing.overlap = settings.overlap
@@ -223,10 +223,14 @@ def _match(db: Path, settings: SfmSettings, sequential: bool) -> None:
 
 
 def _pair_parallax_deg(db_path: Path) -> float:
-    """Parallax: 90th percentile over verified frame pairs of their median triangulation angle (deg).
+    """Parallax before mapping: 90th percentile over matched frame pairs of their residual motion.
 
-    From each pair's relative pose and inlier matches, before any mapping: a pan or a
-    static camera gives about 0 for every pair, whatever the mapper would make of it.
+    A pair's residual is the median distance of its inlier matches from the best
+    homography between the two frames, as an angle (pixels / focal). Any rotation, and
+    any lens, is a homography, so a pan or a static camera leaves ~0 whatever the focal
+    length; depth-dependent motion (parallax, what SfM triangulates from) is what remains.
+    COLMAP's own two-view decomposition is no help here: a pan comes back as "planar"
+    with a made-up translation.
     """
     db = pycolmap.Database.open(str(db_path))
     try:
@@ -242,37 +246,22 @@ def _pair_parallax_deg(db_path: Path) -> float:
             id1, id2 = pycolmap.pair_id_to_image_pair(pair_id)
             for i in (id1, id2):
                 if i not in keypoints:
-                    keypoints[i] = db.read_keypoints(i)[:, :2]
-            rays1 = cams[images[id1].camera_id].cam_from_img(keypoints[id1][matches[:, 0]])
-            rays2 = cams[images[id2].camera_id].cam_from_img(keypoints[id2][matches[:, 1]])
-            angles.append(_median_triangulation_deg(geometry.cam2_from_cam1.matrix(), rays1, rays2))
+                    keypoints[i] = db.read_keypoints(i)[:, :2].astype(np.float64)
+            residual = _homography_residual_px(keypoints[id1][matches[:, 0]], keypoints[id2][matches[:, 1]])
+            angles.append(np.degrees(np.arctan(residual / cams[images[id1].camera_id].mean_focal_length())))
     finally:
         db.close()
     return float(np.percentile(angles, 90)) if angles else 0.0  # not the max: one bad pair is no move
 
 
-def _median_triangulation_deg(cam2_from_cam1: np.ndarray, xy1: np.ndarray, xy2: np.ndarray) -> float:
-    """Median angle at the triangulated points between the two centres (pixel-free rays [M, 2])."""
-    R, t = cam2_from_cam1[:, :3], cam2_from_cam1[:, 3]
-    if not np.isfinite(t).all() or np.linalg.norm(t) < 1e-12:
+def _homography_residual_px(xy1: np.ndarray, xy2: np.ndarray) -> float:
+    """Median transfer error (pixels) of matches [M, 2] -> [M, 2] under their best (RANSAC) homography."""
+    estimate = pycolmap.estimate_homography_matrix(xy1, xy2)
+    if estimate is None:
         return 0.0
-    d1 = np.c_[xy1, np.ones(len(xy1))]
-    d2 = np.c_[xy2, np.ones(len(xy2))] @ R  # rows: R^T d2, in camera 1's frame
-    c2 = -R.T @ (t / np.linalg.norm(t))
-    # closest points of the two rays c1 + a d1 and c2 + b d2 (c1 = 0)
-    a11, a12, a22 = (d1 * d1).sum(1), -(d1 * d2).sum(1), (d2 * d2).sum(1)
-    b1, b2 = d1 @ c2, -(d2 @ c2)
-    det = a11 * a22 - a12**2
-    ok = np.abs(det) > 1e-12
-    a = (b1 * a22 - a12 * b2)[ok] / det[ok]
-    b = (a11 * b2 - a12 * b1)[ok] / det[ok]
-    ok2 = (a > 0) & (b > 0)  # in front of both cameras
-    if not ok2.any():
-        return 0.0
-    x = 0.5 * (a[ok2, None] * d1[ok][ok2] + c2 + b[ok2, None] * d2[ok][ok2])
-    u, v = x, x - c2
-    cos = (u * v).sum(1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1) + 1e-12)
-    return float(np.degrees(np.median(np.arccos(np.clip(cos, -1.0, 1.0)))))
+    proj = np.c_[xy1, np.ones(len(xy1))] @ np.asarray(estimate["H"]).T
+    proj = proj[:, :2] / proj[:, 2:3]
+    return float(np.median(np.linalg.norm(proj - xy2, axis=1)))
 
 
 def _map(mapper: str, db: Path, image_dir: Path, out: Path, settings: SfmSettings,
@@ -335,4 +324,4 @@ def _failure_message(attempts: list[MapperAttempt], n_images: int, parallax: flo
     head = ("too few registered frames" if best < settings.min_registered_fraction * n_images
             else "no trustworthy camera model")
     detail = "; ".join(f"{a.mapper} mapper: {', '.join(a.problems)}" for a in attempts)
-    return f"{head} ({detail}; {parallax:.1f} degrees of parallax between frames)"
+    return f"{head} ({detail}; {parallax:.2f} degrees of parallax between frames)"

@@ -100,6 +100,13 @@ class SparseModel:
         rgb = np.array([p.color for p in pts], dtype=np.uint8)
         return xyz, rgb
 
+    def observations(self) -> dict[str, np.ndarray]:
+        """Image name -> pixel positions [M, 2] of its keypoints that belong to a sparse point."""
+        return {
+            image.name: np.array([p.xy for p in image.points2D if p.has_point3D()]).reshape(-1, 2)
+            for image in self._registered_images()
+        }
+
     def stats(self) -> ModelStats:
         images = self._registered_images()
         cam = images[0].camera if images else next(iter(self._rec.cameras.values()), None)
