@@ -13,7 +13,8 @@ from splatcine import paths  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Camera", "Intrinsics", "Scene", "SplatcineError", "load_scene", "render_path", "__version__"]
+__all__ = ["Camera", "Intrinsics", "Scene", "SplatcineError", "load_scene", "render_path", "train_scene",
+           "__version__"]
 
 
 def __getattr__(name: str):
@@ -21,4 +22,8 @@ def __getattr__(name: str):
         from splatcine.render import render_path
 
         return render_path
+    if name == "train_scene":  # likewise: torch, kornia and the rasterizer
+        from splatcine.train import train_scene
+
+        return train_scene
     raise AttributeError(f"module 'splatcine' has no attribute {name!r}")
