@@ -6,18 +6,30 @@ outputs; the `splatcine` CLI is a thin door onto the same functions.
 
 from __future__ import annotations
 
-from splatcine.cameras import Camera, Intrinsics
-from splatcine.errors import SplatcineError
-from splatcine.scene import Scene, load_scene
+import os
+
+# OpenMP threads that spin while they wait collapse on a shared 2-core machine (PEERS.md:
+# ~7x slower; measured here: torch ops 15x, a rasterizer step 3x); sleeping waits cost
+# microseconds. libgomp reads this once, when torch loads it, so it is set before any
+# splatcine module imports torch. A value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from splatcine.cameras import Camera, Intrinsics  # noqa: E402
+from splatcine.errors import SplatcineError  # noqa: E402
+from splatcine.scene import Scene, load_scene  # noqa: E402
 from splatcine import paths  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Camera", "Intrinsics", "Scene", "SplatcineError", "load_scene", "render_path", "train_scene",
-           "__version__"]
+__all__ = ["Camera", "Intrinsics", "RasterOutput", "Scene", "SplatcineError", "load_scene",
+           "rasterize", "render_path", "train_scene", "__version__"]
 
 
 def __getattr__(name: str):
+    if name in ("rasterize", "RasterOutput"):  # imported on first use: it pulls in torch
+        from splatcine import raster
+
+        return getattr(raster, name)
     if name == "render_path":  # imported on first use: it pulls in torch and the rasterizer
         from splatcine.render import render_path
 

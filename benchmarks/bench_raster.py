@@ -1,0 +1,249 @@
+"""Rasterizer benchmark: forward and forward+backward time per backend, with ratios.
+
+One synthetic scene (Gaussians spread through a camera's view, 1.5 to 6 units away,
+screen radii from about 1 to 30 px) rendered at 480x270 and 832x480 with 10k, 100k and
+500k Gaussians by every backend present: `reference` (plain PyTorch; skipped at 500k), `cpu` (the C++/OpenMP kernels), and on a CUDA machine `cuda` and
+`gsplat`. The reference is timed once per size (seconds to minutes a call). Ratios are measured in the same run: CPU kernel against the reference, CUDA
+against gsplat. The CPU kernel's throughput (Gaussian-pixel evaluations per second)
+is set beside the machine's peak:
+
+    peak lane-ops/s = cores x GHz x SIMD fp32 lanes (16 with AVX-512, 8 with AVX2) x FMA units (2)
+    peak evaluations/s = peak lane-ops/s / OPS_PER_EVAL
+
+where OPS_PER_EVAL counts the vector instructions of one forward evaluation (sigma,
+fast exp, cut-offs, blending) in cuda/rasterize_cpu.cpp. The peer line sets the
+CPU kernel's training-step time (rasterizer forward+backward only) beside OpenSplat's
+full iterations from PEERS.md at the same resolution and Gaussian count.
+
+    .venv/bin/python -m benchmarks.bench_raster [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+
+# Sleeping, not spinning, OpenMP waits (as `import splatcine` sets too): on a shared
+# machine spinning threads collapse torch's ops and ours alike. Set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from splatcine.cameras import look_at  # noqa: E402
+from splatcine.raster import rasterize  # noqa: E402
+from splatcine.raster.reference import ALPHA_MIN  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results" / "raster.json"
+VFOV_DEG = 50.0
+OPS_PER_EVAL = 30  # sigma 5, fast exp 12, clamp and cut-offs 5, transmittance and blend 8
+OPENSPLAT = {(480, 270, 4500): 0.81, (400, 400, 100_000): 5.05}  # PEERS.md, s per iteration
+
+
+def scene(n: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """n Gaussians filling the view of a camera at the origin looking down +z (world = camera)."""
+    rng = np.random.default_rng(seed)
+    tan = math.tan(math.radians(VFOV_DEG) / 2)
+    z = rng.uniform(1.5, 6.0, n)
+    x = rng.uniform(-1.9, 1.9, n) * z * tan  # 16:9 and a little beyond the sides
+    y = rng.uniform(-1.1, 1.1, n) * z * tan
+    t = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    return dict(
+        means=t(np.stack([x, y, z], 1)),
+        quats=t(rng.normal(size=(n, 4))),
+        scales=t(np.exp(rng.uniform(math.log(0.002), math.log(0.03), (n, 3)))),
+        opacities=t(rng.uniform(0.05, 0.95, n)),
+        colors=t(rng.uniform(0.0, 1.0, (n, 3))),
+    )
+
+
+def camera(width: int, height: int) -> tuple[torch.Tensor, torch.Tensor]:
+    fy = 0.5 * height / math.tan(math.radians(VFOV_DEG) / 2)
+    K = torch.tensor([[fy, 0, width / 2], [0, fy, height / 2], [0, 0, 1]], dtype=torch.float32)
+    cam_from_world = torch.tensor(look_at(np.zeros(3), np.array([0, 0, 1.0]), np.array([0, -1.0, 0])),
+                                  dtype=torch.float32)  # fmt: skip
+    return cam_from_world, K
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_backend(gs: dict, width: int, height: int, backend: str, repeats: int) -> dict:
+    """Median seconds of forward, and of forward + backward, after one warm-up (when repeats > 1)."""
+    device = "cuda" if backend in ("cuda", "gsplat") else "cpu"
+    cam_from_world, K = (t.to(device) for t in camera(width, height))
+    params = {k: v.to(device).requires_grad_(True) for k, v in gs.items()}
+    fwd, both = [], []
+    for i in range(repeats + (1 if repeats > 1 else 0)):
+        for p in params.values():
+            p.grad = None
+        _sync(device)
+        t0 = time.perf_counter()
+        out = rasterize(*params.values(), cam_from_world, K, width, height, backend=backend)
+        _sync(device)
+        t1 = time.perf_counter()
+        (out.rgb.sum() + out.depth.sum() + out.alpha.sum()).backward()
+        _sync(device)
+        t2 = time.perf_counter()
+        if repeats == 1 or i > 0:
+            fwd.append(t1 - t0)
+            both.append(t2 - t0)
+    return {"fwd_s": float(np.median(fwd)), "fwd_bwd_s": float(np.median(both)),
+            "repeats": len(fwd), "visible": int((out.radii > 0).sum())}  # fmt: skip
+
+
+def evaluations(gs: dict, width: int, height: int) -> int:
+    """Gaussian-pixel evaluations the CPU forward kernel issues: for each (tile, Gaussian)
+    entry, 16 pixels per tile row the Gaussian can reach (an upper bound: tiles stop early
+    once every pixel is opaque)."""
+    from splatcine.raster import _native
+
+    ext = _native.load()
+    cam_from_world, K = camera(width, height)
+    g = {k: v.contiguous() for k, v in gs.items()}
+    means2d, depths, conics, _, radii = ext.project_fwd(g["means"], g["quats"], g["scales"],
+                                                        g["opacities"], cam_from_world, K, width,
+                                                        height, 0.01, False, 0)  # fmt: skip
+    tile_offsets, flat_ids = ext.bin_gaussians(means2d, radii, depths, width, height, 0)
+    tiles = tile_offsets.numel() - 1
+    tile_of_entry = torch.repeat_interleave(torch.arange(tiles), tile_offsets.diff().long())
+    tiles_x = (width + 15) // 16
+    y0 = (tile_of_entry // tiles_x) * 16
+    ids = flat_ids.long()
+    c0, c1, c2 = conics[ids].unbind(-1)
+    op = g["opacities"][ids]
+    reach = torch.sqrt(2 * torch.log(torch.clamp(op / ALPHA_MIN, min=1.0)) * c0 / (c0 * c2 - c1 * c1)) + 1
+    my = means2d[ids, 1]
+    rows_in_tile = torch.clamp(height - y0, max=16)
+    r0 = torch.clamp(torch.floor(my - reach - y0 - 0.5), min=0)
+    r1 = torch.minimum(torch.ceil(my + reach - y0 - 0.5), rows_in_tile - 1)
+    return int(torch.clamp(r1 - r0 + 1, min=0).sum()) * 16
+
+
+def machine_peak() -> dict:
+    """cores x GHz x fp32 SIMD lanes x 2 FMA units, from /proc/cpuinfo and lscpu."""
+    cores = os.cpu_count() or 1
+    ghz, flags = None, ""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        flags = next((ln for ln in info.splitlines() if ln.startswith("flags")), "")
+        model = next((ln for ln in info.splitlines() if ln.startswith("model name")), "")
+        m = re.search(r"@\s*([\d.]+)\s*GHz", model)
+        ghz = float(m.group(1)) if m else None
+        if ghz is None:
+            mhz = [float(ln.split(":")[1]) for ln in info.splitlines() if ln.startswith("cpu MHz")]
+            ghz = max(mhz) / 1000 if mhz else None
+    except OSError:
+        pass
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        m = re.search(r"CPU max MHz:\s*([\d.]+)", lscpu)
+        if m:
+            ghz = float(m.group(1)) / 1000
+    except (OSError, subprocess.SubprocessError):
+        pass
+    ghz = ghz or 2.3  # PEERS.md: 2.3 GHz Xeon when nothing says otherwise
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    lane_ops = cores * ghz * 1e9 * lanes * 2
+    return {"cores": cores, "ghz": ghz, "fp32_lanes": lanes, "fma_units": 2,
+            "peak_lane_ops_per_s": lane_ops, "ops_per_eval": OPS_PER_EVAL,
+            "peak_evals_per_s": lane_ops / OPS_PER_EVAL}  # fmt: skip
+
+
+def backends_present() -> list[str]:
+    import importlib.util
+
+    present = ["reference", "cpu"]
+    if torch.cuda.is_available():
+        present.append("cuda")
+        if importlib.util.find_spec("gsplat") is not None:
+            present.append("gsplat")
+    return present
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one small resolution and size")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement")
+    args = parser.parse_args()
+    console = Console()
+    resolutions = [(480, 270)] if args.quick else [(480, 270), (832, 480)]
+    sizes = [10_000] if args.quick else [10_000, 100_000, 500_000]
+    backends = backends_present()
+    rows = []
+    for width, height in resolutions:
+        for n in sizes:
+            gs = scene(n)
+            timed = {}
+            for backend in backends:
+                if backend == "reference" and n > 100_000:
+                    continue  # minutes per call; the ratio at 100k says enough
+                repeats = 1 if backend == "reference" else args.repeats  # seconds to minutes a call
+                timed[backend] = time_backend(gs, width, height, backend, repeats)
+                console.log(f"{width}x{height} {n:>7} {backend:9} {timed[backend]}")
+            evals = evaluations(gs, width, height)
+            for backend, t in timed.items():
+                row = {"width": width, "height": height, "n": n, "backend": backend, **t}
+                base = {"cpu": "reference", "cuda": "gsplat"}.get(backend)
+                if base in timed:
+                    row["speedup_fwd_vs_" + base] = timed[base]["fwd_s"] / t["fwd_s"]
+                    row["speedup_fwd_bwd_vs_" + base] = timed[base]["fwd_bwd_s"] / t["fwd_bwd_s"]
+                if backend == "cpu":
+                    row["evals"] = evals
+                    row["evals_per_s"] = evals / t["fwd_s"]
+                rows.append(row)
+
+    peers = []
+    if not args.quick:
+        for (width, height, n), their_s in OPENSPLAT.items():
+            t = time_backend(scene(n), width, height, "cpu", args.repeats)
+            peers.append({"width": width, "height": height, "n": n, "cpu_fwd_bwd_s": t["fwd_bwd_s"],
+                          "opensplat_iteration_s": their_s, "ratio": their_s / t["fwd_bwd_s"]})  # fmt: skip
+
+    peak = machine_peak()
+    table = Table(title=f"rasterizer, {torch.get_num_threads()} threads (peak {peak['peak_evals_per_s']:.2e} evals/s)")
+    for col in ("size", "N", "backend", "fwd ms", "fwd+bwd ms", "speedup fwd", "speedup fwd+bwd",
+                "evals/s", "% of peak"):  # fmt: skip
+        table.add_column(col, justify="right")
+    for r in rows:
+        sp = next((k for k in r if k.startswith("speedup_fwd_vs_")), None)
+        spb = next((k for k in r if k.startswith("speedup_fwd_bwd_vs_")), None)
+        table.add_row(
+            f"{r['width']}x{r['height']}", f"{r['n']:,}", r["backend"], f"{1e3 * r['fwd_s']:.1f}",
+            f"{1e3 * r['fwd_bwd_s']:.1f}",
+            f"{r[sp]:.1f}x vs {sp.rsplit('_', 1)[1]}" if sp else "",
+            f"{r[spb]:.1f}x" if spb else "",
+            f"{r['evals_per_s']:.2e}" if "evals_per_s" in r else "",
+            f"{100 * r['evals_per_s'] / peak['peak_evals_per_s']:.1f}" if "evals_per_s" in r else "",
+        )  # fmt: skip
+    console.print(table)
+    for p in peers:
+        console.print(f"peer: {p['width']}x{p['height']} {p['n']:,} Gaussians: cpu fwd+bwd "
+                      f"{p['cpu_fwd_bwd_s']:.3f} s vs OpenSplat iteration {p['opensplat_iteration_s']} s "
+                      f"({p['ratio']:.1f}x)")  # fmt: skip
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "torch": torch.__version__, "threads": torch.get_num_threads(),
+                    "load_avg": os.getloadavg(), **peak},
+        "quick": args.quick, "rows": rows, "peers": peers,
+        "notes": "reference skipped at 500k and timed once per size; GPU rows only on a CUDA machine",
+    }, indent=2))  # fmt: skip
+    console.print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
