@@ -14,7 +14,8 @@ cut (three shots; `Clip.cuts`).
 from __future__ import annotations
 
 from scenes.clip import Clip, back_project, load_clip, make_clip, set_for, write_ground_truth_scene
-from scenes.moves import NAMES, cameras_for, cut, dolly, intrinsics, moving, orbit, pan, static, truck
+from scenes.moves import NAMES, cameras_for, cut, dolly, intrinsics, moving, orbit, pan, static
+from scenes.moves import truck
 from scenes.world import PIVOT, Mover, ProceduralSet, RenderLayers
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""`python -m scenes make NAME -o DIR` writes a clip; `python -m scenes scene NAME -o DIR` a scene."""
+"""`python -m scenes make NAME -o DIR` writes a clip, `... scene NAME -o DIR` a scene directory."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ NAME_HELP = f"The camera move: {', '.join(NAMES)}."
 @user_errors
 def make(
     name: str = typer.Argument(..., help=NAME_HELP),
-    out: Path = typer.Option(..., "-o", "--out", help="Clip directory to write (replaced if it exists)."),
+    out: Path = typer.Option(
+        ..., "-o", "--out", help="Clip directory to write (replaced if it exists)."
+    ),
     frames: int = typer.Option(48, help="Number of frames."),
     width: int = typer.Option(480, help="Image width in pixels (even)."),
     height: int = typer.Option(270, help="Image height in pixels (even)."),
@@ -38,14 +40,20 @@ def make(
 @user_errors
 def scene(
     name: str = typer.Argument(..., help=NAME_HELP),
-    out: Path = typer.Option(..., "-o", "--out", help="Scene directory to write (replaced if it exists)."),
+    out: Path = typer.Option(
+        ..., "-o", "--out", help="Scene directory to write (replaced if it exists)."
+    ),
     frames: int = typer.Option(24, help="Number of frames."),
     width: int = typer.Option(480, help="Image width in pixels (even)."),
     height: int = typer.Option(270, help="Image height in pixels (even)."),
-    points: int = typer.Option(20000, help="Points back-projected from the true depth into points.ply."),
+    points: int = typer.Option(
+        20000, help="Points back-projected from the true depth into points.ply."
+    ),
 ) -> None:
     """Write a ground-truth splatcine scene directory (true cameras, no SfM)."""
-    path = write_ground_truth_scene(name, out, frames=frames, width=width, height=height, points=points)
+    path = write_ground_truth_scene(
+        name, out, frames=frames, width=width, height=height, points=points
+    )
     console.print(f"wrote {path}", highlight=False)
 
 

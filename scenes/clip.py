@@ -94,7 +94,7 @@ class Clip:
 
 
 def set_for(name: str, seed: int = 0, frames: int = 48, fps: int = 24) -> ProceduralSet:
-    """The set a move is filmed on: the `moving` clip adds a ball crossing the room during the clip."""
+    """The set a move is filmed on: for `moving`, with a ball crossing the room during the clip."""
     if name != "moving":
         return ProceduralSet(seed=seed)
     return ProceduralSet(seed=seed, mover=Mover.crossing(duration=max(frames - 1, 1) / fps))
@@ -109,7 +109,7 @@ def _check_size(frames: int, width: int, height: int) -> None:
     if frames < 1:
         raise InputError(f"frames must be at least 1 (got {frames})")
     if width < 16 or height < 16 or width % 2 or height % 2:
-        raise InputError(f"image size must be even and at least 16x16 for H.264 (got {width}x{height})")
+        raise InputError(f"image size must be even and at least 16x16 (got {width}x{height})")
 
 
 def make_clip(
@@ -249,7 +249,7 @@ def back_project(camera: Camera, depth: np.ndarray) -> np.ndarray:
 
 
 def _sample_points(camera, rgb, depth, keep, count, rng) -> tuple[np.ndarray, np.ndarray]:
-    """`count` random pixels of `keep` [H, W] back-projected: xyz [count, 3], rgb [count, 3] uint8."""
+    """`count` random pixels of `keep` [H, W] back-projected: xyz [count, 3], rgb [count, 3]."""
     candidates = np.flatnonzero(keep & np.isfinite(depth))
     chosen = rng.choice(candidates, size=min(count, len(candidates)), replace=False)
     xyz = back_project(camera, depth).reshape(-1, 3)[chosen]

@@ -1,7 +1,7 @@
 """Ray casting against the few shapes the set is built from, vectorised over rays.
 
-All rays of one camera share an origin `o` [3] and have directions `d` [3, P] (and their reciprocals `inv`, computed once) (one row per
-axis, so per-axis arithmetic runs on contiguous memory) scaled so
+All rays of one camera share an origin `o` [3] and have directions `d` [3, P] (one row per
+axis, so per-axis arithmetic runs on contiguous memory; `inv` = 1 / d is computed once) scaled so
 that the camera-space z of `d` is 1: the ray parameter `t` of a hit is then exactly the
 z-depth along the OpenCV optical axis. Every shape returns `t` [P] (inf where missed)
 and, for the rays it won, the face hit, surface coordinates in metres and the normal [3, P].

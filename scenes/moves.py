@@ -61,7 +61,9 @@ def orbit(frames: int, width: int, height: int) -> list[Camera]:
     """A 90 degree arc at 3 m from the table's centre (`scenes.world.PIVOT`), always facing it."""
     angles = np.radians(150.0 + 90.0 * _ramp(frames))
     radius, height_above = 3.0, 0.9
-    eyes = PIVOT + np.stack([radius * np.cos(angles), radius * np.sin(angles), np.full_like(angles, height_above)], 1)
+    eyes = PIVOT + np.stack(
+        [radius * np.cos(angles), radius * np.sin(angles), np.full_like(angles, height_above)], 1
+    )
     return _track(eyes, np.broadcast_to(PIVOT, eyes.shape), intrinsics(width, height))
 
 
@@ -97,7 +99,7 @@ def cut(frames: int, width: int, height: int) -> tuple[list[Camera], list[int]]:
     k = intrinsics(width, height)
     first = dolly(n1, width, height)
     angles = np.radians(-60.0 + 40.0 * _ramp(n2))
-    eyes = PIVOT + np.stack([3.2 * np.cos(angles), 3.2 * np.sin(angles), np.full_like(angles, 1.0)], 1)
+    eyes = PIVOT + np.stack([3.2 * np.cos(angles), 3.2 * np.sin(angles), np.ones_like(angles)], 1)
     second = _track(eyes, np.broadcast_to(PIVOT, eyes.shape), k)
     yaw = np.radians(200.0 + 30.0 * _ramp(n3))
     eye = np.array([4.0, 2.8, 2.0])

@@ -2,8 +2,9 @@
 
 Every surface of the set gets its own texture, made from its own seed, so no patch
 of the set repeats elsewhere and feature matching is never ambiguous. A texture mixes
-what SIFT finds easily at every scale: multi-octave value noise, high-contrast
-stamped blobs and rings, printed-looking rectangles and, for floors, tiles with grout.
+what SIFT finds easily at every scale: multi-octave value noise, high-contrast blobs
+(thresholded noise, each in its own colour), stamped discs, rings and squares,
+printed-looking posters and, for floors, tiles with grout.
 
 Textures are stored at a fixed world size per texel and looked up trilinearly in a
 mip pyramid chosen from each pixel's footprint, which is the prefiltering that keeps
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import ndimage
 import torch.nn.functional as F
+from scipy import ndimage
 
 TEXEL = 0.01  # metres per texel at mip level 0: about one pixel at 4 m with a 60 deg lens at 480 px
 
@@ -50,13 +51,14 @@ def value_noise(
         amplitude *= 0.6
         grid += amplitude * torch.from_numpy(rng.random(tuple(grid.shape), dtype=np.float32))
     # The last lattice is stretched to exactly [H, W]: its spacing comes out close to `finest`.
-    out = F.interpolate(grid[None, None], size=shape, mode="bicubic", align_corners=True)[0, 0].numpy()
+    out = F.interpolate(grid[None, None], size=shape, mode="bicubic", align_corners=True)
+    out = out[0, 0].numpy()
     lo, hi = np.percentile(out[:: max(1, h // 64), :: max(1, w // 64)], [1, 99])
     return np.clip((out - lo) / (hi - lo + 1e-6), 0.0, 1.0)
 
 
 def blobs(shape: tuple[int, int], rng: np.random.Generator, level: float = 0.72) -> np.ndarray:
-    """Coverage [H, W] in [0, 1] of high-contrast blobs: thresholded band-pass noise, anti-aliased."""
+    """Coverage [H, W] in [0, 1] of high-contrast blobs: thresholded noise, anti-aliased."""
     n = value_noise(shape, rng, octaves=3, finest=6)
     gy, gx = np.gradient(n)
     edge = np.hypot(gx, gy) + 1e-4  # noise change per texel: makes the step one texel wide
@@ -72,7 +74,9 @@ def _through_palette(t: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return lut[(t * 255.0 + 0.5).astype(np.uint8)]
 
 
-def make_texture(width_m: float, height_m: float, style: Style, seed: int | tuple[int, ...]) -> np.ndarray:
+def make_texture(
+    width_m: float, height_m: float, style: Style, seed: int | tuple[int, ...]
+) -> np.ndarray:
     """An RGB float32 texture [H, W, 3] in [0, 1] covering `width_m` x `height_m` metres."""
     rng = np.random.default_rng(seed)
     w = max(8, int(np.ceil(width_m / TEXEL)))
@@ -139,10 +143,12 @@ def _poster(img: np.ndarray, rng: np.random.Generator) -> None:
     h, w, _ = img.shape
     ph, pw = int(rng.uniform(0.25, 0.45) * h), int(rng.uniform(0.08, 0.2) * w)
     y0, x0 = int(rng.uniform(0.1, 0.5) * h), int(rng.uniform(0, w - pw))
-    art = _through_palette(value_noise((ph, pw), rng, octaves=6), rng.random((4, 3)).astype(np.float32))
+    palette = rng.random((4, 3)).astype(np.float32)
+    art = _through_palette(value_noise((ph, pw), rng, octaves=6), palette)
     border = max(2, pw // 20)
     img[y0 : y0 + ph, x0 : x0 + pw] = 0.95
-    img[y0 + border : y0 + ph - border, x0 + border : x0 + pw - border] = art[border:-border, border:-border]
+    inner = art[border:-border, border:-border]
+    img[y0 + border : y0 + ph - border, x0 + border : x0 + pw - border] = inner
 
 
 class MipTexture:
@@ -155,11 +161,13 @@ class MipTexture:
             a = self.levels[-1]
             h2, w2 = a.shape[0] // 2 * 2, a.shape[1] // 2 * 2
             a = a[:h2, :w2]
-            self.levels.append(0.25 * (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]))
+            a = a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]
+            self.levels.append(0.25 * a)
 
     def sample(self, u: np.ndarray, v: np.ndarray, footprint: np.ndarray) -> np.ndarray:
-        """Colours [P, 3] at surface coordinates u, v [P] (metres) for pixels `footprint` [P] metres wide."""
-        lod = np.clip(np.log2(np.maximum(footprint / self.texel, 1e-6)), 0.0, len(self.levels) - 1.0)
+        """Colours [P, 3] at surface points u, v [P] (metres) for pixels `footprint` [P] wide."""
+        lod = np.log2(np.maximum(footprint / self.texel, 1e-6))
+        lod = np.clip(lod, 0.0, len(self.levels) - 1.0)
         lo = np.floor(lod).astype(np.int64)
         frac = (lod - lo)[:, None].astype(np.float32)
         out = np.empty((len(u), 3), np.float32)

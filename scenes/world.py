@@ -18,6 +18,7 @@ from scenes.geometry import Box, Cylinder, Shape, Sphere, reciprocal
 from scenes.textures import MipTexture, Style, make_texture
 
 ROOM = Box((-5.0, -4.0, 0.0), (5.0, 4.0, 3.0), inside=True)
+FLOOR, CEILING = 4, 5  # the room's faces (axis * 2 + positive side, see `Box.surface`)
 TABLE_TOP_Z = 0.78
 PIVOT = np.array([0.5, 0.0, TABLE_TOP_Z])  # the table's centre: what `orbit` circles
 
@@ -44,8 +45,9 @@ class Prop:
 
 
 def _legs(x0: float, y0: float, x1: float, y1: float, height: float, w: float = 0.07) -> list[Prop]:
+    wood = Style(WOOD, stamps=0.3)
     return [
-        Prop(Box((x - w / 2, y - w / 2, 0.0), (x + w / 2, y + w / 2, height)), Style(WOOD, stamps=0.3))
+        Prop(Box((x - w / 2, y - w / 2, 0.0), (x + w / 2, y + w / 2, height)), wood)
         for x in (x0 + w, x1 - w)
         for y in (y0 + w, y1 - w)
     ]
@@ -54,7 +56,11 @@ def _legs(x0: float, y0: float, x1: float, y1: float, height: float, w: float = 
 def _static_props() -> list[Prop]:
     top = TABLE_TOP_Z
     return [
-        Prop(ROOM, Style(PLASTER, posters=2), {4: Style(CONCRETE, tiles=0.5), 5: Style(PLASTER, stamps=0.3)}),
+        Prop(
+            ROOM,
+            Style(PLASTER, posters=2),
+            {FLOOR: Style(CONCRETE, tiles=0.5), CEILING: Style(PLASTER, stamps=0.3)},
+        ),
         Prop(Box((-0.4, -0.55, top - 0.06), (1.4, 0.55, top)), Style(WOOD)),  # table top
         *_legs(-0.4, -0.55, 1.4, 0.55, top - 0.06),
         Prop(Box((0.2, -0.15, top), (0.55, 0.25, top + 0.3)), Style(RUST)),  # box on the table
@@ -70,7 +76,7 @@ def _static_props() -> list[Prop]:
 
 @dataclass(frozen=True)
 class Mover:
-    """A ball rolling along -y in front of the table: at `time` seconds it is at `start + velocity * time`.
+    """A ball rolling along -y in front of the table, at `start + velocity * time` at `time` s.
 
     Its path (x = -0.9, y from 2.0 to -1.1) clears the table, the pillar and the other ball,
     and runs against the `moving` camera's own sideways move, so it crosses the frame.
@@ -123,7 +129,7 @@ class ProceduralSet:
         return layers.rgb, layers.depth
 
     def render_layers(self, camera: Camera, time: float = 0.0) -> RenderLayers:
-        """Everything `render` gives, plus which prop each pixel sees and the moving object's mask."""
+        """What `render` gives, plus which prop each pixel sees and the moving object's mask."""
         k = camera.intrinsics
         shapes = [p.shape for p in self.props]
         textures = list(self.textures)
@@ -133,13 +139,14 @@ class ProceduralSet:
         o, d = camera_rays(camera)
         depth, prop = _nearest_hits(camera, shapes, o, d)
         colour = np.zeros((d.shape[1], 3), np.float32)
+        focal = 0.5 * (k.fx + k.fy)
         for i, shape in enumerate(shapes):
             sel = np.nonzero(prop == i)[0]
             if len(sel):
-                colour[sel] = _shade(shape, textures[i], o, d[:, sel], depth[sel], 0.5 * (k.fx + k.fy))
+                colour[sel] = _shade(shape, textures[i], o, d[:, sel], depth[sel], focal)
         prop = prop.reshape(k.height, k.width)
         return RenderLayers(
-            rgb=np.clip(colour * 255.0 + 0.5, 0, 255).astype(np.uint8).reshape(k.height, k.width, 3),
+            rgb=np.clip(colour * 255 + 0.5, 0, 255).astype(np.uint8).reshape(k.height, k.width, 3),
             depth=depth.astype(np.float32).reshape(k.height, k.width),
             prop=prop,
             moving=prop == len(self.props),
@@ -165,7 +172,7 @@ def _nearest_hits(camera: Camera, shapes: list[Shape], o: np.ndarray, d: np.ndar
 
 
 def _shade(shape: Shape, textures: list[MipTexture], o, d, t, focal: float) -> np.ndarray:
-    """Colours [P, 3] of the rays d [3, P] that hit `shape` at depth t [P]: texture x diffuse light."""
+    """Colours [P, 3] of rays d [3, P] hitting `shape` at depth t [P]: texture x diffuse light."""
     face, u, v, normal = shape.surface(o, d, t)
     cos = np.abs((normal * d).sum(axis=0)) / np.sqrt((d * d).sum(axis=0))
     # World size of a pixel on the surface: grows with depth and at grazing angles
@@ -180,14 +187,15 @@ def _shade(shape: Shape, textures: list[MipTexture], o, d, t, focal: float) -> n
 
 
 def camera_rays(camera: Camera) -> tuple[np.ndarray, np.ndarray]:
-    """Origin [3] and world directions [3, H*W] (row-major pixels), camera-space z = 1 (t = z-depth)."""
+    """Origin [3] and world directions [3, H*W] (row-major), camera-space z = 1 (t = z-depth)."""
     k = camera.intrinsics
     xs = (np.arange(k.width) + 0.5 - k.cx) / k.fx  # pixel centres at +0.5, as in COLMAP
     ys = (np.arange(k.height) + 0.5 - k.cy) / k.fy
     world_from_cam = camera.world_from_cam
     R = world_from_cam[:3, :3]
     # R @ (x, y, 1) per pixel, as an outer sum: no [P, 3] intermediate.
-    d = R[:, 0:1, None] * xs[None, None, :] + R[:, 1:2, None] * ys[None, :, None] + R[:, 2, None, None]
+    d = R[:, 0, None, None] * xs[None, None, :] + R[:, 1, None, None] * ys[None, :, None]
+    d += R[:, 2, None, None]
     return world_from_cam[:3, 3].copy(), d.reshape(3, -1)
 
 

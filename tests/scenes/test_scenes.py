@@ -24,7 +24,8 @@ def world() -> scenes.ProceduralSet:
 
 @pytest.fixture(scope="session")
 def moving_clip(tmp_path_factory) -> scenes.Clip:
-    return scenes.make_clip("moving", tmp_path_factory.mktemp("clip") / "moving", frames=6, width=W, height=H)
+    out = tmp_path_factory.mktemp("clip") / "moving"
+    return scenes.make_clip("moving", out, frames=6, width=W, height=H)
 
 
 def test_floor_depth_matches_the_ray_plane_intersection(world):
@@ -33,9 +34,9 @@ def test_floor_depth_matches_the_ray_plane_intersection(world):
     cam = Camera(look_at([-3.5, 0.0, 1.5], [-3.5, 0.0, 0.0], up=[1.0, 0.0, 0.0]), k)
     _, depth = world.render(cam)
     o, d = camera_rays(cam)
-    expected = ((0.0 - o[2]) / d[2]).reshape(H, W)  # t where the ray meets z = 0; d has camera z = 1
-    np.testing.assert_allclose(depth, expected, rtol=1e-6)  # float32 storage of an exact float64 value
-    assert np.allclose(depth, 1.5, rtol=1e-6)  # looking straight down, z-depth is the height everywhere
+    expected = ((0.0 - o[2]) / d[2]).reshape(H, W)  # t at z = 0; d has camera z = 1
+    np.testing.assert_allclose(depth, expected, rtol=1e-6)  # float32 storage of a float64 value
+    assert np.allclose(depth, 1.5, rtol=1e-6)  # looking straight down, z-depth is the height
 
 
 def test_wall_depth_and_points_lie_on_the_walls(world):
@@ -43,7 +44,7 @@ def test_wall_depth_and_points_lie_on_the_walls(world):
     cam = scenes.dolly(3, W, H)[1]
     layers = world.render_layers(cam)
     points = scenes.back_project(cam, layers.depth.astype(np.float64))[layers.prop == 0]
-    gap = np.minimum(np.abs(points - np.array(ROOM.lo)), np.abs(points - np.array(ROOM.hi))).min(axis=1)
+    gap = np.minimum(np.abs(points - ROOM.lo), np.abs(points - ROOM.hi)).min(axis=1)
     assert len(points) > 0.3 * W * H
     assert gap.max() < 1e-4  # float32 depth: ~1e-7 relative error over at most 12 m
 
@@ -96,7 +97,8 @@ def test_orbit_keeps_its_distance_to_the_pivot_and_faces_it():
     assert np.ptp(dist) < 1e-9
     facing = np.einsum("ij,ij->i", np.stack([c.forward for c in cams]), -offsets / dist[:, None])
     assert np.allclose(facing, 1.0)
-    sweep = np.degrees(np.arccos(offsets[0, :2] @ offsets[-1, :2] / np.linalg.norm(offsets[[0, -1], :2], axis=1).prod()))
+    ends = offsets[[0, -1], :2] / np.linalg.norm(offsets[[0, -1], :2], axis=1, keepdims=True)
+    sweep = np.degrees(np.arccos(ends[0] @ ends[1]))
     assert sweep == pytest.approx(90.0)
 
 
@@ -125,7 +127,8 @@ def test_depth_is_consistent_between_views(world):
     k = b.intrinsics
     x, y = k.fx * cam[:, 0] / cam[:, 2] + k.cx, k.fy * cam[:, 1] / cam[:, 2] + k.cy
     inside = (cam[:, 2] > 0) & (x >= 0) & (x < k.width) & (y >= 0) & (y < k.height)
-    gap = np.abs(depth_b[y[inside].astype(int), x[inside].astype(int)] - cam[inside, 2]) / cam[inside, 2]
+    seen = depth_b[y[inside].astype(int), x[inside].astype(int)]
+    gap = np.abs(seen - cam[inside, 2]) / cam[inside, 2]
     # Most points agree to 0.5% (what is left is the depth slope across the pixel they fall in);
     # a focal length 1% off already drops this fraction to about 0.65.
     assert inside.mean() > 0.5 and np.mean(gap < 0.005) > 0.75
@@ -152,7 +155,8 @@ def test_clip_files_decode_and_round_trip(moving_clip):
     loaded = scenes.load_clip(moving_clip.root)
     assert loaded.cuts == [] and loaded.fps == 24 and loaded.name == "moving"
     for a, b in zip(loaded.cameras, moving_clip.cameras):
-        np.testing.assert_allclose(a.cam_from_world, b.cam_from_world, atol=1e-12)  # JSON keeps float64
+        # JSON keeps every digit of a float64.
+        np.testing.assert_allclose(a.cam_from_world, b.cam_from_world, atol=1e-12)
         assert a.intrinsics == b.intrinsics
     doc = json.loads(moving_clip.cameras_path.read_text())
     assert len(doc["frames"]) == 6
@@ -172,20 +176,24 @@ def test_masks_cover_exactly_the_moving_object(moving_clip):
 
 
 def test_ground_truth_scene_loads(tmp_path):
-    out = scenes.write_ground_truth_scene("moving", tmp_path / "scene", frames=4, width=W, height=H, points=800)
+    out = scenes.write_ground_truth_scene(
+        "moving", tmp_path / "scene", frames=4, width=W, height=H, points=800
+    )
     scene = load_scene(out)
     truth = scenes.moving(4, W, H)
     assert [f.source_frame for f in scene.frames] == [0, 1, 2, 3]
     for frame, cam in zip(scene.frames, truth):
         np.testing.assert_allclose(frame.camera.cam_from_world, cam.cam_from_world, atol=1e-9)
-        assert frame.image_path.is_file() and frame.mask_path is not None and frame.mask_path.is_file()
+        assert frame.image_path.is_file()
+        assert frame.mask_path is not None and frame.mask_path.is_file()
     assert scene.points.shape == (800, 3) and scene.point_colors.shape == (800, 3)
-    # Every point is a pixel centre of some frame lifted to its true depth, with that pixel's colour.
+    # Every point is a pixel centre of a frame lifted to its true depth, with that pixel's colour.
     depth = np.load(out / "ground_truth" / "depth.npz")["depth"]
     found = np.zeros(len(scene.points), bool)
     for frame, d in zip(scene.frames, depth):
         k = frame.camera.intrinsics
-        cam = scene.points @ frame.camera.cam_from_world[:3, :3].T + frame.camera.cam_from_world[:3, 3]
+        cam_from_world = frame.camera.cam_from_world
+        cam = scene.points @ cam_from_world[:3, :3].T + cam_from_world[:3, 3]
         x, y = k.fx * cam[:, 0] / cam[:, 2] + k.cx - 0.5, k.fy * cam[:, 1] / cam[:, 2] + k.cy - 0.5
         xi, yi = np.round(x).astype(int), np.round(y).astype(int)
         ok = (cam[:, 2] > 0) & (xi >= 0) & (xi < k.width) & (yi >= 0) & (yi < k.height)
