@@ -2,9 +2,10 @@
 
 One synthetic scene (Gaussians spread through a camera's view, 1.5 to 6 units away,
 screen radii from about 1 to 30 px) rendered at 480x270 and 832x480 with 10k, 100k and
-500k Gaussians by every backend present: `reference` (plain PyTorch; skipped at 500k), `cpu` (the C++/OpenMP kernels), and on a CUDA machine `cuda` and
-`gsplat`. The reference is timed once per size (seconds to minutes a call). Ratios are measured in the same run: CPU kernel against the reference, CUDA
-against gsplat. The CPU kernel's throughput (Gaussian-pixel evaluations per second)
+500k Gaussians by every backend present: `reference` (plain PyTorch, timed once per
+size, skipped at 500k), `cpu` (the C++/OpenMP kernels), and on a CUDA machine `cuda`
+and `gsplat`. Ratios are measured in the same run: CPU kernel against the reference,
+CUDA against gsplat. The CPU kernel's throughput (Gaussian-pixel evaluations per second)
 is set beside the machine's peak:
 
     peak lane-ops/s = cores x GHz x SIMD fp32 lanes (16 with AVX-512, 8 with AVX2) x FMA units (2)
