@@ -17,12 +17,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from splatcine.cameras import Camera, Intrinsics  # noqa: E402
 from splatcine.errors import SplatcineError  # noqa: E402
 from splatcine.scene import Scene, load_scene  # noqa: E402
+from splatcine.reconstruct import Reconstruction, reconstruct  # noqa: E402
 from splatcine import paths  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Camera", "Intrinsics", "RasterOutput", "Scene", "SplatcineError", "load_scene",
-           "rasterize", "render_path", "train_scene", "__version__"]
+__all__ = ["Camera", "Intrinsics", "RasterOutput", "Reconstruction", "Scene", "SplatcineError", "load_scene",
+           "rasterize", "reconstruct", "render_path", "train_scene", "__version__"]
 
 
 def __getattr__(name: str):

@@ -24,7 +24,6 @@ from splatcine.atomic import atomic_directory
 from splatcine.cameras import Camera
 from splatcine.errors import InputError, SplatcineError
 from splatcine.ingest import IngestSettings, Ingested, ingest
-from splatcine.io.ply import write_points_ply
 from splatcine.io.video import read_image, write_image
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.scene import Scene, layout, load_scene
@@ -196,6 +195,8 @@ def _drop_unregistered(root: Path, names: dict[str, int], cameras: dict[str, Cam
 
 def _write_model(root: Path, model: SparseModel, names: dict[str, int], cameras: dict[str, Camera],
                  has_masks: bool, extra: dict) -> None:
+    from splatcine.io.ply import write_points_ply  # here: it loads torch, which `import splatcine` avoids
+
     model.write(root / layout.SPARSE)
     xyz, rgb = model.points()
     write_points_ply(root / layout.POINTS_PLY, xyz, rgb)
