@@ -40,8 +40,8 @@ def split_views(
     hold = holdout_every > 0 and len(frames) > 1
     train = [f for i, f in enumerate(frames) if not (hold and i % holdout_every == 0)]
     test = [f for i, f in enumerate(frames) if hold and i % holdout_every == 0]
-    load = lambda fs: [_load_view(i, f, max_width, device) for i, f in enumerate(fs)]  # noqa: E731
-    return load(train), load(test)
+    return ([_load_view(i, f, max_width, device) for i, f in enumerate(train)],
+            [_load_view(i, f, max_width, device) for i, f in enumerate(test)])
 
 
 def _load_view(index: int, frame: SceneFrame, max_width: int | None, device) -> View:

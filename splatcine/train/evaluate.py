@@ -6,7 +6,6 @@ the colour correction is not applied (it exists only for training frames).
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -107,7 +106,3 @@ def write_contact_sheet(path: Path, evaluation: Evaluation, views: list[View], m
     sep = torch.ones(max(2, rows[0].shape[0] // 32), width, 3)
     sheet = torch.cat([t for r in rows for t in (pad(r), sep)][:-1], dim=0)
     write_image(path, (sheet.clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8))
-
-
-def finite_or_none(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None

@@ -23,7 +23,7 @@ from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.scene import Scene, load_scene
 from splatcine.scene import layout
 from splatcine.train.config import MCMCConfig, TrainConfig
-from splatcine.train.data import split_views
+from splatcine.train.data import View, split_views
 from splatcine.train.evaluate import Evaluation, evaluate, write_contact_sheet
 from splatcine.train.init import init_gaussians, random_points, remove_outliers, scene_extent
 from splatcine.train.trainer import TrainState
@@ -85,11 +85,34 @@ def train_scene(
         state = TrainState(config, initial_gaussians(scene, config, extent), len(train_views),
                            extent, device)  # fmt: skip
 
+    train_seconds = run_steps(state, train_views, checkpoints, progress)
+    save_checkpoint(state, checkpoints)  # lets a later `--resume --iterations M` train further
+
+    progress(Progress("evaluate", 0, len(test_views)))
+    gaussians = state.gaussians()
+    evaluation = evaluate(gaussians, test_views, config.backend, config.antialiased)
+    progress(Progress("evaluate", len(test_views), len(test_views),
+                      {"psnr": evaluation.psnr or math.nan, "ssim": evaluation.ssim or math.nan}))
+    summary = {"preset": config.preset, "iterations": state.step_index, "num_gaussians": len(gaussians),
+               "train_seconds": round(train_seconds, 3), "train_frames": len(train_views),
+               "held_out_every": config.holdout_every, **evaluation.to_json()}  # fmt: skip
+    _write_outputs(root, gaussians, evaluation, test_views, summary, config)
+    return TrainResult(root, root / layout.SPLAT_PLY, gaussians.to("cpu"), state.step_index,
+                       evaluation, train_seconds, config)  # fmt: skip
+
+
+def run_steps(state: TrainState, views: list[View], checkpoints: Path, progress: ProgressCallback) -> float:
+    """Step until `config.iterations`, reporting each step; returns the seconds it took.
+
+    Ctrl-C (or a KeyboardInterrupt from `progress`) ends the run at a step boundary
+    with a checkpoint written, then propagates.
+    """
+    config = state.config
     started, first_step = time.perf_counter(), state.step_index
     with _interrupt_between_steps() as interrupted:
         try:
             while state.step_index < config.iterations:
-                step = state.step(train_views[state.view_for(state.step_index, len(train_views))])
+                step = state.step(views[state.view_for(state.step_index, len(views))])
                 done = state.step_index
                 if config.checkpoint_every and done % config.checkpoint_every == 0:
                     save_checkpoint(state, checkpoints)
@@ -104,37 +127,23 @@ def train_scene(
         except KeyboardInterrupt:
             save_checkpoint(state, checkpoints)
             raise
-    train_seconds = time.perf_counter() - started
-    save_checkpoint(state, checkpoints)  # lets a later `--resume --iterations M` train further
+    return time.perf_counter() - started
 
-    progress(Progress("evaluate", 0, len(test_views)))
-    gaussians = state.gaussians()
-    splat_path = root / layout.SPLAT_PLY
-    with atomic_file(splat_path) as tmp:
+
+def _write_outputs(root: Path, gaussians: Gaussians, evaluation: Evaluation, test_views: list[View],
+                   summary: dict, config: TrainConfig) -> None:  # fmt: skip
+    """splat.ply, contact sheet, metrics.json, train_config.json and the manifest entry, each atomically."""
+    with atomic_file(root / layout.SPLAT_PLY) as tmp:
         write_gaussians_ply(tmp, gaussians)
-    evaluation = evaluate(gaussians, test_views, config.backend, config.antialiased)
     if test_views:
         with atomic_file(root / CONTACT_SHEET) as tmp:
             write_contact_sheet(tmp, evaluation, test_views)
-    progress(Progress("evaluate", len(test_views), len(test_views),
-                      {"psnr": evaluation.psnr or math.nan, "ssim": evaluation.ssim or math.nan}))
-    summary = {
-        "preset": config.preset,
-        "iterations": state.step_index,
-        "num_gaussians": len(gaussians),
-        "train_seconds": round(train_seconds, 3),
-        "train_frames": len(train_views),
-        "held_out_every": config.holdout_every,
-        **evaluation.to_json(),
-    }
     _write_json(root / layout.METRICS, summary)
     _write_json(root / TRAIN_CONFIG, config.model_dump(mode="json"))
     manifest = json.loads((root / layout.MANIFEST).read_text())
     manifest["train"] = {"config": config.model_dump(mode="json"),
                          **{k: summary[k] for k in ("iterations", "num_gaussians", "psnr", "ssim")}}
     _write_json(root / layout.MANIFEST, manifest)
-    return TrainResult(root, splat_path, gaussians.to("cpu"), state.step_index, evaluation,
-                       train_seconds, config)
 
 
 def initial_gaussians(scene: Scene, config: TrainConfig, extent: float) -> Gaussians:
