@@ -105,9 +105,10 @@ def _check_name(name: str) -> None:
         raise InputError(f"unknown scene '{name}' (choose from: {', '.join(NAMES)})")
 
 
-def _check_size(frames: int, width: int, height: int) -> None:
-    if frames < 1:
-        raise InputError(f"frames must be at least 1 (got {frames})")
+def _check_size(name: str, frames: int, width: int, height: int) -> None:
+    least = 3 if name == "cut" else 1
+    if frames < least:
+        raise InputError(f"the '{name}' clip needs at least {least} frames (got {frames})")
     if width < 16 or height < 16 or width % 2 or height % 2:
         raise InputError(f"image size must be even and at least 16x16 (got {width}x{height})")
 
@@ -124,7 +125,7 @@ def make_clip(
 ) -> Clip:
     """Render the move `name` (see `scenes.NAMES`) into the clip directory `out_dir`."""
     _check_name(name)
-    _check_size(frames, width, height)
+    _check_size(name, frames, width, height)
     cameras, cuts = cameras_for(name, frames, width, height)
     world = set_for(name, seed, frames, fps)
     out_dir = Path(out_dir)
@@ -190,7 +191,7 @@ def write_ground_truth_scene(
     moving object, with their colours) and `ground_truth/depth.npz` (float32 [F, H, W]).
     """
     _check_name(name)
-    _check_size(frames, width, height)
+    _check_size(name, frames, width, height)
     cameras, cuts = cameras_for(name, frames, width, height)
     world = set_for(name, seed, frames, fps)
     rng = np.random.default_rng(seed)

@@ -26,7 +26,7 @@ def intrinsics(width: int, height: int, hfov_deg: float = HFOV_DEG) -> Intrinsic
 
 def _ramp(frames: int) -> np.ndarray:
     """Frame times in [0, 1] [F], eased in and out like a camera operator's move."""
-    s = np.linspace(0.0, 1.0, frames) if frames > 1 else np.zeros(1)
+    s = np.linspace(0.0, 1.0, frames) if frames > 1 else np.zeros(frames)
     return 0.5 - 0.5 * np.cos(np.pi * s)
 
 
@@ -94,6 +94,8 @@ def cut(frames: int, width: int, height: int) -> tuple[list[Camera], list[int]]:
 
     Returns the cameras and the cut frame indices (the first frame of each new shot).
     """
+    if frames < 3:
+        raise ValueError(f"a clip with two cuts needs at least 3 frames (got {frames})")
     n1, n2 = frames // 3, frames // 3
     n3 = frames - n1 - n2
     k = intrinsics(width, height)

@@ -248,3 +248,26 @@ def test_the_moving_ball_never_passes_through_a_prop(world):
                 gap = np.linalg.norm(c - shape.center) - shape.radius
             assert gap >= ball.radius, (time, prop)
         assert (c - ball.radius >= ROOM.lo).all() and (c + ball.radius <= ROOM.hi).all()
+
+
+def test_bad_requests_are_one_line_input_errors(tmp_path):
+    from splatcine.errors import InputError
+
+    with pytest.raises(InputError, match="needs at least 3 frames"):
+        scenes.make_clip("cut", tmp_path / "a", frames=2, width=W, height=H)
+    with pytest.raises(InputError, match="even"):
+        scenes.write_ground_truth_scene("dolly", tmp_path / "b", frames=2, width=W + 1, height=H)
+    with pytest.raises(InputError, match="cameras.json"):
+        scenes.load_clip(tmp_path)
+    (tmp_path / "cameras.json").write_text('{"scene": "dolly"}')
+    with pytest.raises(InputError, match="'frames'"):
+        scenes.load_clip(tmp_path)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_public_names_stay():
+    # Other areas import these names; renaming one breaks their tests, not ours.
+    for name in ("ProceduralSet", "Clip", "make_clip", "load_clip", "write_ground_truth_scene",
+                 "dolly", "truck", "orbit", "pan", "static", "moving", "cut", "NAMES"):
+        assert hasattr(scenes, name), name
+    assert set(scenes.NAMES) == {"dolly", "truck", "orbit", "pan", "static", "moving", "cut"}
