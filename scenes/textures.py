@@ -39,7 +39,7 @@ def value_noise(
     """Multi-octave value noise in [0, 1], [H, W], built as a pyramid from coarse to fine.
 
     Each octave doubles the resolution of the sum so far (bicubic) and adds fresh random
-    values at 0.6 times the previous amplitude, so the whole costs about one full-size
+    values at 0.75 times the previous amplitude, so the whole costs about one full-size
     upsampling. The coarsest lattice spacing is `finest * 2**(octaves-1)` texels.
     """
     h, w = shape
@@ -48,7 +48,7 @@ def value_noise(
     amplitude = 1.0
     for _ in range(octaves - 1):
         grid = F.interpolate(grid[None, None], scale_factor=2.0, mode="bicubic")[0, 0]
-        amplitude *= 0.6
+        amplitude *= 0.75
         grid += amplitude * torch.from_numpy(rng.random(tuple(grid.shape), dtype=np.float32))
     # The last lattice is stretched to exactly [H, W]: its spacing comes out close to `finest`.
     out = F.interpolate(grid[None, None], size=shape, mode="bicubic", align_corners=True)
@@ -112,8 +112,9 @@ def _tile(img: np.ndarray, tile_m: float, rng: np.random.Generator) -> None:
 def _stamp(img: np.ndarray, count: int, rng: np.random.Generator) -> None:
     """Stamp `count` discs, rings and squares of random size and strong colour, in place."""
     h, w, _ = img.shape
+    largest = min(0.27 / TEXEL, 0.2 * min(h, w))  # no shape may hide a small face entirely
     for _ in range(count):
-        r = rng.uniform(2.5, 18.0) * (0.015 / TEXEL)  # radius in texels: ~4 cm to ~27 cm across
+        r = rng.uniform(0.14, 1.0) * largest  # radius in texels: up to 27 cm
         cy, cx = rng.uniform(0, h), rng.uniform(0, w)
         y0, y1 = int(max(0, cy - r - 2)), int(min(h, cy + r + 3))
         x0, x1 = int(max(0, cx - r - 2)), int(min(w, cx + r + 3))
