@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one small resolution and size")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)
     resolutions = [(480, 270)] if args.quick else [(480, 270), (832, 480)]
     sizes = [10_000] if args.quick else [10_000, 100_000, 500_000]
     backends = backends_present()
