@@ -7,7 +7,14 @@ for an already-posed input. `align` holds the Sim(3) evaluation helpers.
 """
 
 from splatcine.sfm.align import PoseErrors, path_length, pose_errors, umeyama
-from splatcine.sfm.colmap import MapperAttempt, SfmResult, SfmSettings, run_sfm, triangulate_known_poses
+from splatcine.sfm.colmap import (
+    MapperAttempt,
+    SfmResult,
+    SfmSettings,
+    plain_colmap,
+    run_sfm,
+    triangulate_known_poses,
+)
 from splatcine.sfm.model import ModelStats, Normalization, SparseModel
 
 __all__ = [
@@ -19,6 +26,7 @@ __all__ = [
     "SfmSettings",
     "SparseModel",
     "path_length",
+    "plain_colmap",
     "pose_errors",
     "run_sfm",
     "triangulate_known_poses",

@@ -179,6 +179,27 @@ def triangulate_known_poses(
     return SparseModel(rec)
 
 
+def plain_colmap(image_dir: Path, work_dir: Path, mapper: Mapper = "incremental") -> SparseModel | None:
+    """COLMAP with pycolmap's defaults (one shared SIMPLE_RADIAL camera, no focal prior, no checks):
+    the baseline that the benchmark measures splatcine against. The largest model, or None."""
+    _quiet()
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    db = work_dir / "database.db"
+    pycolmap.extract_features(str(db), str(image_dir), camera_mode=pycolmap.CameraMode.SINGLE,
+                              device=pycolmap.Device.cpu)
+    pycolmap.match_sequential(str(db), device=pycolmap.Device.cpu)
+    (work_dir / "sparse").mkdir(exist_ok=True)
+    try:
+        if mapper == "global":
+            models = pycolmap.global_mapping(str(db), str(image_dir), str(work_dir / "sparse"))
+        else:
+            models = pycolmap.incremental_mapping(str(db), str(image_dir), str(work_dir / "sparse"))
+    except Exception:  # the baseline failing is a result to report, not a crash
+        return None
+    return SparseModel(max(models.values(), key=lambda rec: rec.num_reg_images())) if models else None
+
+
 def _quiet() -> None:
     pycolmap.logging.minloglevel = 2  # errors only: library code does not print
 
