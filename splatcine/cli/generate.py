@@ -20,7 +20,9 @@ def generate(
     seed: int = typer.Option(0, "--seed", help="Random seed (recorded beside the video)."),
     steps: int = typer.Option(30, "--steps", help="Denoising steps."),
     guidance: float = typer.Option(5.0, "--guidance", help="Classifier-free guidance scale."),
-    frames: Optional[int] = typer.Option(None, "--frames", help="Frames to generate (cut to 4n+1); default all."),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Frames to make (cut to 4n+1); default all."),
+    height: Optional[int] = typer.Option(None, "--height", help="Height (down to x16); default the shot's."),
+    width: Optional[int] = typer.Option(None, "--width", help="Width (down to x16); default the shot's."),
     device: Optional[str] = typer.Option(None, "--device", help="torch device; default CUDA when present."),
 ) -> None:
     """Generate the next shot with a Wan VACE model conditioned on the shot's renders."""
@@ -28,7 +30,8 @@ def generate(
 
     with progress_bars() as progress:
         result = run(shot, model, prompt, negative_prompt=negative_prompt, seed=seed, steps=steps,
-                     guidance_scale=guidance, num_frames=frames, device=device, progress=progress)  # fmt: skip
+                     guidance_scale=guidance, num_frames=frames, height=height, width=width, device=device,
+                     progress=progress)  # fmt: skip
     console.print(
         f"{result.num_frames} frames {result.width}x{result.height} (seed {result.seed}) -> {result.video_path}",
         highlight=False,

@@ -66,11 +66,12 @@ def test_tiny_pipeline_consumes_to_wan_vace(tiny_model, shot):
 
 def test_generate_command_writes_the_video_and_its_settings(tiny_model, shot_dir):
     result = runner.invoke(app, ["generate", str(shot_dir), "--model", str(tiny_model), "--prompt",
-                                 "a dolly shot of the room", "--steps", "2", "--seed", "7"])  # fmt: skip
+                                 "a dolly shot of the room", "--steps", "2", "--seed", "7",
+                                 "--frames", "7", "--height", "40", "--width", "50"])  # fmt: skip
     assert result.exit_code == 0, result.output
     video = shot_dir / "generated" / "seed-7.mp4"
     info = probe_video(video)
-    assert (info.frame_count, info.width, info.height) == (9, 64, 32)  # 11 frames -> 4n+1; 72x40 -> x16
+    assert (info.frame_count, info.width, info.height) == (5, 48, 32)  # quantised to 4n+1 and x16
     settings = json.loads((shot_dir / "generated" / "seed-7.json").read_text())
     assert settings["seed"] == 7 and settings["steps"] == 2 and settings["prompt"] == "a dolly shot of the room"
     assert settings["references"] == ["frame_00003"]
