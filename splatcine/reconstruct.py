@@ -53,7 +53,6 @@ class ReconstructReport:
     mean_track_length: float | None = None
     parallax_deg: float | None = None  # median triangulation angle of the sparse points
     pair_parallax_deg: float | None = None  # before mapping: frame-pair motion no homography explains
-    rotation_only: bool = False
     points: int = 0
     focal_px: float | None = None
     cuts: list[int] = field(default_factory=list)
@@ -153,7 +152,6 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
         mean_track_length=stats.mean_track_length,
         parallax_deg=stats.median_triangulation_deg,
         pair_parallax_deg=result.pair_parallax_deg,
-        rotation_only=False,
         points=stats.points,
         focal_px=stats.focal_px,
         cuts=frames.cuts,

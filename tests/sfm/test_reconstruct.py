@@ -156,3 +156,14 @@ def test_existing_scene_is_kept_without_overwrite(clips):
     with pytest.raises(InputError, match="already exists"):
         reconstruct(clips.clip("orbit").video_path, root)
     assert (root / layout.TRANSFORMS).read_text() == before
+
+
+def test_the_same_clip_gives_the_same_cameras_twice(clips, tmp_path):
+    first = clips.reconstruction("moving", masks=True)
+    clip = clips.clip("moving")
+    again = reconstruct(clip.video_path, tmp_path / "again", masks=clip.masks_dir)
+    assert [f.source_frame for f in again.scene.frames] == [f.source_frame for f in first.scene.frames]
+    for a, b in zip(first.scene.cameras, again.scene.cameras):
+        # fixed seeds and threads (PEERS.md saw 2/16 vs 16/16 registered between runs without them);
+        # multi-threaded Ceres may still reorder float sums, hence not bit-exact
+        np.testing.assert_allclose(a.cam_from_world, b.cam_from_world, atol=1e-6)
