@@ -53,6 +53,7 @@ def load_wan_vace(model_dir: Path | str, device: str | None = None):
         raise InputError(f"{index}: _class_name is {kind!r}, not a {PIPELINE_CLASS} model")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if str(device).startswith("cuda") else torch.float32
+    diffusers.utils.logging.disable_progress_bar()  # progress reaches the caller as events instead
     try:
         pipe = diffusers.WanVACEPipeline.from_pretrained(model_dir, local_files_only=True, **_dtype_kwarg(dtype))
     except (OSError, ValueError, KeyError, TypeError) as err:

@@ -99,6 +99,14 @@ def test_model_of_the_wrong_kind_is_one_line(shot_dir, tmp_path):
     assert "no model_index.json" in _one_line_error(runner.invoke(app, args), InputError.exit_code)
 
 
+def test_model_directory_with_missing_parts_is_one_line(shot_dir, tiny_model, tmp_path):
+    model = tmp_path / "half-copied"
+    model.mkdir()
+    (model / "model_index.json").write_bytes((tiny_model / "model_index.json").read_bytes())
+    args = ["generate", str(shot_dir), "--model", str(model), "--prompt", "x"]
+    assert "could not be loaded" in _one_line_error(runner.invoke(app, args), InputError.exit_code)
+
+
 def test_not_a_shot_directory_is_one_line(tiny_model, tmp_path):
     args = ["generate", str(tmp_path), "--model", str(tiny_model), "--prompt", "x"]
     assert "not a rendered shot" in _one_line_error(runner.invoke(app, args), InputError.exit_code)
