@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from splatcine.cameras import Camera
+from splatcine.cameras import Camera, Intrinsics
 from scenes.geometry import Box, Cylinder, Shape, Sphere, reciprocal
 from scenes.textures import MipTexture, Style, make_texture
 
@@ -123,38 +123,52 @@ class ProceduralSet:
     def pivot(self) -> np.ndarray:  # [3]
         return PIVOT.copy()
 
-    def render(self, camera: Camera, time: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    def render(
+        self, camera: Camera, time: float = 0.0, antialias: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """rgb uint8 [H, W, 3] and z-depth float32 [H, W] seen by `camera` at `time` seconds."""
-        layers = self.render_layers(camera, time)
+        layers = self.render_layers(camera, time, antialias)
         return layers.rgb, layers.depth
 
-    def render_layers(self, camera: Camera, time: float = 0.0) -> RenderLayers:
-        """What `render` gives, plus which prop each pixel sees and the moving object's mask."""
+    def render_layers(
+        self, camera: Camera, time: float = 0.0, antialias: bool = True
+    ) -> RenderLayers:
+        """What `render` gives, plus which prop each pixel sees and the moving object's mask.
+
+        Depth and `prop` are those of the ray through each pixel's centre. With `antialias`,
+        pixels on a silhouette or crease are re-shaded as the mean of a 2x2 grid of sub-pixel
+        rays (textures are prefiltered by their mip maps everywhere else), and `moving` also
+        marks pixels whose colour any sub-pixel ray took from the moving object.
+        """
         k = camera.intrinsics
         shapes = [p.shape for p in self.props]
         textures = list(self.textures)
         if self.mover is not None:
             shapes.append(self.mover.at(time))
             textures.append(self.mover_textures)
+        mover = len(self.props) if self.mover is not None else -1
         o, d = camera_rays(camera)
         depth, prop = _nearest_hits(camera, shapes, o, d)
-        colour = np.zeros((d.shape[1], 3), np.float32)
-        focal = 0.5 * (k.fx + k.fy)
-        for i, shape in enumerate(shapes):
-            sel = np.nonzero(prop == i)[0]
-            if len(sel):
-                colour[sel] = _shade(shape, textures[i], o, d[:, sel], depth[sel], focal)
-        prop = prop.reshape(k.height, k.width)
+        colour, face = _colours(shapes, textures, o, d, depth, prop, k)
+        moving = prop == mover
+        if antialias:
+            surface = (prop.astype(np.int64) * 8 + face).reshape(k.height, k.width)
+            edge = np.flatnonzero(_edges(surface))
+            sub_d = _subpixel_rays(camera, edge)  # [3, 4 * E]: four rays per edge pixel
+            sub_t, sub_prop = _cast(shapes, o, sub_d)
+            sub_colour, _ = _colours(shapes, textures, o, sub_d, sub_t, sub_prop, k)
+            colour[edge] = sub_colour.reshape(4, len(edge), 3).mean(axis=0)
+            moving[edge] |= (sub_prop == mover).reshape(4, len(edge)).any(axis=0)
         return RenderLayers(
             rgb=np.clip(colour * 255 + 0.5, 0, 255).astype(np.uint8).reshape(k.height, k.width, 3),
             depth=depth.astype(np.float32).reshape(k.height, k.width),
-            prop=prop,
-            moving=prop == len(self.props),
+            prop=prop.reshape(k.height, k.width),
+            moving=moving.reshape(k.height, k.width),
         )
 
 
 def _nearest_hits(camera: Camera, shapes: list[Shape], o: np.ndarray, d: np.ndarray):
-    """Depth t [P] of the nearest hit of each ray d [3, P] and the index [P] of the shape hit."""
+    """Depth t [P] of the nearest hit of pixel rays d [3, P] and the index [P] of its shape."""
     h, w = camera.intrinsics.height, camera.intrinsics.width
     best_t = np.full((h, w), np.inf)
     best = np.zeros((h, w), np.int16)
@@ -171,19 +185,66 @@ def _nearest_hits(camera: Camera, shapes: list[Shape], o: np.ndarray, d: np.ndar
     return best_t.reshape(-1), best.reshape(-1)
 
 
-def _shade(shape: Shape, textures: list[MipTexture], o, d, t, focal: float) -> np.ndarray:
-    """Colours [P, 3] of rays d [3, P] hitting `shape` at depth t [P]: texture x diffuse light."""
+def _cast(shapes: list[Shape], o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_nearest_hits` for any rays d [3, P] (no image layout, so no screen windows)."""
+    best_t = np.full(d.shape[1], np.inf)
+    best = np.zeros(d.shape[1], np.int16)
+    inv = reciprocal(d)
+    for i, shape in enumerate(shapes):
+        t = shape.intersect(o, d, inv)
+        closer = t < best_t
+        best_t[closer] = t[closer]
+        best[closer] = i
+    return best_t, best
+
+
+def _colours(shapes, textures, o, d, t, prop, k) -> tuple[np.ndarray, np.ndarray]:
+    """Colour [P, 3] and face index [P] of rays d [3, P] hitting shape `prop` [P] at depth t [P]."""
+    colour = np.zeros((d.shape[1], 3), np.float32)
+    face = np.zeros(d.shape[1], np.int64)
+    for i, shape in enumerate(shapes):
+        sel = np.nonzero(prop == i)[0]
+        if len(sel):
+            colour[sel], face[sel] = _shade(shape, textures[i], o, d[:, sel], t[sel], k)
+    return colour, face
+
+
+def _shade(shape: Shape, textures: list[MipTexture], o, d, t, k: Intrinsics):
+    """Colours [P, 3] and faces [P] of rays d [3, P] hitting `shape` at depth t [P]."""
     face, u, v, normal = shape.surface(o, d, t)
     cos = np.abs((normal * d).sum(axis=0)) / np.sqrt((d * d).sum(axis=0))
     # World size of a pixel on the surface: grows with depth and at grazing angles
     # (the square root splits the difference between the two axes of the footprint).
-    footprint = t / focal / np.sqrt(np.maximum(cos, 0.05))
+    footprint = t / (0.5 * (k.fx + k.fy)) / np.sqrt(np.maximum(cos, 0.05))
     colour = np.empty((len(t), 3), np.float32)
     for f in np.unique(face):
         on = np.nonzero(face == f)[0]
         colour[on] = textures[f].sample(u[on], v[on], footprint[on])
     shade = 0.6 + 0.4 * np.clip(LIGHT @ normal, 0.0, 1.0)  # view-independent, as splats can fit
-    return colour * shade[:, None].astype(np.float32)
+    return colour * shade[:, None].astype(np.float32), face
+
+
+def _edges(key: np.ndarray) -> np.ndarray:
+    """Pixels [H, W] bool whose surface `key` [H, W] differs from a 4-neighbour's."""
+    edge = np.zeros(key.shape, bool)
+    across = key[:, 1:] != key[:, :-1]
+    down = key[1:] != key[:-1]
+    edge[:, 1:] |= across
+    edge[:, :-1] |= across
+    edge[1:] |= down
+    edge[:-1] |= down
+    return edge
+
+
+def _subpixel_rays(camera: Camera, pixels: np.ndarray) -> np.ndarray:
+    """World directions [3, 4 * E] (camera z = 1) on a 2x2 grid in each pixel (flat indices [E])."""
+    k = camera.intrinsics
+    row, col = np.divmod(pixels, k.width)
+    offsets = np.array([[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]])  # (x, y) in pixel
+    xs = ((col[None, :] + offsets[:, :1] - k.cx) / k.fx).reshape(-1)
+    ys = ((row[None, :] + offsets[:, 1:] - k.cy) / k.fy).reshape(-1)
+    R = camera.world_from_cam[:3, :3]
+    return R[:, :1] * xs + R[:, 1:2] * ys + R[:, 2:3]
 
 
 def camera_rays(camera: Camera) -> tuple[np.ndarray, np.ndarray]:
