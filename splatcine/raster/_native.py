@@ -45,7 +45,12 @@ def load() -> ModuleType:
     global _extension
     if _extension is not None:
         return _extension
-    with_cuda = torch.cuda.is_available()
+    from torch.utils.cpp_extension import CUDA_HOME
+
+    with_cuda = torch.cuda.is_available() and CUDA_HOME is not None
+    if torch.cuda.is_available() and not with_cuda:
+        print("splatcine: torch sees a GPU but no CUDA toolkit (nvcc) was found; building the "
+              "CPU kernels only", file=sys.stderr, flush=True)  # fmt: skip
     sources = list(CPU_SOURCES) + (list(CUDA_SOURCES) if with_cuda else [])
     missing = [s for s in sources if not (CUDA_DIR / s).exists()]
     if missing:
