@@ -34,9 +34,14 @@ def rasterize(means, quats, scales, opacities, colors, cam_from_world, K, width,
         near_plane=near, sh_degree=sh_degree, eps2d=0.3, packed=False,
         render_mode="RGB+ED", rasterize_mode="antialiased" if antialiased else "classic",
     )  # fmt: skip
-    means2d: Tensor = meta["means2d"]
-    if means2d.requires_grad:
-        means2d.retain_grad()
+    # gsplat's means2d is [1, N, 2]; hand out [N, 2] whose .grad is filled from the real one
+    means2d_batched: Tensor = meta["means2d"]
+    means2d = means2d_batched[0].detach()
+    if means2d_batched.requires_grad:
+        def keep_screen_grad(grad: Tensor) -> None:
+            means2d.grad = grad[0]
+
+        means2d_batched.register_hook(keep_screen_grad)
     alpha = alphas[0, ..., 0]
     rgb = render[0, ..., :3]
     if background is not None:
@@ -45,5 +50,4 @@ def rasterize(means, quats, scales, opacities, colors, cam_from_world, K, width,
     if radii.ndim == 2:  # newer gsplat: per-axis radii
         radii = radii.amax(-1)
     return RasterOutput(rgb=rgb, depth=render[0, ..., 3] * (alpha > 0), alpha=alpha,
-                        radii=radii.int(), means2d=means2d[0])  # fmt: skip
-    # means2d[0] is a view: its .grad stays empty; read meta-level grads from gsplat itself.
+                        radii=radii.int(), means2d=means2d)  # fmt: skip
