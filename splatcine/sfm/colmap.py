@@ -1,13 +1,17 @@
 """COLMAP's SfM pipeline with the checks that make its answer trustworthy.
 
 SIFT on every keyframe (masked pixels excluded), sequential matching in video
-order, one shared pinhole camera with a focal prior of 1.2 x the long side
-(SIMPLE_PINHOLE: square pixels, centred principal point; generated video has no
-lens distortion, so undistortion is the identity and frames are written as they are). The global mapper runs first; its model is
-checked (focal plausibility, registered fraction, point count, track length,
-reprojection error) and the incremental mapper runs when the check fails, since
-a model coming back is not success. Seeds and thread counts are fixed so a clip
-gives the same answer every time.
+order, one shared SIMPLE_PINHOLE camera (square pixels, centred principal point)
+with a focal prior of 1.2 x the long side. Generated video has no lens distortion,
+so undistortion is the identity and frames are written as they are.
+
+Rotation-only shots are caught before mapping. The global mapper runs first; its
+model is checked (focal plausibility, registered fraction, point count, track
+length, reprojection error), since a model coming back is not success; when only
+the focal length ran away the mapper runs again with it held at the prior, then
+the incremental mapper is tried. Seeds and thread counts are fixed, so a clip
+registers the same frames every run, with poses equal to about 1e-4 of the
+scene's size (two threads may still sum in a different order).
 """
 
 from __future__ import annotations
@@ -102,43 +106,45 @@ def run_sfm(
             "(a pan, tilt or zoom from one spot); SfM needs the camera to move through the set"
         )
 
-    others = [m for m in ("global", "incremental") if m != settings.mapper]
-    plan = [(settings.mapper, True)] + [(m, True) for m in others]
+    model, attempts = _map_with_fallback(db, Path(image_dir), work_dir, len(names), settings, progress)
+    seconds.update({f"mapping_{i}_{a.mapper.split()[0]}": a.seconds for i, a in enumerate(attempts)})
+    if model is None:
+        raise ReconstructionError(_failure_message(attempts, len(names), parallax, settings))
+    stats = attempts[-1].stats
+    assert stats is not None
+    if stats.median_triangulation_deg < settings.min_parallax_deg:
+        raise ReconstructionError(
+            f"the camera does not translate: {stats.median_triangulation_deg:.1f} degrees of "
+            "parallax in the model (median triangulation angle); SfM needs the camera to move"
+        )
+    return SfmResult(model, attempts[-1].mapper, stats, parallax, attempts, seconds)
+
+
+def _map_with_fallback(db: Path, image_dir: Path, work_dir: Path, n_images: int, settings: SfmSettings,
+                       progress: ProgressCallback) -> tuple[SparseModel | None, list[MapperAttempt]]:
+    """The first trusted model of: the chosen mapper, the same with the focal length held at the
+    prior when only the focal ran away, the other mapper (likewise). None if none is trusted."""
+    plan = [(settings.mapper, True)] + [(m, True) for m in ("global", "incremental") if m != settings.mapper]
     attempts: list[MapperAttempt] = []
-    candidates: list[tuple[SparseModel, MapperAttempt]] = []
     step = 0
     while step < len(plan):
         mapper, refine_focal = plan[step]
         label = mapper if refine_focal else f"{mapper} (focal fixed at the prior)"
-        t = time.perf_counter()
         progress(Progress("mapping", step, len(plan), {"mapper": label}))
+        t = time.perf_counter()
         model = _map(mapper, db, image_dir, work_dir / f"sparse_{step}", settings, refine_focal)
         stats = model.stats() if model is not None else None
-        problems = _problems(stats, len(names), settings)
-        attempt = MapperAttempt(label, time.perf_counter() - t, stats, problems)
-        attempts.append(attempt)
-        seconds[f"mapping_{step}_{mapper}"] = attempt.seconds
-        if model is not None:
-            candidates.append((model, attempt))
+        problems = _problems(stats, n_images, settings)
+        attempts.append(MapperAttempt(label, time.perf_counter() - t, stats, problems))
         if not problems:
-            break
+            progress(Progress("mapping", len(plan), len(plan)))
+            return model, attempts
         if refine_focal and problems == [_focal_problem(stats)]:
             # Only the focal length ran away: a shot moving along the optical axis (a dolly)
             # does not constrain it. Keep the plausible prior and map again before anything else.
             plan.insert(step + 1, (mapper, False))
         step += 1
-    progress(Progress("mapping", len(plan), len(plan)))
-    accepted = [(m, a) for m, a in candidates if not a.problems]
-    if not accepted:
-        raise ReconstructionError(_failure_message(attempts, len(names), parallax, settings))
-    model, attempt = accepted[0]
-    assert attempt.stats is not None
-    if attempt.stats.median_triangulation_deg < settings.min_parallax_deg:
-        raise ReconstructionError(
-            f"the camera does not translate: {attempt.stats.median_triangulation_deg:.1f} degrees of "
-            "parallax in the model (median triangulation angle); SfM needs the camera to move"
-        )
-    return SfmResult(model, attempt.mapper, attempt.stats, parallax, attempts, seconds)
+    return None, attempts
 
 
 def triangulate_known_poses(
