@@ -29,7 +29,8 @@ CUDA_DIR = Path(__file__).resolve().parents[2] / "cuda"
 CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp")
 CUDA_SOURCES = ("projection_cuda.cu", "binning_cuda.cu", "rasterize_cuda.cu")
 # -ffast-math for vectorised float math, but NaN/Inf checks must survive (culling relies on them).
-CFLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fno-finite-math-only", "-fopenmp")
+CFLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math",
+          "-fno-finite-math-only", "-fopenmp")  # fmt: skip
 NVCC_FLAGS = ("-O3", "--use_fast_math")
 
 _extension: ModuleType | None = None
@@ -66,7 +67,7 @@ def load() -> ModuleType:
         if path.suffix in (".h", ".cpp", ".cu"):
             digest.update(path.read_bytes())
     digest.update(" ".join(CFLAGS + NVCC_FLAGS + (torch.__version__, cxx, str(with_cuda))).encode())
-    digest.update(_cpu_flags().encode())  # -march=native: a cache shared across machines must not mix ISAs
+    digest.update(_cpu_flags().encode())  # -march=native: machines sharing a cache must not mix ISAs
     name = f"splatcine_raster_{'cuda' if with_cuda else 'cpu'}_{digest.hexdigest()[:12]}"
     build_dir = cache_dir() / name
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,8 @@ def _stream(t: Tensor) -> int:
 
 class _Project(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, means, quats, scales, opacities, cam_from_world, K, width, height, near, antialiased):
+    def forward(ctx, means, quats, scales, opacities, cam_from_world, K, width, height, near,
+                antialiased):  # fmt: skip
         ext = load()
         means, quats, scales = means.contiguous(), quats.contiguous(), scales.contiguous()
         means2d, depths, conics, comps, radii = ext.project_fwd(
@@ -133,7 +135,8 @@ class _Project(torch.autograd.Function):
         width, height, near, antialiased = ctx.settings
         v_means, v_quats, v_scales = load().project_bwd(
             means, quats, scales, cam_from_world, K, width, height, near, antialiased, radii,
-            v_means2d.contiguous(), v_depths.contiguous(), v_conics.contiguous(), v_comps.contiguous(), _stream(means),
+            v_means2d.contiguous(), v_depths.contiguous(), v_conics.contiguous(),
+            v_comps.contiguous(), _stream(means),
         )  # fmt: skip
         return v_means, v_quats, v_scales, None, None, None, None, None, None, None
 
@@ -164,7 +167,8 @@ class _Composite(torch.autograd.Function):
                                                     _stream(means2d))
         out, T_final, last = ext.raster_fwd(means2d, conics, opacities, features, tile_offsets,
                                             flat_ids, width, height, _stream(means2d))  # fmt: skip
-        ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids, T_final, last)
+        ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids, T_final,
+                              last)  # fmt: skip
         ctx.size = (width, height)
         return out, 1.0 - T_final
 
@@ -183,7 +187,8 @@ class NativeOps:
     """The stages of `rasterize()` on the compiled kernels (float32)."""
 
     @staticmethod
-    def project(means, quats, scales, opacities, cam_from_world, K, width, height, near, antialiased) -> Projected:
+    def project(means, quats, scales, opacities, cam_from_world, K, width, height, near,
+                antialiased) -> Projected:  # fmt: skip
         return Projected(*_Project.apply(means, quats, scales, opacities, cam_from_world, K,
                                          width, height, near, antialiased))  # fmt: skip
 
