@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Sleeping (not spinning) OpenMP waits: spinning threads collapse torch ops and the
+# rasterizer when a core is shared (measured 3-15x slower on these 2-core machines).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _devices() -> list:
