@@ -111,6 +111,9 @@ def reconstruct(
         sfm_only,
     )
     posed = _posed_transforms(shot)
+    if posed is not None and masks is not None:
+        raise InputError(f"{shot}: --masks is for videos and frame folders; give a posed input's masks "
+                         "as mask_path in its transforms.json")
     with atomic_directory(out_dir, overwrite=overwrite) as tmp, tempfile.TemporaryDirectory() as work:
         if posed is not None:
             report, normalization = _from_posed(posed, tmp, Path(work), settings, progress)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from splatcine.errors import ReconstructionError
+from splatcine.errors import InputError, ReconstructionError
 from splatcine.ingest import IngestSettings, ingest
 from splatcine.ingest.blur import sharp_mask, sharpness
 from splatcine.ingest.cuts import detect_cuts
@@ -120,3 +120,11 @@ def test_ingest_keeps_masks_aligned_with_their_frames(tmp_path, rng):
         cols = np.flatnonzero(mask.max(axis=0))
         assert set(np.unique(mask)) <= {0, 255}
         assert cols.min() == source * 10 and cols.max() == source * 10 + 9
+
+
+def test_masks_must_match_the_frame_count(tmp_path, rng):
+    frames = _pan(_texture(rng, w=400), list(range(0, 60, 4)))
+    shot = _write_folder(tmp_path / "shot", frames)
+    masks = _write_folder(tmp_path / "masks", [np.zeros(frames[0].shape[:2], np.uint8)] * (len(frames) - 1))
+    with pytest.raises(InputError, match=r"masks: 14 masks for a shot of 15 frames"):
+        ingest(shot, masks=masks)
