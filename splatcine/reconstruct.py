@@ -141,7 +141,7 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
     normalization = result.model.normalize()
     cameras = result.model.cameras()
     _drop_unregistered(root, names, cameras)
-    _write_model(root, result.model, names, cameras, has_masks=frames.masks is not None,
+    _write_model(root, result.model, names, cameras, masked=set(names) if frames.masks is not None else set(),
                  extra={"normalization": normalization.to_json()})
     seconds["write_scene"] = time.perf_counter() - t
     stats = result.stats
@@ -167,24 +167,27 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
 
 
 def _write_frames(root: Path, work: Path, frames: Ingested, progress: ProgressCallback) -> dict[str, int]:
-    """Kept frames to images/ (and masks to masks/ plus COLMAP's inverted copies); name -> source frame."""
+    """Kept frames to images/ (and their masks); returns image name -> source frame."""
     (root / layout.IMAGES).mkdir()
-    colmap_masks = work / "colmap_masks"
-    if frames.masks is not None:
-        (root / layout.MASKS).mkdir()
-        colmap_masks.mkdir(parents=True)
     names = {}
     for n, (image, source) in enumerate(zip(frames.frames, frames.source_frames)):
         name = f"frame_{source:05d}.png"
         write_image(root / layout.IMAGES / name, image)
         if frames.masks is not None:
-            mask = frames.masks[n]
-            write_image(root / layout.MASKS / name, mask)
-            # COLMAP reads <image name>.png and ignores features where the mask is black
-            write_image(colmap_masks / f"{name}.png", np.where(mask == layout.MASK_IGNORE, 0, 255).astype(np.uint8))
+            _write_mask(root, work, name, frames.masks[n])
         names[name] = source
         progress(Progress("frames", n + 1, len(frames.frames)))
     return names
+
+
+def _write_mask(root: Path, work: Path, name: str, mask: np.ndarray) -> None:
+    """A mask [H, W] (>= 128 = ignore) into the scene's masks/ and, inverted, where COLMAP reads it."""
+    ignore = mask >= 128
+    (root / layout.MASKS).mkdir(exist_ok=True)
+    (work / "colmap_masks").mkdir(parents=True, exist_ok=True)
+    write_image(root / layout.MASKS / name, np.where(ignore, layout.MASK_IGNORE, 0).astype(np.uint8))
+    # COLMAP reads <image name>.png and takes no features where the mask is black
+    write_image(work / "colmap_masks" / f"{name}.png", np.where(ignore, 0, 255).astype(np.uint8))
 
 
 def _drop_unregistered(root: Path, names: dict[str, int], cameras: dict[str, Camera]) -> None:
@@ -195,7 +198,7 @@ def _drop_unregistered(root: Path, names: dict[str, int], cameras: dict[str, Cam
 
 
 def _write_model(root: Path, model: SparseModel, names: dict[str, int], cameras: dict[str, Camera],
-                 has_masks: bool, extra: dict) -> None:
+                 masked: set[str], extra: dict) -> None:
     from splatcine.io.ply import write_points_ply  # here: it loads torch, which `import splatcine` avoids
 
     model.write(root / layout.SPARSE)
@@ -207,7 +210,7 @@ def _write_model(root: Path, model: SparseModel, names: dict[str, int], cameras:
         [cameras[name] for name in order],
         [f"{layout.IMAGES}/{name}" for name in order],
         [names[name] for name in order],
-        mask_paths=[f"{layout.MASKS}/{name}" for name in order] if has_masks else None,
+        mask_paths=[f"{layout.MASKS}/{name}" if name in masked else None for name in order],
         extra=extra,
     )
 
@@ -226,29 +229,29 @@ def _from_posed(path: Path, root: Path, work: Path, settings: ReconstructSetting
     t = time.perf_counter()
     cameras_in, entries, _ = read_transforms(path)
     (root / layout.IMAGES).mkdir()
-    names, cameras, mask_sources = {}, {}, {}
+    names, cameras, masked = {}, {}, set()
     for i, (camera, entry) in enumerate(zip(cameras_in, entries)):
-        name = f"frame_{i:05d}.png"
+        source = int(entry.get("source_frame", i))
+        name = f"frame_{source:05d}.png"
+        if name in names:
+            raise InputError(f"{path}: frames[{i}].source_frame {source} is used by another frame too")
         image = read_image(resolve_image_path(path.parent, entry["file_path"]))
         if image.shape[:2] != (camera.intrinsics.height, camera.intrinsics.width):
             raise InputError(f"{path}: frames[{i}]: the image size differs from the file's w/h")
         write_image(root / layout.IMAGES / name, image)
-        names[name] = int(entry.get("source_frame", i))
+        names[name] = source
         cameras[name] = camera
         if entry.get("mask_path"):
-            mask_sources[name] = path.parent / entry["mask_path"]
+            mask = read_image(path.parent / entry["mask_path"])
+            _write_mask(root, work, name, mask.max(axis=2) if mask.ndim == 3 else mask)
+            masked.add(name)
         progress(Progress("frames", i + 1, len(entries)))
-    if mask_sources:
-        (root / layout.MASKS).mkdir()
-        for name, source in mask_sources.items():
-            mask = read_image(source)
-            mask = mask.max(axis=2) if mask.ndim == 3 else mask
-            write_image(root / layout.MASKS / name, np.where(mask >= 128, layout.MASK_IGNORE, 0).astype(np.uint8))
     seconds = {"ingest": time.perf_counter() - t}
     t = time.perf_counter()
     warnings = []
     try:
-        model = triangulate_known_poses(root / layout.IMAGES, cameras, work / "colmap", settings=settings.sfm)
+        model = triangulate_known_poses(root / layout.IMAGES, cameras, work / "colmap", settings=settings.sfm,
+                                        mask_dir=work / "colmap_masks" if masked else None)
     except Exception as err:  # pycolmap gives up on some inputs; cameras are still good
         warnings.append(f"no sparse points: triangulation with the known cameras failed ({type(err).__name__})")
         model = SparseModel.from_cameras(cameras)
@@ -257,7 +260,7 @@ def _from_posed(path: Path, root: Path, work: Path, settings: ReconstructSetting
     if stats.points == 0 and not warnings:
         warnings.append("no sparse points: no features could be triangulated with the known cameras")
     normalization = model.normalize()
-    _write_model(root, model, names, model.cameras(), has_masks=bool(mask_sources),
+    _write_model(root, model, names, model.cameras(), masked=masked,
                  extra={"normalization": normalization.to_json()})
     report = ReconstructReport(
         input_kind="posed",

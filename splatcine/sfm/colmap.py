@@ -152,6 +152,7 @@ def triangulate_known_poses(
     cameras: dict[str, Camera],  # image name -> known camera
     work_dir: Path,
     *,
+    mask_dir: Path | None = None,
     settings: SfmSettings = SfmSettings(),
 ) -> SparseModel:
     """Sparse points for images whose cameras are known (features, matching, triangulation)."""
@@ -163,6 +164,8 @@ def triangulate_known_poses(
     names = sorted(cameras)
     reader = pycolmap.ImageReaderOptions()
     reader.camera_model = "PINHOLE"
+    if mask_dir is not None:
+        reader.mask_path = str(mask_dir)  # COLMAP convention: <name>.png, black = ignore
     extraction = _extraction_options(settings)
     pycolmap.extract_features(str(db_path), str(image_dir), image_names=names,
                               camera_mode=pycolmap.CameraMode.PER_IMAGE, reader_options=reader,

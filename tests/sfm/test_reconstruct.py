@@ -118,10 +118,11 @@ def test_transforms_json_round_trips_to_the_same_cameras(clips, tmp_path):
     assert [e["source_frame"] for e in again_entries] == [f.source_frame for f in scene.frames]
 
 
-def test_posed_input_skips_sfm_and_keeps_its_cameras(tmp_path):
+@pytest.mark.parametrize("name", ["orbit", "moving"])  # moving: the posed input has masks
+def test_posed_input_skips_sfm_and_keeps_its_cameras(tmp_path, name):
     from scenes import write_ground_truth_scene
 
-    truth = write_ground_truth_scene("orbit", tmp_path / "truth", frames=10, width=320, height=180, points=500)
+    truth = write_ground_truth_scene(name, tmp_path / "truth", frames=10, width=320, height=180, points=500)
     truth_scene = load_scene(truth)
     result = reconstruct(truth / layout.TRANSFORMS, tmp_path / "scene")
     assert result.report.input_kind == "posed" and result.report.mapper is None
@@ -133,6 +134,11 @@ def test_posed_input_skips_sfm_and_keeps_its_cameras(tmp_path):
     assert errors.centre_error_pct < 1e-6 and errors.rotation_error_deg < 1e-6
     assert result.report.points > 100 and not result.report.warnings  # triangulated with known poses
     assert result.scene.frames[0].camera.intrinsics.fx == pytest.approx(truth_scene.frames[0].camera.intrinsics.fx)
+    for frame, true_frame in zip(result.scene.frames, truth_scene.frames):
+        assert frame.source_frame == true_frame.source_frame
+        assert (frame.mask_path is None) == (true_frame.mask_path is None)
+        if frame.mask_path is not None:
+            assert np.array_equal(read_image(frame.mask_path) == 255, read_image(true_frame.mask_path) >= 128)
 
 
 @pytest.mark.parametrize("kind", ["empty", "text", "missing"])
