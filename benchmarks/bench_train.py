@@ -4,8 +4,8 @@ End to end per case (each in its own process, so peak memory is the case's own):
 decode + SfM through `splatcine.reconstruct` (ground-truth cameras when it is absent),
 training with the `preview` preset (iterations capped so the default run stays
 short: the full-preset time is projected from the measured seconds per step),
-export of the 3DGS PLY, held-out PSNR/SSIM. Cases: the procedural orbit (and dolly),
-and the DimensionX capybara orbit when /work/shared/data has it.
+export of the 3DGS PLY, held-out PSNR/SSIM. Cases: the procedural orbit (48 frames, 480x270),
+and the DimensionX capybara orbit when /work/shared/data has it (not with --quick).
 
 Step time: one training step (render, loss, backward, Adam) at the resolutions and
 Gaussian counts of OpenSplat's CPU figures in PEERS.md, densification off.
@@ -133,34 +133,49 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one procedural case, the small comparisons")
     parser.add_argument("--iterations", type=int, default=None, help="training steps per case")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's own; PEERS.md's OpenSplat ran on one)")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args, _ = parser.parse_known_args()
-    iterations = args.iterations or (200 if args.quick else 500)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    iterations = args.iterations or (100 if args.quick else 200)
     if args.case:
         with tempfile.TemporaryDirectory() as tmp:
             print(json.dumps(run_case(args.case, Path(tmp), iterations)))
         return
-    console = Console()
-    cases = ["orbit"] if args.quick else ["orbit", "dolly"]
+    console = Console(width=160)  # the tables stay whole in logs
+    cases = ["orbit"]
     if CAPYBARA.is_file() and not args.quick:
         cases.append("capybara")
-    rows = []
-    for name in cases:
-        console.print(f"case {name} ...", highlight=False)
-        proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_train", "--case", name,
-                               "--iterations", str(iterations)], capture_output=True, text=True,
-                              cwd=Path(__file__).parent.parent)  # fmt: skip
-        if proc.returncode != 0:
-            rows.append({"case": name, "error": proc.stderr.strip().splitlines()[-1:]})
-            continue
-        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    comparisons = []
+    rows: list[dict] = []
+    comparisons: list[dict] = []
+
+    def save() -> None:  # after every case, so an interrupted run keeps what it measured
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps({
+            "quick": args.quick, "iterations": iterations, "torch_threads": torch.get_num_threads(),
+            "load_average": os.getloadavg(),  # other work on the machine inflates every figure
+            "cases": rows, "step_time": comparisons}, indent=2) + "\n")  # fmt: skip
+
     for label, w, h, count, opensplat in OPENSPLAT[:2] if args.quick else OPENSPLAT:
         console.print(f"step time {label} ...", highlight=False)
         ours = step_time(w, h, count, steps=5 if count > 10_000 else 20)
         comparisons.append({"case": label, "width": w, "height": h, "gaussians": count,
                             "seconds_per_iteration": ours, "opensplat": opensplat,
                             "speedup": opensplat / ours})  # fmt: skip
+        save()
+    for name in cases:
+        console.print(f"case {name} ...", highlight=False)
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.bench_train", "--case", name,
+                               "--iterations", str(iterations), "--threads", str(torch.get_num_threads())],
+                              capture_output=True, text=True,
+                              cwd=Path(__file__).parent.parent)  # fmt: skip
+        if proc.returncode != 0:
+            rows.append({"case": name, "error": proc.stderr.strip().splitlines()[-1:]})
+        else:
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        save()
 
     table = Table(title=f"splatcine train, end to end (preset preview, {iterations} iterations per case)")
     for col in ("case", "cameras", "decode s", "sfm s", "train s", "export s", "s/it", "Gaussians",
@@ -183,11 +198,6 @@ def main() -> None:
         steps.add_row(c["case"], str(c["gaussians"]), f"{c['seconds_per_iteration']:.4f}",
                       f"{c['opensplat']:.3f}", f"{c['speedup']:.1f}x")  # fmt: skip
     console.print(steps)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "quick": args.quick, "iterations": iterations, "torch_threads": torch.get_num_threads(),
-        "load_average_at_end": os.getloadavg(),  # other work on the machine inflates every figure
-        "cases": rows, "step_time": comparisons}, indent=2) + "\n")  # fmt: skip
     console.print(f"wrote {RESULTS}")
 
 
