@@ -1,8 +1,9 @@
 """Ingest: from a shot (video file or image folder) to the keyframes SfM will see.
 
-One pass over the shot decodes every frame (resized so the long side is at most
-`max_image_size`), scores its sharpness, and measures its motion and coherence
-with the previous frame (coherence finds cuts). Then: hard cuts stop the run unless one segment
+A first pass over the shot decodes every frame (resized so the long side is at
+most `max_image_size`), scores its sharpness, and measures its motion and
+coherence with the previous frame (coherence finds cuts); a second pass decodes
+only the keyframes. Then: hard cuts stop the run unless one segment
 is chosen; blurred frames are dropped; keyframes are spread evenly along the
 accumulated image motion and capped at `max_frames`. Masks (255 = ignore, see
 `splatcine.scene.layout`) follow the frames they belong to.
@@ -68,22 +69,9 @@ def ingest(
     """Read `shot`, find cuts, drop blurred frames and choose keyframes (see the module doc)."""
     shot = Path(shot)
     info = probe_video(shot)
-    frames, grays, scores, motion, coherence = [], [], [], [0.0], [1.0]
     scale = _resize_scale(info.width, info.height, settings.max_image_size)
-    for i, frame in enumerate(iter_frames(shot)):
-        frame = _resized(frame, scale)
-        gray = motion_gray(frame)
-        if grays and gray.shape == grays[-1].shape:
-            moved, coherent = frame_motion(grays[-1], gray, scale=frame.shape[1] / gray.shape[1])
-            motion.append(moved)
-            coherence.append(coherent)
-        elif grays:
-            raise InputError(f"{shot}: frame {i} has a different size from frame 0")
-        frames.append(frame)
-        grays = [gray]
-        scores.append(sharpness(gray))
-        progress(Progress("decode", i + 1, info.frame_count))
-    n = len(frames)
+    motion, coherence, scores, size = _measure(shot, scale, info.frame_count, progress)
+    n = len(scores)
     start, stop = _frame_range(shot, settings.frame_range, n)
     cuts = [start + c for c in detect_cuts(np.array(coherence[start:stop]))]
     if cuts:
@@ -101,12 +89,11 @@ def ingest(
             f"{shot}: the camera does not translate: 0.0 degrees of parallax "
             f"(static shot, {total_motion:.1f} px of image motion over frames {start}-{stop - 1})"
         )
-    width = frames[0].shape[1]
-    keep = select_by_motion(motion_arr, candidates, settings.max_frames,
-                            settings.min_step_fraction * width)
-    mask_frames = _read_masks(masks, n, frames[0].shape[:2], keep) if masks is not None else None
+    keep = select_by_motion(motion_arr, candidates, settings.max_frames, settings.min_step_fraction * size[0])
+    mask_frames = _read_masks(masks, n, (size[1], size[0]), keep) if masks is not None else None
+    wanted = set(keep)  # a second pass decodes only the keyframes: memory stays bounded on long shots
     return Ingested(
-        frames=[frames[i] for i in keep],
+        frames=[_resized(f, scale) for i, f in enumerate(iter_frames(shot)) if i in wanted],
         source_frames=keep,
         masks=mask_frames,
         frames_read=n,
@@ -117,6 +104,28 @@ def ingest(
         motion_px=total_motion,
         considered=(start, stop),
     )
+
+
+def _measure(shot: Path, scale: float, frame_count: int | None, progress: ProgressCallback):
+    """One decoding pass: per frame, motion and coherence with the previous one, and sharpness;
+    and the (width, height) of the resized frames."""
+    motion, coherence, scores = [0.0], [1.0], []
+    prev = None
+    for i, frame in enumerate(iter_frames(shot)):
+        frame = _resized(frame, scale)
+        gray = motion_gray(frame)
+        if prev is not None:
+            if gray.shape != prev.shape:
+                raise InputError(f"{shot}: frame {i} has a different size from frame 0")
+            moved, coherent = frame_motion(prev, gray, scale=frame.shape[1] / gray.shape[1])
+            motion.append(moved)
+            coherence.append(coherent)
+        else:
+            size = (frame.shape[1], frame.shape[0])
+        prev = gray
+        scores.append(sharpness(gray))
+        progress(Progress("decode", i + 1, frame_count))
+    return motion, coherence, scores, size
 
 
 def _resize_scale(width: int, height: int, max_size: int) -> float:
