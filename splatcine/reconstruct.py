@@ -22,7 +22,7 @@ import numpy as np
 
 from splatcine.atomic import atomic_directory
 from splatcine.cameras import Camera
-from splatcine.errors import InputError, SplatcineError
+from splatcine.errors import InputError, ReconstructionError, SplatcineError
 from splatcine.ingest import IngestSettings, Ingested, ingest
 from splatcine.io.video import read_image, write_image
 from splatcine.progress import Progress, ProgressCallback, silent
@@ -134,8 +134,11 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
     t = time.perf_counter()
     names = _write_frames(root, work, frames, progress)
     seconds["write_frames"] = time.perf_counter() - t
-    result = run_sfm(root / layout.IMAGES, work / "colmap", settings=settings.sfm, progress=progress,
-                     mask_dir=work / "colmap_masks" if frames.masks is not None else None)
+    try:
+        result = run_sfm(root / layout.IMAGES, work / "colmap", settings=settings.sfm, progress=progress,
+                         mask_dir=work / "colmap_masks" if frames.masks is not None else None)
+    except ReconstructionError as err:  # name the shot: SfM only saw a folder of keyframes
+        raise ReconstructionError(f"{shot}: {err}") from None
     seconds.update(result.seconds)
     t = time.perf_counter()
     normalization = result.model.normalize()

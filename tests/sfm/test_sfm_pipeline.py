@@ -41,6 +41,7 @@ def test_pan_only_fails_with_the_parallax_diagnosis(clips):
     err = clips.reconstruction("pan")
     assert isinstance(err, ReconstructionError)
     assert "the camera does not translate" in str(err) and "degrees of parallax" in str(err)
+    assert str(clips.clip("pan").video_path) in str(err)  # the error names the shot
     assert not clips.scene_dir("pan").exists()
 
 
