@@ -166,6 +166,10 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
         mapper_attempts=[a.to_json() for a in result.attempts],
         seconds=seconds,
     )
+    if not result.attempts[-1].focal_refined:
+        report.warnings.append(
+            f"this move does not constrain the focal length (a dolly along the view axis does not); "
+            f"it was held at the prior, {stats.focal_px:.0f} px: the scene's depth scale follows it")
     return report, normalization
 
 

@@ -55,9 +55,10 @@ class MapperAttempt:
     seconds: float
     stats: ModelStats | None  # None when the mapper returned no model
     problems: list[str]  # why the model is not trusted; empty when accepted
+    focal_refined: bool = True  # False: the focal length was held at the prior
 
     def to_json(self) -> dict:
-        return {"mapper": self.mapper, "seconds": round(self.seconds, 2),
+        return {"mapper": self.mapper, "seconds": round(self.seconds, 2), "focal_refined": self.focal_refined,
                 "stats": self.stats.to_json() if self.stats else None, "problems": self.problems}
 
 
@@ -135,7 +136,7 @@ def _map_with_fallback(db: Path, image_dir: Path, work_dir: Path, n_images: int,
         model = _map(mapper, db, image_dir, work_dir / f"sparse_{step}", settings, refine_focal)
         stats = model.stats() if model is not None else None
         problems = _problems(stats, n_images, settings)
-        attempts.append(MapperAttempt(label, time.perf_counter() - t, stats, problems))
+        attempts.append(MapperAttempt(label, time.perf_counter() - t, stats, problems, refine_focal))
         if not problems:
             progress(Progress("mapping", len(plan), len(plan)))
             return model, attempts
