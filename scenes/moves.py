@@ -35,14 +35,16 @@ def _track(eyes: np.ndarray, targets: np.ndarray, k: Intrinsics) -> list[Camera]
 
 
 def dolly(frames: int, width: int, height: int) -> list[Camera]:
-    """Forward 2.2 m into a room about 9 m deep, easing the view onto the table as it goes.
+    """Forward 2.2 m into a room about 9 m deep, panning 40 degrees across the table as it goes.
 
-    The view turns by ~10 degrees on the way: a camera that only translates leaves the
-    focal length undetermined for SfM (depth and focal trade off), and real dollies pan.
+    A camera that only translates leaves the focal length undetermined for SfM (depth and
+    focal trade off). With a 15 degree turn the global mapper was right but the incremental
+    one settled on a 755 px focal (true 416) and 50% camera error; with this pan both agree
+    with the truth to 0.2%.
     """
     s = _ramp(frames)[:, None]
     eyes = np.array([-4.2, 0.4, 1.5]) + s * np.array([2.2, -0.3, 0.1])
-    targets = np.array([2.5, -0.2, 0.9]) + s * np.array([-1.2, -0.6, -0.3])
+    targets = np.array([2.5, -1.8, 0.9]) + s * np.array([-1.2, 3.2, -0.3])
     return _track(eyes, targets, intrinsics(width, height))
 
 
