@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import kornia
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 SSIM_WINDOW = 11  # the 3DGS window size
@@ -28,15 +29,32 @@ def photometric_loss(
     mse = (((render - target) ** 2).mean(-1) * weight).sum() / count
     if ssim_lambda == 0.0:
         return l1, mse.detach()
-    ssim_map = kornia.metrics.ssim(_bchw(render), _bchw(target), SSIM_WINDOW)  # [1, 3, H, W]
-    d_ssim = ((1.0 - ssim_map[0].mean(0)) * weight).sum() / count
+    d_ssim = ((1.0 - ssim_map(render, target).mean(-1)) * weight).sum() / count
     return (1.0 - ssim_lambda) * l1 + ssim_lambda * d_ssim, mse.detach()
+
+
+def ssim_map(a: Tensor, b: Tensor) -> Tensor:  # [H, W, C], [H, W, C] -> [H, W, C]
+    """Per-pixel SSIM exactly as `kornia.metrics.ssim` computes it (11-pixel Gaussian window,
+    sigma 1.5, reflected borders), with the window applied as two 1D passes over all five
+    moments in one call: about a third faster forward and backward than kornia's
+    differentiable path, whose SSIM was a third of a small training step. Checked against
+    kornia in the tests; the held-out metrics use kornia itself."""
+    channels = a.shape[-1]
+    kernel = kornia.filters.get_gaussian_kernel1d(SSIM_WINDOW, 1.5, device=a.device, dtype=a.dtype)
+    moments = torch.cat([a, b, a * a, b * b, a * b], dim=-1).permute(2, 0, 1)[None]  # [1, 5C, H, W]
+    moments = moments.contiguous(memory_format=torch.channels_last)  # oneDNN's fast depthwise layout
+    r, groups = SSIM_WINDOW // 2, 5 * channels
+    blurred = F.conv2d(F.pad(moments, [r, r, 0, 0], mode="reflect"),
+                       kernel.view(1, 1, 1, -1).expand(groups, 1, 1, -1), groups=groups)
+    blurred = F.conv2d(F.pad(blurred, [0, 0, r, r], mode="reflect"),
+                       kernel.view(1, 1, -1, 1).expand(groups, 1, -1, 1), groups=groups)
+    mu_a, mu_b, aa, bb, ab = blurred[0].permute(1, 2, 0).split(channels, dim=-1)
+    c1, c2 = 0.01**2, 0.03**2  # kornia's constants for max_val = 1
+    num = (2 * mu_a * mu_b + c1) * (2 * (ab - mu_a * mu_b) + c2)
+    den = (mu_a**2 + mu_b**2 + c1) * ((aa - mu_a**2) + (bb - mu_b**2) + c2)
+    return num / (den + 1e-12)
 
 
 def psnr(mse: Tensor | float) -> float:
     mse = float(mse)
     return float("inf") if mse <= 0 else -10.0 * torch.log10(torch.tensor(mse)).item()
-
-
-def _bchw(image: Tensor) -> Tensor:
-    return image.permute(2, 0, 1)[None]

@@ -1,0 +1,36 @@
+"""The training loss: its SSIM is kornia's, and ignored pixels add nothing."""
+
+from __future__ import annotations
+
+import kornia
+import torch
+
+from splatcine.train.loss import photometric_loss, ssim_map
+
+
+def test_ssim_map_matches_kornia_values_and_gradients():
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(37, 53, 3, generator=g, requires_grad=True)
+    b = (0.6 * a.detach() + 0.4 * torch.rand(37, 53, 3, generator=g))
+    ours = ssim_map(a, b)
+    ref = kornia.metrics.ssim(a.permute(2, 0, 1)[None], b.permute(2, 0, 1)[None], 11)[0].permute(1, 2, 0)
+    # Same arithmetic in another order (separable window): float32 rounding only.
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-5)
+    (v_ours,) = torch.autograd.grad(ours.square().mean(), a)
+    (v_ref,) = torch.autograd.grad(ref.square().mean(), a)
+    torch.testing.assert_close(v_ours, v_ref, rtol=1e-4, atol=1e-9)
+
+
+def test_ignored_pixels_add_no_loss():
+    g = torch.Generator().manual_seed(1)
+    render, target = torch.rand(20, 30, 3, generator=g), torch.rand(20, 30, 3, generator=g)
+    valid = torch.ones(20, 30, dtype=torch.bool)
+    valid[5:12, 8:20] = False
+    changed = target.clone()
+    changed[~valid] = torch.rand(int((~valid).sum()), 3, generator=g)  # what a mask hides
+    for ssim_lambda in (0.0, 0.2):
+        loss, mse = photometric_loss(render, target, valid, ssim_lambda)
+        loss2, mse2 = photometric_loss(render, changed, valid, ssim_lambda)
+        assert torch.equal(loss, loss2) and torch.equal(mse, mse2)
+    full, _ = photometric_loss(render, target, None, 0.2)
+    assert not torch.equal(full, photometric_loss(render, changed, None, 0.2)[0])  # unmasked: it would
