@@ -159,9 +159,6 @@ class Sphere:
     def face_extent(self, face: int) -> tuple[float, float]:
         return 2 * np.pi * self.radius, np.pi * self.radius
 
-    def moved(self, offset: np.ndarray) -> "Sphere":
-        return Sphere(tuple(np.add(self.center, offset)), self.radius)
-
     n_faces = 1
 
 
