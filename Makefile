@@ -11,9 +11,14 @@ setup: $(VENV)/.splatcine-installed
 $(VENV)/.splatcine-installed: pyproject.toml scripts/setup.sh
 	VENV=$(VENV) scripts/setup.sh
 
+# The whole flow on a procedural shot: video -> cameras + trained splat -> a new camera move
+# -> renders and Wan VACE / CameraCtrl conditioning for the next shot.
 demo: setup
-	$(PY) -m scenes make dolly -o $(DEMO)/shot
-	$(SPLATCINE) reconstruct $(DEMO)/shot/shot.mp4 -o $(DEMO)/scene --overwrite
+	$(PY) -m scenes make orbit -o $(DEMO)/shot
+	$(SPLATCINE) reconstruct $(DEMO)/shot/shot.mp4 -o $(DEMO)/scene --preset preview --overwrite
+	$(SPLATCINE) path preview cameras/continue.yaml --scene $(DEMO)/scene -o $(DEMO)/path_preview.png
+	$(SPLATCINE) render $(DEMO)/scene cameras/continue.yaml -o $(DEMO)/next_shot --format wan-vace --format cameractrl --overwrite
+	@echo "demo done: open $(DEMO)/scene/contact_sheet.png, $(DEMO)/path_preview.png and $(DEMO)/next_shot/contact_sheet.png"
 
 test: setup
 	$(PY) -m pytest -q

@@ -70,7 +70,7 @@ def run_splatcine(name: str, shot: Path, out: Path, reference, focal, mapper: st
     t = time.perf_counter()
     row: dict = {"case": name, "method": "splatcine", "shot": str(shot), "true_focal_px": focal}
     try:
-        result = reconstruct(shot, out, mapper=mapper, overwrite=True, **kwargs)
+        result = reconstruct(shot, out, mapper=mapper, sfm_only=True, overwrite=True, **kwargs)
     except SplatcineError as err:
         row.update(seconds=time.perf_counter() - t, error=str(err))
         return row

@@ -64,7 +64,7 @@ def run_case(name: str, work: Path, iterations: int) -> dict:
     try:
         from splatcine.reconstruct import reconstruct
 
-        report = reconstruct(shot, scene_dir, masks=masks, overwrite=True, **options).report
+        report = reconstruct(shot, scene_dir, masks=masks, sfm_only=True, overwrite=True, **options).report
         row["stages"] = {"decode": report.seconds.get("ingest", 0.0) + report.seconds.get("write_frames", 0.0),
                          "sfm": sum(v for k, v in report.seconds.items()
                                     if k not in ("ingest", "write_frames"))}  # fmt: skip

@@ -16,11 +16,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from splatcine.atomic import atomic_directory
+from splatcine.atomic import atomic_directory, atomic_file
 from splatcine.cameras import Camera
 from splatcine.errors import InputError, ReconstructionError, SplatcineError
 from splatcine.ingest import IngestSettings, Ingested, ingest
@@ -30,6 +30,9 @@ from splatcine.scene import Scene, layout, load_scene
 from splatcine.scene.transforms import read_transforms, resolve_image_path, write_transforms
 from splatcine.sfm import Normalization, SfmSettings, SparseModel, run_sfm, triangulate_known_poses
 
+if TYPE_CHECKING:
+    from splatcine.train import TrainConfig, TrainResult
+
 
 @dataclass(frozen=True)
 class ReconstructSettings:
@@ -37,7 +40,7 @@ class ReconstructSettings:
 
     ingest: IngestSettings = IngestSettings()
     sfm: SfmSettings = SfmSettings()
-    sfm_only: bool = True
+    sfm_only: bool = False
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Reconstruction:
 
     scene: Scene
     report: ReconstructReport
+    training: TrainResult | None = None  # None with sfm_only
 
 
 def reconstruct(
@@ -86,11 +90,15 @@ def reconstruct(
     segment: int | None = None,
     frame_range: tuple[int, int | None] | None = None,
     max_image_size: int = IngestSettings.max_image_size,
-    sfm_only: bool = True,
+    sfm_only: bool = False,
+    train_config: TrainConfig | None = None,
     overwrite: bool = False,
     progress: ProgressCallback = silent,
 ) -> Reconstruction:
     """Reconstruct `shot` (video, image folder, or posed transforms.json) into scene directory `out_dir`.
+
+    Cameras and sparse points first (written atomically), then, unless `sfm_only`, a
+    Gaussian scene trained with `train_config` (default: the preview preset).
 
     Raises `InputError` for unreadable input, `ReconstructionError` (one line, with the
     reason) when no trustworthy cameras can be recovered; nothing is written then.
@@ -102,8 +110,6 @@ def reconstruct(
         raise InputError(f"--mapper must be 'global' or 'incremental', not {mapper!r}")
     if max_frames < 3:
         raise InputError(f"--max-frames must be at least 3 (got {max_frames})")
-    if not sfm_only:
-        raise SplatcineError("training is not part of this build yet: run with --sfm-only")
     settings = ReconstructSettings(
         IngestSettings(max_frames=max_frames, max_image_size=max_image_size, segment=segment,
                        frame_range=frame_range),
@@ -119,11 +125,28 @@ def reconstruct(
             report, normalization = _from_posed(posed, tmp, Path(work), settings, progress)
         else:
             report, normalization = _from_shot(shot, masks, tmp, Path(work), settings, progress)
-        # The trainer runs here when `sfm_only` is False: it reads the scene in `tmp` and
-        # writes layout.SPLAT_PLY and layout.METRICS beside it, inside the same atomic block.
         _write_manifest(tmp, shot if posed is None else posed, masks, settings, normalization)
         (tmp / layout.REPORT).write_text(json.dumps(report.to_json(), indent=2))
-    return Reconstruction(load_scene(out_dir), report)
+    training = None
+    if not sfm_only:
+        # Training runs on the renamed, complete SfM scene: an interrupted training leaves that
+        # scene (valid on its own) and a checkpoint that `splatcine train --resume` continues.
+        started = time.perf_counter()
+        training = _train(out_dir, train_config, progress)
+        report.seconds["train"] = time.perf_counter() - started
+        with atomic_file(out_dir / layout.REPORT) as tmp_report:
+            tmp_report.write_text(json.dumps(report.to_json(), indent=2))
+    return Reconstruction(load_scene(out_dir), report, training)
+
+
+def _train(scene_dir: Path, config: TrainConfig | None, progress: ProgressCallback) -> TrainResult:
+    from splatcine.train import resolve_config, train_scene  # torch-heavy: only when training
+
+    try:
+        return train_scene(scene_dir, config or resolve_config("preview"), progress=progress)
+    except KeyboardInterrupt:
+        raise SplatcineError(f"{scene_dir}: training interrupted; the cameras are saved and "
+                             f"`splatcine train {scene_dir} --resume` continues it") from None
 
 
 def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings: ReconstructSettings,

@@ -46,3 +46,15 @@ def test_file_replaced_only_on_success(tmp_path):
         tmp.write_text("new")
     assert target.read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["splat.ply"]
+
+
+def test_file_gets_the_usual_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_file(tmp_path / "metrics.json") as tmp:
+            tmp.write_text("{}")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o644

@@ -5,11 +5,11 @@ from __future__ import annotations
 from splatcine.cli._app import app
 
 # Each command module registers its commands on `app` when imported (one import line each).
-from splatcine.cli import render  # noqa: E402,F401
-from splatcine.cli import generate  # noqa: E402,F401
-from splatcine.cli import path  # noqa: E402,F401
 from splatcine.cli import reconstruct  # noqa: E402,F401
 from splatcine.cli import train  # noqa: E402,F401
+from splatcine.cli import path  # noqa: E402,F401
+from splatcine.cli import render  # noqa: E402,F401
+from splatcine.cli import generate  # noqa: E402,F401
 
 
 def main() -> None:

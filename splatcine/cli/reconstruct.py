@@ -9,9 +9,11 @@ import typer
 from rich.table import Table
 
 from splatcine.cli._app import app, console, progress_bars, user_errors
+from splatcine.cli.train import Preset, training_summary
 from splatcine.errors import InputError
 from splatcine.ingest import IngestSettings
 from splatcine.reconstruct import ReconstructReport, reconstruct as reconstruct_scene
+from splatcine.train import resolve_config
 
 
 class MapperChoice(str, Enum):
@@ -39,18 +41,25 @@ def reconstruct(
     max_image_size: int = typer.Option(IngestSettings.max_image_size, "--max-image-size",
                                        help="Resize frames so the long side is at most this many pixels."),
     sfm_only: bool = typer.Option(
-        False, "--sfm-only",
-        help="Stop after cameras and sparse points (for now the only mode: training is not wired in yet)."),
+        False, "--sfm-only", help="Stop after cameras and sparse points (train later with `splatcine train`)."),
+    preset: Preset = typer.Option(
+        Preset.preview, "--preset", help="Training preset: preview (CPU, minutes) or full (GPU, 30k steps)."),
+    iterations: int | None = typer.Option(None, "--iterations", min=1, help="Training steps (default: the preset's)."),
+    train_config: Path | None = typer.Option(
+        None, "--train-config", help="A YAML file of training settings laid over the preset."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace SCENE_DIR if it exists."),
 ) -> None:
-    """Recover the cameras of a shot and write a scene directory (frames, COLMAP model, transforms.json)."""
+    """Reconstruct a shot into a scene directory: frames, cameras, sparse points, and a trained Gaussian scene."""
+    config = None if sfm_only else resolve_config(preset.value, train_config, iterations=iterations)
     with progress_bars() as progress:
         result = reconstruct_scene(
             shot, output, masks=masks, max_frames=max_frames, mapper=mapper.value, segment=segment,
-            frame_range=_frame_range(frames), max_image_size=max_image_size, sfm_only=True,
-            overwrite=overwrite, progress=progress,
+            frame_range=_frame_range(frames), max_image_size=max_image_size, sfm_only=sfm_only,
+            train_config=config, overwrite=overwrite, progress=progress,
         )
     console.print(summary_table(result.report, output))
+    if result.training is not None:
+        console.print(training_summary(result.training), highlight=False)
 
 
 def _frame_range(text: str | None) -> tuple[int, int | None] | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from splatcine.cli._app import app, console, progress_bars, user_errors
-from splatcine.train import resolve_config, train_scene
+from splatcine.train import TrainResult, resolve_config, train_scene
 
 
 class Preset(str, Enum):
@@ -43,8 +43,13 @@ def train(
                          init=init.value if init else None, seed=seed)  # fmt: skip
     with progress_bars() as progress:
         result = train_scene(scene_dir, cfg, progress=progress, resume=resume)
+    console.print(training_summary(result), highlight=False)
+
+
+def training_summary(result: TrainResult) -> str:
+    """One line: what was written, how big, how good on the held-out frames."""
     ev = result.evaluation
     held_out = (f"held-out PSNR {ev.psnr:.2f} dB, SSIM {ev.ssim:.3f} over {len(ev.frames)} frames"
                 if ev.psnr is not None else "no held-out frames")  # fmt: skip
-    console.print(f"{result.splat_path}: {len(result.gaussians)} Gaussians after {result.iterations} "
-                  f"iterations ({result.train_seconds:.0f} s); {held_out}", highlight=False)  # fmt: skip
+    return (f"{result.splat_path}: {len(result.gaussians)} Gaussians after {result.iterations} "
+            f"iterations ({result.train_seconds:.0f} s); {held_out}")  # fmt: skip

@@ -63,7 +63,7 @@ def test_options_reach_the_library_call(observed, tmp_path):
     assert (got_shot, got_out) == (shot, out)
     assert kwargs["masks"] == masks and kwargs["max_frames"] == 25 and kwargs["mapper"] == "incremental"
     assert kwargs["frame_range"] == (5, 40) and kwargs["segment"] == 1 and kwargs["max_image_size"] == 640
-    assert kwargs["overwrite"] is True and kwargs["sfm_only"] is True
+    assert kwargs["overwrite"] is True and kwargs["sfm_only"] is True and kwargs["train_config"] is None
     assert "20 / 20" in result.output or "20 / 20" in result.stderr  # the summary table
 
 
@@ -71,9 +71,18 @@ def test_defaults_and_a_bad_frame_range(observed, tmp_path):
     assert runner.invoke(app, ["reconstruct", "s.mp4", "-o", str(tmp_path / "x")]).exit_code == 0
     kwargs = observed[0][2]
     assert kwargs["mapper"] == "global" and kwargs["frame_range"] is None and kwargs["overwrite"] is False
+    assert kwargs["sfm_only"] is False and kwargs["train_config"].preset == "preview"  # trains by default
     result = runner.invoke(app, ["reconstruct", "s.mp4", "-o", str(tmp_path / "x"), "--frames", "five"])
     assert result.exit_code == 2 and "--frames 'five'" in result.output
     assert len(observed) == 1  # the bad range never reached the library
+
+
+def test_training_options_reach_the_config(observed, tmp_path):
+    result = runner.invoke(app, ["reconstruct", "s.mp4", "-o", str(tmp_path / "x"), "--preset", "full",
+                                 "--iterations", "123"])
+    assert result.exit_code == 0, result.output
+    config = observed[0][2]["train_config"]
+    assert (config.preset, config.iterations) == ("full", 123)
 
 
 @pytest.mark.parametrize("kind", ["empty", "text", "missing"])

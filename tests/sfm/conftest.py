@@ -38,7 +38,8 @@ class ClipCache:
             clip = self.clip(name)
             out = self.root / "scenes" / f"{name}{'_masked' if masks else ''}"
             try:
-                self._results[key] = reconstruct(clip.video_path, out, masks=clip.masks_dir if masks else None)
+                self._results[key] = reconstruct(clip.video_path, out, masks=clip.masks_dir if masks else None,
+                                                 sfm_only=True)
             except SplatcineError as err:
                 self._results[key] = err
         return self._results[key]

@@ -125,7 +125,7 @@ def test_posed_input_skips_sfm_and_keeps_its_cameras(tmp_path, name):
 
     truth = write_ground_truth_scene(name, tmp_path / "truth", frames=10, width=320, height=180, points=500)
     truth_scene = load_scene(truth)
-    result = reconstruct(truth / layout.TRANSFORMS, tmp_path / "scene")
+    result = reconstruct(truth / layout.TRANSFORMS, tmp_path / "scene", sfm_only=True)
     assert result.report.input_kind == "posed" and result.report.mapper is None
     assert len(result.scene.frames) == 10
     est = np.stack([c.cam_from_world for c in result.scene.cameras])
@@ -150,7 +150,7 @@ def test_bad_files_raise_one_line_and_write_nothing(tmp_path, kind):
     elif kind == "text":
         shot.write_text("this is not a video")
     with pytest.raises(InputError) as err:
-        reconstruct(shot, tmp_path / "scene")
+        reconstruct(shot, tmp_path / "scene", sfm_only=True)
     assert str(shot) in str(err.value) and "\n" not in str(err.value)
     assert not (tmp_path / "scene").exists()
     assert [p.name for p in tmp_path.iterdir()] == ([] if kind == "missing" else ["shot.mp4"])  # no temp left
@@ -161,16 +161,34 @@ def test_existing_scene_is_kept_without_overwrite(clips):
     clips.reconstruction("orbit")
     before = (root / layout.TRANSFORMS).read_text()
     with pytest.raises(InputError, match="already exists"):
-        reconstruct(clips.clip("orbit").video_path, root)
+        reconstruct(clips.clip("orbit").video_path, root, sfm_only=True)
     assert (root / layout.TRANSFORMS).read_text() == before
 
 
 def test_the_same_clip_gives_the_same_cameras_twice(clips, tmp_path):
     first = clips.reconstruction("moving", masks=True)
     clip = clips.clip("moving")
-    again = reconstruct(clip.video_path, tmp_path / "again", masks=clip.masks_dir)
+    again = reconstruct(clip.video_path, tmp_path / "again", masks=clip.masks_dir, sfm_only=True)
     assert [f.source_frame for f in again.scene.frames] == [f.source_frame for f in first.scene.frames]
     for a, b in zip(first.scene.cameras, again.scene.cameras):
         # fixed seeds and threads (PEERS.md saw 2/16 vs 16/16 registered between runs without them);
         # two threads still reorder float sums: measured spread 2e-4 scene units (unit = median depth)
         np.testing.assert_allclose(a.cam_from_world, b.cam_from_world, atol=2e-3)
+
+
+def test_reconstruct_trains_unless_sfm_only(tmp_path):
+    """The whole `reconstruct`: cameras, then a trained splat beside them in the same scene."""
+    from scenes import write_ground_truth_scene
+
+    from splatcine.io.ply import read_gaussians_ply
+    from splatcine.train import resolve_config
+
+    truth = write_ground_truth_scene("orbit", tmp_path / "truth", frames=9, width=160, height=90, points=400)
+    config = resolve_config("preview", iterations=20, max_width=160)
+    result = reconstruct(truth / layout.TRANSFORMS, tmp_path / "scene", train_config=config)
+    assert result.training is not None and result.training.iterations == 20
+    assert result.scene.splat_path == tmp_path / "scene" / layout.SPLAT_PLY
+    assert len(read_gaussians_ply(result.scene.splat_path)) == len(result.training.gaussians)
+    report = json.loads((tmp_path / "scene" / layout.REPORT).read_text())
+    assert report["seconds"]["train"] > 0  # the report is rewritten with the training stage
+    assert json.loads((tmp_path / "scene" / layout.MANIFEST).read_text())["train"]["iterations"] == 20
