@@ -164,10 +164,10 @@ def _frame_view(ax, project, xyz: np.ndarray, extent: float) -> None:
     x, y = project(xyz)
     half = np.maximum([np.ptp(x) / 2, np.ptp(y) / 2], 0.25 * extent) * 1.15
     middle = [(x.max() + x.min()) / 2, (y.max() + y.min()) / 2]
-    corners_x = [middle[0] - half[0], middle[0] + half[0]]
-    corners_y = [middle[1] - half[1], middle[1] + half[1]]
-    ax.plot(corners_x, corners_y, alpha=0.0)  # invisible: widens the data limits
-    ax.set_aspect("equal", adjustable="datalim")
+    # explicit limits: stray sparse points outside the core must not shrink the picture
+    ax.set_xlim(middle[0] - half[0], middle[0] + half[0])
+    ax.set_ylim(middle[1] - half[1], middle[1] + half[1])
+    ax.set_aspect("equal", adjustable="box")
 
 
 def _core(points: np.ndarray) -> np.ndarray:
