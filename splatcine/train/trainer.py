@@ -51,10 +51,10 @@ class TrainState:
         rates = {"means": lr.means * extent, "quats": lr.quats, "log_scales": lr.log_scales,
                  "opacity_logits": lr.opacity_logits, "sh0": lr.sh0, "shN": lr.shN}
         self.optimizers: Optimizers = {
-            k: torch.optim.Adam([p], lr=rates[k], eps=1e-15) for k, p in self.params.items()
+            k: torch.optim.Adam([p], lr=rates[k], eps=1e-15, fused=True) for k, p in self.params.items()
         }
         self.color = ColorCorrection(n_views).to(device)
-        self.color_optimizer = torch.optim.Adam(self.color.parameters(), lr=lr.color_correction)
+        self.color_optimizer = torch.optim.Adam(self.color.parameters(), lr=lr.color_correction, fused=True)
         self.strategy: Strategy = make_strategy(config.strategy, extent)
         self.rng = torch.Generator(device=device).manual_seed(config.seed)
 
