@@ -155,7 +155,9 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
         alignas(64) int32_t last_k[TILE][TILE];
         const int start = tile_offsets[tile], end = tile_offsets[tile + 1];
         int max_last = start - 1;
-        for (int r = 0; r < TILE; ++r)
+        int row_last[TILE];  // a row's pixels all stopped before entries past this one
+        for (int r = 0; r < TILE; ++r) {
+            row_last[r] = start - 1;
             for (int c = 0; c < TILE; ++c) {
                 const bool inside = r < t.rows && c < t.cols;
                 const int64_t px = static_cast<int64_t>(t.y0 + r) * width + t.x0 + c;
@@ -166,8 +168,10 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
                     S[ch][r][c] = 0.0f;
                     vo[ch][r][c] = inside ? v_out[px * CHANNELS + ch] : 0.0f;
                 }
-                max_last = std::max(max_last, last_k[r][c]);
+                row_last[r] = std::max(row_last[r], last_k[r][c]);
             }
+            max_last = std::max(max_last, row_last[r]);
+        }
         for (int k = max_last + 1; k < end; ++k)
             for (int j = 0; j < RASTER_GRADS; ++j) entry_grads[int64_t(k) * RASTER_GRADS + j] = 0.0f;
         for (int k = max_last; k >= start; --k) {
@@ -184,6 +188,7 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
             int r0, r1;
             reachable_rows(my, reach_y(c0, c1, c2, op), t, r0, r1);
             for (int r = r0; r <= r1; ++r) {
+                if (k > row_last[r]) continue;  // every pixel of the row ended in front of it
                 const float dy = t.y0 + r + 0.5f - my;
                 float* __restrict Tr = T[r];
                 float* __restrict S0 = S[0][r];
