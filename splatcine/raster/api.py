@@ -171,12 +171,16 @@ def _check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, wi
             raise InputError(f"rasterize: {name} must be floating point, got {value.dtype}")
         if name not in ("cam_from_world", "K", "background") and value.device != means.device:
             raise InputError(f"rasterize: {name} is on {value.device} but means is on {means.device}")
-        bad = int((~torch.isfinite(value.detach())).sum())
-        if bad:
-            raise InputError(f"rasterize: {name} has {bad} non-finite values (NaN or Inf)")
-    if opacities.numel() and not bool(((opacities >= 0) & (opacities <= 1)).all()):
-        raise InputError("rasterize: opacities must be activated, in [0, 1]")
-    if (scales.detach() < 0).any():
+        # A sum is finite when every value is (one pass; only a suspect sum is counted exactly).
+        if not bool(torch.isfinite(value.detach().sum())):
+            bad = int((~torch.isfinite(value.detach())).sum())
+            if bad:
+                raise InputError(f"rasterize: {name} has {bad} non-finite values (NaN or Inf)")
+    if opacities.numel():
+        low, high = torch.aminmax(opacities.detach())
+        if not (bool(low >= 0) and bool(high <= 1)):
+            raise InputError("rasterize: opacities must be activated, in [0, 1]")
+    if scales.numel() and bool(scales.detach().min() < 0):
         raise InputError("rasterize: scales must be activated (non-negative) standard deviations")
     if not near > 0:
         raise InputError(f"rasterize: near must be positive, got {near}")
