@@ -62,6 +62,7 @@ def progress_bars() -> Iterator[Callable[[Progress], None]]:
         TextColumn("{task.fields[metrics]}"),
     ]
     tasks: dict[str, TaskID] = {}
+    logged: dict[str, int] = {}  # without a terminal: the last tenth of each stage printed
     with RichProgress(*columns, console=console, disable=not sys.stderr.isatty()) as bars:
 
         def on_progress(event: Progress) -> None:
@@ -70,8 +71,12 @@ def progress_bars() -> Iterator[Callable[[Progress], None]]:
             )
             if event.stage not in tasks:
                 tasks[event.stage] = bars.add_task(event.stage, total=event.total, metrics=metrics)
-                if bars.disable:  # logs and CI: one plain line when a stage starts
-                    console.print(f"{event.stage} ...", highlight=False)
             bars.update(tasks[event.stage], completed=event.done, total=event.total, metrics=metrics)
+            if bars.disable:  # logs and CI: a plain line when a stage starts and every 10% of it
+                tenth = 10 * event.done // event.total if event.total else 0
+                if logged.get(event.stage, -1) < tenth:
+                    logged[event.stage] = tenth
+                    done = f" {event.done}/{event.total}" if event.total else " ..."
+                    console.print(f"{event.stage}{done}  {metrics}".rstrip(), highlight=False)
 
         yield on_progress
