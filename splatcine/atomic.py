@@ -24,6 +24,7 @@ def atomic_directory(target: Path, overwrite: bool = False) -> Iterator[Path]:
         raise InputError(f"{target}: already exists (pass --overwrite to replace it)")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the finished directory gets the usual mode
     try:
         yield tmp
     except BaseException:

@@ -48,13 +48,16 @@ def test_file_replaced_only_on_success(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["splat.ply"]
 
 
-def test_file_gets_the_usual_permissions(tmp_path):
+def test_outputs_get_the_usual_permissions(tmp_path):
     import os
 
     mask = os.umask(0o022)
     try:
         with atomic_file(tmp_path / "metrics.json") as tmp:
             tmp.write_text("{}")
+        with atomic_directory(tmp_path / "scene") as tmp:
+            (tmp / "a").write_text("a")
     finally:
         os.umask(mask)
     assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "scene").stat().st_mode & 0o777 == 0o755
