@@ -10,7 +10,12 @@ and the DimensionX capybara orbit when /work/shared/data has it (not with --quic
 Step time: one training step (render, loss, backward, Adam) at the resolutions and
 Gaussian counts of OpenSplat's CPU figures in PEERS.md, densification off.
 
-    .venv/bin/python -m benchmarks.bench_train [--quick] [--iterations N]
+--preview-e2e adds the real thing, not a projection: `splatcine reconstruct` with the
+full `preview` preset (2000 steps) on a 49-frame 480x270 orbit made by
+`python -m scenes make orbit --frames 49`, timed end to end in its own process
+(the issue's target: <= 10 minutes on 2 cores).
+
+    .venv/bin/python -m benchmarks.bench_train [--quick] [--iterations N] [--preview-e2e]
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+import splatcine  # noqa: F401  (first: it sets passive OpenMP waits before torch loads libgomp)
 import torch
 from rich.console import Console
 from rich.table import Table
@@ -101,6 +108,27 @@ def run_case(name: str, work: Path, iterations: int) -> dict:
     return row
 
 
+def preview_e2e(work: Path, frames: int = 49) -> dict:
+    """`splatcine reconstruct` with the preview preset on a procedural orbit, wall-clock timed."""
+    root = Path(__file__).parent.parent
+    subprocess.run([sys.executable, "-m", "scenes", "make", "orbit", "-o", str(work / "shot"),
+                    "--frames", str(frames)], check=True, capture_output=True, cwd=root)  # fmt: skip
+    cli = Path(sys.executable).parent / "splatcine"
+    t = time.perf_counter()
+    proc = subprocess.run([str(cli), "reconstruct", str(work / "shot" / "shot.mp4"), "-o", str(work / "scene")],
+                          capture_output=True, text=True, cwd=root)  # fmt: skip
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        return {"case": f"orbit {frames} frames", "error": (proc.stdout + proc.stderr).strip().splitlines()[-1:]}
+    metrics = json.loads((work / "scene" / "metrics.json").read_text())
+    return {"case": f"orbit {frames} frames, 480x270", "command": "splatcine reconstruct shot.mp4 -o scene",
+            "preset": metrics["preset"], "iterations": metrics["iterations"], "wall_seconds": wall,
+            "wall_minutes": wall / 60, "train_seconds": metrics["train_seconds"],
+            "gaussians": metrics["num_gaussians"], "psnr": metrics["psnr"], "ssim": metrics["ssim"],
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "load_average": os.getloadavg()}  # fmt: skip
+
+
 def step_time(width: int, height: int, count: int, steps: int) -> float:
     """Seconds per training step on the procedural orbit at `width` x `height` with `count` Gaussians."""
     from scenes import write_ground_truth_scene
@@ -135,6 +163,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=None, help="training steps per case")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: torch's own; PEERS.md's OpenSplat ran on one)")
+    parser.add_argument("--preview-e2e", action="store_true",
+                        help="also time `splatcine reconstruct` (full preview preset) on a 49-frame orbit")
+    parser.add_argument("--only-preview-e2e", action="store_true", help=argparse.SUPPRESS)  # keeps earlier rows
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args, _ = parser.parse_known_args()
     if args.threads:
@@ -150,15 +181,21 @@ def main() -> None:
         cases.append("capybara")
     rows: list[dict] = []
     comparisons: list[dict] = []
+    e2e: list[dict] = []
+    if args.only_preview_e2e and RESULTS.is_file():  # re-time the preview alone, keep the rest
+        previous = json.loads(RESULTS.read_text())
+        rows, comparisons = previous.get("cases", []), previous.get("step_time", [])
+        cases = []
 
     def save() -> None:  # after every case, so an interrupted run keeps what it measured
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps({
             "quick": args.quick, "iterations": iterations, "torch_threads": torch.get_num_threads(),
             "load_average": os.getloadavg(),  # other work on the machine inflates every figure
-            "cases": rows, "step_time": comparisons}, indent=2) + "\n")  # fmt: skip
+            "cases": rows, "step_time": comparisons, "preview_e2e": e2e}, indent=2) + "\n")  # fmt: skip
 
-    for label, w, h, count, opensplat in OPENSPLAT[:2] if args.quick else OPENSPLAT:
+    for label, w, h, count, opensplat in [] if args.only_preview_e2e else OPENSPLAT[:2] if args.quick \
+            else OPENSPLAT:  # fmt: skip
         console.print(f"step time {label} ...", highlight=False)
         ours = step_time(w, h, count, steps=5 if count > 10_000 else 20)
         comparisons.append({"case": label, "width": w, "height": h, "gaussians": count,
@@ -198,6 +235,21 @@ def main() -> None:
         steps.add_row(c["case"], str(c["gaussians"]), f"{c['seconds_per_iteration']:.4f}",
                       f"{c['opensplat']:.3f}", f"{c['speedup']:.1f}x")  # fmt: skip
     console.print(steps)
+    if args.preview_e2e or args.only_preview_e2e:
+        console.print("preview end to end (splatcine reconstruct, 2000 steps) ...", highlight=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            e2e.append(preview_e2e(Path(tmp)))
+        save()
+        full = Table(title="splatcine reconstruct, preview preset, end to end (target <= 10 min on 2 cores)")
+        for col in ("case", "iterations", "wall min", "train s", "Gaussians", "PSNR", "load avg"):
+            full.add_column(col, justify="left" if col == "case" else "right")
+        for r in e2e:
+            if "error" in r:
+                full.add_row(r["case"], f"[red]{r['error']}[/]")
+                continue
+            full.add_row(r["case"], str(r["iterations"]), f"{r['wall_minutes']:.2f}", f"{r['train_seconds']:.0f}",
+                         str(r["gaussians"]), f"{r['psnr']:.2f}", f"{r['load_average'][1]:.1f}")  # fmt: skip
+        console.print(full)
     console.print(f"wrote {RESULTS}")
 
 
