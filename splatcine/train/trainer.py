@@ -8,7 +8,9 @@ uninterrupted one would. `TrainState.step` is the whole loop body.
 
 from __future__ import annotations
 
+import ctypes
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +45,7 @@ class TrainState:
     def __init__(self, config: TrainConfig, gaussians: Gaussians, n_views: int, extent: float,
                  device: torch.device | str = "cpu"):  # fmt: skip
         self.config, self.extent, self.step_index = config, extent, 0
+        keep_freed_memory()
         g = gaussians.to(device)
         tensors = {"means": g.means, "quats": g.quats, "log_scales": g.log_scales,
                    "opacity_logits": g.opacity_logits, "sh0": g.sh[:, :1], "shN": g.sh[:, 1:]}
@@ -144,6 +147,26 @@ class TrainState:
                                         if k.startswith("strategy.")})  # fmt: skip
         state.rng.set_state(tensors["rng"])
         return state
+
+
+def keep_freed_memory() -> None:
+    """Let glibc keep freed blocks for reuse instead of returning them to the kernel.
+
+    A step allocates and frees the same image-sized buffers (SSIM moments, gradients)
+    every time; by default glibc maps each one afresh and unmaps it on free, so every step
+    page-faults its buffers in again: about 9,300 faults a step at 480x270, 380 with this
+    (a step about 15% faster). Allocations of 32 MiB and more are still mapped and unmapped.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt  # glibc only (musl has no mallopt)
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # glibc's malloc.h
+    mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest allowed value
+    mallopt(m_trim_threshold, 1 << 30)
+    mallopt(m_top_pad, 64 << 20)
 
 
 def _adam_state(opt: torch.optim.Optimizer) -> dict[str, Tensor]:
