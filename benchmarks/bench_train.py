@@ -16,6 +16,7 @@ full `preview` preset (2000 steps) on a 49-frame 480x270 orbit made by
 (the issue's target: <= 10 minutes on 2 cores).
 
     .venv/bin/python -m benchmarks.bench_train [--quick] [--iterations N] [--preview-e2e]
+    .venv/bin/python -m benchmarks.bench_train --only step-time   # keeps the other rows
 """
 
 from __future__ import annotations
@@ -165,7 +166,8 @@ def main() -> None:
                         help="torch threads (default: torch's own; PEERS.md's OpenSplat ran on one)")
     parser.add_argument("--preview-e2e", action="store_true",
                         help="also time `splatcine reconstruct` (full preview preset) on a 49-frame orbit")
-    parser.add_argument("--only-preview-e2e", action="store_true", help=argparse.SUPPRESS)  # keeps earlier rows
+    parser.add_argument("--only", choices=("step-time", "preview-e2e"),
+                        help="re-measure only this part; the other rows of the results file are kept")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args, _ = parser.parse_known_args()
     if args.threads:
@@ -182,10 +184,13 @@ def main() -> None:
     rows: list[dict] = []
     comparisons: list[dict] = []
     e2e: list[dict] = []
-    if args.only_preview_e2e and RESULTS.is_file():  # re-time the preview alone, keep the rest
-        previous = json.loads(RESULTS.read_text())
-        rows, comparisons = previous.get("cases", []), previous.get("step_time", [])
-        cases = []
+    if args.only:  # re-time one part, keep the rest
+        previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        rows, cases = previous.get("cases", []), []
+        if args.only != "step-time":
+            comparisons = previous.get("step_time", [])
+        if args.only != "preview-e2e":
+            e2e = previous.get("preview_e2e", [])
 
     def save() -> None:  # after every case, so an interrupted run keeps what it measured
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -194,7 +199,7 @@ def main() -> None:
             "load_average": os.getloadavg(),  # other work on the machine inflates every figure
             "cases": rows, "step_time": comparisons, "preview_e2e": e2e}, indent=2) + "\n")  # fmt: skip
 
-    for label, w, h, count, opensplat in [] if args.only_preview_e2e else OPENSPLAT[:2] if args.quick \
+    for label, w, h, count, opensplat in [] if args.only == "preview-e2e" else OPENSPLAT[:2] if args.quick \
             else OPENSPLAT:  # fmt: skip
         console.print(f"step time {label} ...", highlight=False)
         ours = step_time(w, h, count, steps=5 if count > 10_000 else 20)
@@ -235,7 +240,7 @@ def main() -> None:
         steps.add_row(c["case"], str(c["gaussians"]), f"{c['seconds_per_iteration']:.4f}",
                       f"{c['opensplat']:.3f}", f"{c['speedup']:.1f}x")  # fmt: skip
     console.print(steps)
-    if args.preview_e2e or args.only_preview_e2e:
+    if args.preview_e2e or args.only == "preview-e2e":
         console.print("preview end to end (splatcine reconstruct, 2000 steps) ...", highlight=False)
         with tempfile.TemporaryDirectory() as tmp:
             e2e.append(preview_e2e(Path(tmp)))
