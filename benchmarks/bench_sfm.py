@@ -5,7 +5,8 @@ real clips of /work/shared/data: RealEstate10K clips against their published pos
 generated CameraCtrl gifs against the poses they were told to follow, and (with
 `--full`) the DimensionX capybara orbit (no poses: registration and reprojection).
 Pose errors: camera-centre error after a Sim(3) alignment, % of path length, and the
-mean relative rotation error over frame pairs (`splatcine.sfm.pose_errors`).
+relative rotation error, as a mean over all frame pairs (drift across the shot) and over
+consecutive frames (the figure data/README.md quotes for plain COLMAP; `splatcine.sfm.pose_errors`).
 Plain COLMAP (pycolmap defaults: every frame, SIMPLE_RADIAL, no focal prior,
 incremental) runs on the same clips in the same run, so the time and error ratios
 do not depend on the machine.
@@ -63,7 +64,8 @@ def _errors(row: dict, cameras: list, sources: list[int], reference: np.ndarray 
         return
     use = [i for i, s in enumerate(sources) if s < len(reference)]
     errors = pose_errors(np.stack([cameras[i].cam_from_world for i in use]), reference[[sources[i] for i in use]])
-    row.update(centre_error_pct=errors.centre_error_pct, rotation_error_deg=errors.rotation_error_deg)
+    row.update(centre_error_pct=errors.centre_error_pct, rotation_error_deg=errors.rotation_error_deg,
+               step_rotation_error_deg=errors.step_rotation_error_deg)
 
 
 def run_splatcine(name: str, shot: Path, out: Path, reference, focal, mapper: str, **kwargs) -> dict:
@@ -184,7 +186,8 @@ def _ratios(rows: list[dict]) -> dict:
         plain = next((r for r in rows if r["case"] == case and r["method"] == "plain COLMAP"), None)
         if not ours or not plain or "error" in ours or "error" in plain:
             continue
-        out[case] = {key: ours[key] / plain[key] for key in ("seconds", "centre_error_pct", "rotation_error_deg")
+        keys = ("seconds", "centre_error_pct", "rotation_error_deg", "step_rotation_error_deg")
+        out[case] = {key: ours[key] / plain[key] for key in keys
                      if ours.get(key) and plain.get(key)}
     return out
 
@@ -192,12 +195,12 @@ def _ratios(rows: list[dict]) -> dict:
 def _table(rows: list[dict], mapper: str) -> Table:
     table = Table(title=f"SfM: splatcine reconstruct (mapper {mapper} first) and plain COLMAP")
     columns = ("case", "method", "read/kept/reg", "focal px (true)", "reproj px", "centre err %",
-               "rot err deg", "features s", "matching s", "mapping s", "total s")
+               "rot err deg", "step rot deg", "features s", "matching s", "mapping s", "total s")
     for col in columns:
         table.add_column(col, justify="left" if col in ("case", "method") else "right", overflow="fold")
     for row in rows:
         if "error" in row:
-            table.add_row(row["case"], row["method"], "-", "-", "-", "-", "-", "-", "-", "-",
+            table.add_row(row["case"], row["method"], "-", "-", "-", "-", "-", "-", "-", "-", "-",
                           f"{row['seconds']:.1f}", style="red")
             table.add_row("", f"[red]{row['error'][:160]}[/]")
             continue
@@ -208,6 +211,7 @@ def _table(rows: list[dict], mapper: str) -> Table:
             row["case"], row["method"], f"{row['frames_read']}/{row['kept']}/{row['registered']}",
             f"{row['focal_px']:.0f}{true_focal}", f"{row['reprojection_px']:.2f}",
             _fmt(row.get("centre_error_pct")), _fmt(row.get("rotation_error_deg")),
+            _fmt(row.get("step_rotation_error_deg")),
             _fmt(stages.get("features"), 1), _fmt(stages.get("matching"), 1), _fmt(mapping or None, 1),
             f"{row['seconds']:.1f}",
         )

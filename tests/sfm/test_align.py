@@ -41,6 +41,7 @@ def test_pose_errors_are_zero_up_to_a_similarity_even_on_a_straight_path():
     errors = pose_errors(est, ref)
     # a straight path leaves the roll of the centre alignment free; relative rotations do not care
     assert errors.centre_error_pct < 1e-6 and errors.rotation_error_deg < 1e-6  # exact data
+    assert errors.step_rotation_error_deg < 1e-6
     assert errors.scale == pytest.approx(1 / 0.3, rel=1e-9)
 
 
@@ -54,6 +55,7 @@ def test_pose_errors_report_a_known_perturbation():
     errors = pose_errors(est, ref)
     assert errors.max_rotation_error_deg == pytest.approx(2.0, abs=1e-6)  # every pair with camera 5
     assert errors.rotation_error_deg == pytest.approx(2.0 * 11 / 66, abs=1e-6)  # 11 of the 66 pairs
+    assert errors.step_rotation_error_deg == pytest.approx(2.0 * 2 / 11, abs=1e-6)  # 4->5, 5->6 of 11 steps
     assert errors.centre_error_pct < 1e-6  # centres untouched
 
     moved = ref.copy()
