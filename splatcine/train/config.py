@@ -86,6 +86,9 @@ class TrainConfig(_Strict):
     strategy: Strategy = ADCConfig(refine_start=200, refine_stop=1_500, reset_every=1_000,
                                    max_gaussians=150_000)  # the 3DGS schedule, shortened
     color_correction: bool = True  # per-frame affine colour, learned; never used for new views
+    # a random background colour each step: against a fixed black one, black parts of the set
+    # could be learned as transparent, leaving holes in alpha, depth and the unseen mask
+    random_background: bool = True
     color_reg: float = Field(1e-2, ge=0.0)  # pull of the colour correction toward identity
     holdout_every: int = Field(8, ge=0)  # every n-th kept frame is held out (0: none)
     checkpoint_every: int = Field(500, ge=0)  # 0: only on interruption

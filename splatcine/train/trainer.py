@@ -88,7 +88,9 @@ class TrainState:
         means_lr = self.means_lr(step)
         self.optimizers["means"].param_groups[0]["lr"] = means_lr
         degree = min(cfg.sh_degree, step // cfg.sh_degree_interval)
-        out = render_view(self._live_gaussians(), view, cfg.backend, degree, cfg.antialiased)
+        background = (torch.rand(3, generator=self.rng, device=self.rng.device)
+                      if cfg.random_background else None)  # fmt: skip
+        out = render_view(self._live_gaussians(), view, cfg.backend, degree, cfg.antialiased, background)
         rgb = self.color(out.rgb, view.index) if cfg.color_correction else out.rgb
         loss, mse = photometric_loss(rgb, view.image, view.valid, cfg.ssim_lambda)
         loss = loss + self.strategy.regularization(self.params)
