@@ -37,3 +37,10 @@ def test_import_splatcine_does_not_load_torch():
     code = "import sys, splatcine; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_cli_starts_without_torch():
+    # `splatcine --help` and argument errors answer at once; torch loads when a stage runs
+    code = "import sys, splatcine.cli; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

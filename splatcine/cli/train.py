@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from splatcine.cli._app import app, console, progress_bars, user_errors
-from splatcine.train import TrainResult, resolve_config, train_scene
+from splatcine.train import resolve_config
+
+if TYPE_CHECKING:
+    from splatcine.train import TrainResult
 
 
 class Preset(str, Enum):
@@ -41,6 +45,8 @@ def train(
     """Train 3D Gaussians on a scene's frames; write splat.ply, metrics.json and a contact sheet."""
     cfg = resolve_config(preset.value if preset else None, config, iterations=iterations,
                          init=init.value if init else None, seed=seed)  # fmt: skip
+    from splatcine.train import train_scene  # torch and kornia: only when training
+
     with progress_bars() as progress:
         result = train_scene(scene_dir, cfg, progress=progress, resume=resume)
     console.print(training_summary(result), highlight=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-import splatcine.cli.train as train_cli
+import splatcine.train.run as train_run
 from splatcine.cli import app
 from splatcine.errors import InputError
 from splatcine.train import MCMCConfig, TrainConfig, resolve_config
@@ -49,7 +49,7 @@ def test_cli_resolves_options_and_calls_train_scene(tmp_path, monkeypatch):
         calls.append((scene_dir, config, resume))
         raise InputError(f"{scene_dir}: stop here")  # the library's error reaches the user as one line
 
-    monkeypatch.setattr(train_cli, "train_scene", fake_train_scene)
+    monkeypatch.setattr(train_run, "train_scene", fake_train_scene)  # the CLI imports it on use
     cfg_file = tmp_path / "cfg.yaml"
     cfg_file.write_text("strategy: {kind: mcmc}\n")
     result = CliRunner().invoke(app, ["train", str(tmp_path), "--preset", "full", "--iterations", "12",

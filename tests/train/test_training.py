@@ -13,7 +13,8 @@ from splatcine.errors import InputError
 from splatcine.io.ply import read_gaussians_ply
 from splatcine.io.video import read_image
 from splatcine.scene import load_scene, layout
-from splatcine.train import evaluate, train_scene
+from splatcine.train import train_scene
+from splatcine.train.evaluate import evaluate
 from splatcine.train.data import split_views
 from splatcine.train.evaluate import render_view
 from splatcine.train.init import scene_extent
