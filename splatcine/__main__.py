@@ -1,0 +1,5 @@
+"""`python -m splatcine` runs the CLI (the same as the `splatcine` command)."""
+
+from splatcine.cli import main
+
+main()
