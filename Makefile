@@ -17,7 +17,7 @@ demo: setup
 	$(PY) -m scenes make orbit -o $(DEMO)/shot
 	$(SPLATCINE) reconstruct $(DEMO)/shot/shot.mp4 -o $(DEMO)/scene --preset preview --overwrite
 	$(SPLATCINE) path preview cameras/continue.yaml --scene $(DEMO)/scene -o $(DEMO)/path_preview.png
-	$(SPLATCINE) render $(DEMO)/scene cameras/continue.yaml -o $(DEMO)/next_shot --format wan-vace --format cameractrl --overwrite
+	$(SPLATCINE) render $(DEMO)/scene cameras/continue.yaml -o $(DEMO)/next_shot --format wan-vace --format cameractrl --fit --overwrite
 	@echo "demo done: open $(DEMO)/scene/contact_sheet.png, $(DEMO)/path_preview.png and $(DEMO)/next_shot/contact_sheet.png"
 
 test: setup

@@ -78,12 +78,17 @@ def export(
     downsample: int = typer.Option(
         1, "--downsample", help="plucker only: ray grid = image size / N (8 = latent grid).", min=1
     ),
+    dataparser_transforms: Optional[Path] = typer.Option(
+        None, "--dataparser-transforms",
+        help="nerfstudio only: the trained model's dataparser_transforms.json (cameras in its frame).",
+    ),  # fmt: skip
 ) -> None:
     """Write the sampled cameras in another tool's format."""
     from splatcine import paths
     from splatcine.paths.convert import export as export_path
 
-    export_path(paths.load(path_yaml, scene), format, out, downsample=downsample)
+    export_path(paths.load(path_yaml, scene), format, out, downsample=downsample,
+                dataparser_transforms=dataparser_transforms)  # fmt: skip
     console.print(f"wrote {out}", highlight=False)
 
 

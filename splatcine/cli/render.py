@@ -17,8 +17,10 @@ def render(
     out: Path = typer.Option(..., "-o", "--out", help="Shot directory to write."),
     formats: list[str] = typer.Option(
         ["frames"], "--format", "-f",
-        help="Conditioning format to write, repeatable: wan-vace, voyager, gen3c, cameractrl, frames.",
+        help="Conditioning format to write, repeatable: wan-vace, voyager, gen3c, cameractrl, recammaster, frames.",
     ),  # fmt: skip
+    fit: bool = typer.Option(False, "--fit", help="Resample the shot for formats whose model takes another "
+                             "frame count or size (otherwise that is an error naming the target to use)."),
     backend: str = typer.Option("auto", help="Rasterizer backend: auto, cpu, cuda, gsplat, reference."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing shot directory."),
 ) -> None:
@@ -26,7 +28,7 @@ def render(
     from splatcine.render import render_path
 
     with progress_bars() as progress:
-        result = render_path(scene, path, out, formats=formats, backend=backend, overwrite=overwrite,
+        result = render_path(scene, path, out, formats=formats, fit=fit, backend=backend, overwrite=overwrite,
                              progress=progress)  # fmt: skip
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)

@@ -25,27 +25,28 @@ from splatcine.render.shot import RenderedShot
 UINT16_MAX = 65535
 
 
-def depth_scale(depth: np.ndarray) -> float:
-    """Scene units per 16-bit step, so the farthest depth of the shot fits."""
-    far = float(depth.max()) if depth.size else 0.0
+def depth_scale(shot: RenderedShot) -> float:
+    """Scene units per 16-bit step, so the farthest depth of the shot fits (one pass over the depth maps)."""
+    far = max((float(np.max(shot.depth[i], initial=0.0)) for i in range(len(shot))), default=0.0)
     return far / UINT16_MAX if far > 0 else 1.0
 
 
 def write(shot: RenderedShot, folder: Path) -> None:
-    scale = depth_scale(shot.depth)
+    scale = depth_scale(shot)
     writers = {
-        "alpha": lambda i: _u8(shot.alpha[i]),
-        "normal": lambda i: np.where(np.any(shot.normals[i] != 0, -1, keepdims=True),
-                                     _u8((shot.normals[i] + 1.0) / 2.0), 0).astype(np.uint8),
-        "unseen": lambda i: _u8(shot.unseen[i]),
-        "unseen_binary": lambda i: (shot.unseen[i] >= maps.UNSEEN_THRESHOLD).astype(np.uint8) * 255,
-        "color": lambda i: shot.color[i],
-        "depth": lambda i: np.clip(np.round(shot.depth[i] / scale), 0, UINT16_MAX).astype(np.uint16),
+        "alpha": lambda f: _u8(f.alpha),
+        "normal": lambda f: np.where(np.any(f.normals != 0, -1, keepdims=True), _u8((f.normals + 1.0) / 2.0),
+                                     0).astype(np.uint8),
+        "unseen": lambda f: _u8(f.unseen),
+        "unseen_binary": lambda f: f.unseen_binary.astype(np.uint8) * 255,
+        "color": lambda f: f.color,
+        "depth": lambda f: np.clip(np.round(f.depth / scale), 0, UINT16_MAX).astype(np.uint16),
     }  # fmt: skip
-    for name, make in writers.items():
+    for name in writers:
         (folder / name).mkdir()
-        for i in range(len(shot)):
-            write_image(folder / name / f"{frame_name(i)}.png", make(i))
+    for f in shot.frames():
+        for name, make in writers.items():
+            write_image(folder / name / f"{frame_name(f.index)}.png", make(f))
     doc = {"frames": len(shot), "width": shot.width, "height": shot.height, "fps": shot.fps,
            "depth_scale": scale, "depth_units": "scene units per 16-bit step",
            "unseen_threshold": maps.UNSEEN_THRESHOLD}  # fmt: skip

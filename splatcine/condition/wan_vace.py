@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from splatcine.condition._image import dilate, frame_name, resize_frames
-from splatcine.io.video import write_image, write_video
+from splatcine.io.video import read_image, write_image, write_video
 from splatcine.render import maps
-from splatcine.render.shot import RenderedShot
+from splatcine.render.shot import Frame, RenderedShot
 
 MASK_DILATION_PX = 8  # one Wan VAE latent cell (8x spatial compression) at the output size
 GREY = 128  # neutral grey: 0 after the pipeline's [-1, 1] normalisation
@@ -50,33 +50,47 @@ def prepare(
     """Arrays for Wan VACE: control [F, H, W, 3] uint8, mask [F, H, W] uint8 0/255, references.
 
     `num_frames`, `height` and `width` default to the shot's own, quantised for Wan; given
-    values are quantised too.
+    values are quantised too. (In memory: the pipeline call takes whole lists; `write` streams.)
     """
-    n = wan_num_frames(min(num_frames or len(shot), len(shot)))
-    h = wan_side(height or shot.height)
-    w = wan_side(width or shot.width)
-    color = resize_frames(shot.color[:n], w, h)
-    unseen = resize_frames(shot.unseen[:n] >= maps.UNSEEN_THRESHOLD, w, h)
-    mask = dilate(unseen, MASK_DILATION_PX)
-    control = np.where(mask[..., None], np.uint8(GREY), color).astype(np.uint8)
+    n, h, w = wan_size(shot, num_frames, height, width)
+    frames = [control_and_mask(shot.frame(i), w, h) for i in range(n)]
     references = [_fit(ref, w, h) for ref in shot.references]
-    return {"control": control, "mask": mask.astype(np.uint8) * 255, "references": references,
-            "num_frames": n, "height": h, "width": w}  # fmt: skip
+    return {"control": np.stack([c for c, _ in frames]), "mask": np.stack([m for _, m in frames]),
+            "references": references, "num_frames": n, "height": h, "width": w}  # fmt: skip
+
+
+def wan_size(shot: RenderedShot, num_frames: int | None = None, height: int | None = None,
+             width: int | None = None) -> tuple[int, int, int]:  # fmt: skip
+    """(frames, height, width) quantised for Wan."""
+    return (wan_num_frames(min(num_frames or len(shot), len(shot))), wan_side(height or shot.height),
+            wan_side(width or shot.width))  # fmt: skip
+
+
+def control_and_mask(frame: Frame, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's control image [H, W, 3] uint8 (unseen filled grey) and mask [H, W] uint8 0/255."""
+    color = resize_frames(frame.color[None], width, height)[0]
+    unseen = resize_frames(frame.unseen_binary[None], width, height)
+    mask = dilate(unseen, MASK_DILATION_PX)[0]
+    control = np.where(mask[..., None], np.uint8(GREY), color).astype(np.uint8)
+    return control, mask.astype(np.uint8) * 255
 
 
 def write(shot: RenderedShot, folder: Path) -> None:
-    data = prepare(shot)
+    n, h, w = wan_size(shot)
     (folder / "control").mkdir()
     (folder / "mask").mkdir()
-    for i, (c, m) in enumerate(zip(data["control"], data["mask"])):
-        write_image(folder / "control" / f"{frame_name(i)}.png", c)
-        write_image(folder / "mask" / f"{frame_name(i)}.png", m)
-    write_video(folder / "control.mp4", data["control"], fps=shot.fps)
-    write_video(folder / "mask.mp4", np.repeat(data["mask"][..., None], 3, axis=-1), fps=shot.fps)
-    for i, ref in enumerate(data["references"]):
-        write_image(folder / f"reference_{i:02d}.png", ref)
+    for i in range(n):
+        control, mask = control_and_mask(shot.frame(i), w, h)
+        write_image(folder / "control" / f"{frame_name(i)}.png", control)
+        write_image(folder / "mask" / f"{frame_name(i)}.png", mask)
+    names = [frame_name(i) for i in range(n)]
+    write_video(folder / "control.mp4", (read_image(folder / "control" / f"{x}.png") for x in names), fps=shot.fps)
+    write_video(folder / "mask.mp4", (np.repeat(read_image(folder / "mask" / f"{x}.png")[..., None], 3, axis=-1)
+                                      for x in names), fps=shot.fps)  # fmt: skip
+    for i, ref in enumerate(shot.references):
+        write_image(folder / f"reference_{i:02d}.png", _fit(ref, w, h))
     settings = {
-        "num_frames": data["num_frames"], "height": data["height"], "width": data["width"],
+        "num_frames": n, "height": h, "width": w,
         "fps": shot.fps, "mask_dilation_px": MASK_DILATION_PX, "grey": GREY,
         "unseen_threshold": maps.UNSEEN_THRESHOLD, "references": shot.reference_names,
     }  # fmt: skip

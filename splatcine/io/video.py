@@ -113,18 +113,26 @@ def read_frames(path: Path) -> list[np.ndarray]:
 
 
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 24.0) -> None:
-    """Write uint8 RGB frames [H, W, 3] as a video: H.264 (VP9 for .webm), or an animated gif."""
-    frames = [np.asarray(f, dtype=np.uint8) for f in frames]
-    if not frames:
+    """Write uint8 RGB frames [H, W, 3] as a video: H.264 (VP9 for .webm), or an animated gif.
+
+    Frames are piped to ffmpeg as they come, so a generator keeps one frame in memory."""
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
         raise ValueError("no frames to write")
     path = Path(path)
     if path.suffix.lower() == ".gif":
-        iio.imwrite(path, np.stack(frames), duration=1000.0 / fps, loop=0)
+        stacked = np.stack([np.asarray(first, dtype=np.uint8), *(np.asarray(f, dtype=np.uint8) for f in frames)])
+        iio.imwrite(path, stacked, duration=1000.0 / fps, loop=0)
         return
     codec = "libvpx-vp9" if path.suffix.lower() == ".webm" else "libx264"
-    kwargs = {"fps": fps, "codec": codec, "macro_block_size": 1, "quality": 9,
-              "pixelformat": "yuv420p" if _even(frames[0]) else "yuv444p"}
-    iio.imwrite(path, np.stack(frames), plugin="FFMPEG", **kwargs)
+    import imageio.v2 as iio2
+
+    with iio2.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec=codec, macro_block_size=1, quality=9,
+                         pixelformat="yuv420p" if _even(first) else "yuv444p") as writer:  # fmt: skip
+        writer.append_data(np.asarray(first, dtype=np.uint8))
+        for frame in frames:
+            writer.append_data(np.asarray(frame, dtype=np.uint8))
 
 
 def _even(frame: np.ndarray) -> bool:

@@ -8,7 +8,7 @@
 
 The format is documented in the README (section camera-paths) and by the examples in
 `cameras/`; `schema.py` is its one definition. Conversions to and from other tools'
-formats are in `convert.py`, the preview figure in `preview.py`.
+formats are in `convert/` (one module each), the preview figure in `preview.py`.
 """
 
 from __future__ import annotations

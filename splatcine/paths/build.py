@@ -188,6 +188,12 @@ def _resolution(source: PathSource, scene: Scene | None, preset: targets.Preset)
     multiple = spec.target.side_multiple or preset.side_multiple
     if spec.resolution is not None:
         width, height = spec.resolution
+        if preset.fixed_size and (width, height) != preset.resolution:
+            raise source.error(
+                ("resolution",),
+                f"{width}x{height} does not fit target {spec.target.model} "
+                f"(it takes exactly {preset.resolution[0]}x{preset.resolution[1]})",
+            )
         if width % multiple or height % multiple:
             near = (
                 f"{targets.nearest_side(width, multiple)}x{targets.nearest_side(height, multiple)}"

@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator, model_validator
 
 Easing = Literal["linear", "ease-in", "ease-out", "ease-in-out"]
-TargetName = Literal["wan", "cogvideox", "hunyuan", "ltx", "none"]
+TargetName = Literal[
+    "wan", "cogvideox", "hunyuan", "ltx", "voyager", "gen3c", "cameractrl", "recammaster", "none"
+]
 
 MOVE_KEYS = (
     "dolly",

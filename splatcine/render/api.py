@@ -41,6 +41,7 @@ def render_path(
     out_dir: Path | str,
     *,
     formats: Sequence[str] = ("frames",),
+    fit: bool = False,
     fps: float | None = None,
     overwrite: bool = False,
     backend: str = "auto",
@@ -50,14 +51,14 @@ def render_path(
     """Render `scene`'s splat along `path` (a path YAML or a list of cameras) into `out_dir`.
 
     Writes the shot directory described in `splatcine.render.files`, then one folder per
-    entry of `formats` (`splatcine.condition.FORMATS`). The directory appears whole or not at all.
+    entry of `formats` (`splatcine.condition.FORMATS`); a format whose model takes another frame
+    count or size is an InputError before anything renders, or is resampled for it with `fit`.
+    Frames stream to disk as they render, so memory does not grow with the path's length.
+    The directory appears whole or not at all.
     """
-    from splatcine.condition import FORMATS, write_formats
+    from splatcine.condition import check_formats, write_formats
 
     formats = tuple(dict.fromkeys(formats))  # each once, in the order given
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise InputError(f"--format {unknown[0]!r} is not one of {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise InputError(f"{out_dir}: already exists (pass --overwrite to replace it)")
@@ -67,14 +68,19 @@ def render_path(
     fps = float(fps or path_fps or 24.0)
     if not cameras:
         raise InputError(f"{path_name}: the camera path has no frames")
+    size = cameras[0].intrinsics
+    check_formats(formats, len(cameras), size.width, size.height, fit)
 
-    shot = shot_mod.render_cameras(gaussians, cameras, scene.cameras, fps=fps, backend=backend,
-                                   device=device, progress=progress)  # fmt: skip
-    _attach_references(shot, scene)
-    manifest = _manifest(scene, path_name, shot, formats, backend)
+    renderer = shot_mod.ShotRenderer(gaussians, cameras, scene.cameras, backend=backend, device=device,
+                                     progress=progress)  # fmt: skip
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
-        files.write_shot(shot, tmp, manifest)
-        write_formats(shot, tmp, formats, progress=progress)
+        files.write_maps(renderer.frames(), tmp, len(cameras), size.width, size.height)
+        shot = files.read_shot_maps(tmp, cameras, fps)
+        shot.source_pixels = renderer.source_pixels
+        shot_mod.send_warnings(shot, progress)
+        _attach_references(shot, scene)
+        files.write_shot(shot, tmp, _manifest(scene, path_name, shot, formats, backend))
+        write_formats(shot, tmp, formats, progress=progress, fit=fit)
     return RenderResult(out_dir, len(shot), shot.width, shot.height, fps, formats,
                         float(shot.unseen_fraction.mean()), tuple(shot.warnings()))  # fmt: skip
 

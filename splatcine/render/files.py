@@ -4,7 +4,7 @@
       manifest.json        scene, path, settings, versions, size, fps, formats
       report.json          unseen share per frame, warnings, the reference frames chosen
       cameras.json         per frame: OpenCV cam_from_world, OpenGL world_from_cam, K, size, time
-      maps/color.npy       [F, H, W, 3] uint8 RGB
+      maps/color.npy       [F, H, W, 3] uint8 RGB (maps are plain .npy, written and read a frame at a time)
       maps/depth.npy       [F, H, W] float32 expected z-depth in scene units (0 = nothing)
       maps/alpha.npy       [F, H, W] float32 accumulated opacity
       maps/normals.npy     [F, H, W, 3] float16 unit camera-space normals (OpenCV axes), 0 = none
@@ -17,8 +17,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,8 @@ import numpy as np
 from splatcine.cameras import Camera, Intrinsics, gl_world_from_cam
 from splatcine.errors import InputError
 from splatcine.io.video import read_image, write_image, write_video
-from splatcine.render.shot import RenderedShot
+from splatcine.render.framestore import NpyFrames, NpyWriter
+from splatcine.render.shot import Frame, RenderedShot
 
 MANIFEST = "manifest.json"
 REPORT = "report.json"
@@ -38,15 +41,32 @@ CONTACT_SHEET = "contact_sheet.png"
 CONTACT_COLUMNS = 8  # frames across the contact sheet
 
 
+MAP_DTYPES = {"color": np.uint8, "depth": np.float32, "alpha": np.float32, "normals": np.float16,
+              "unseen": np.float32}  # fmt: skip
+
+
+def write_maps(frames: Iterable[Frame], out_dir: Path, count: int, width: int, height: int) -> None:
+    """Stream `count` frames into `out_dir/maps/*.npy`, one frame in memory at a time."""
+    (Path(out_dir) / MAPS).mkdir(exist_ok=True)
+    shapes = {"color": (count, height, width, 3), "normals": (count, height, width, 3)}
+    writers = {name: NpyWriter(Path(out_dir) / MAPS / f"{name}.npy", shapes.get(name, (count, height, width)), dtype)
+               for name, dtype in MAP_DTYPES.items()}  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        for writer in writers.values():
+            stack.enter_context(writer)
+        for frame in frames:
+            for name, writer in writers.items():
+                writer.append(getattr(frame, name))
+
+
 def write_shot(shot: RenderedShot, out_dir: Path, manifest: dict[str, Any]) -> None:
-    """Write every file of the shot directory except the formats into `out_dir` (which exists)."""
+    """Write every file of the shot directory except the formats into `out_dir` (which exists).
+
+    The maps are written from the shot unless `out_dir/maps` already holds them (a streamed
+    render); previews and the contact sheet read one frame at a time."""
     out_dir = Path(out_dir)
-    (out_dir / MAPS).mkdir()
-    np.save(out_dir / MAPS / "color.npy", shot.color)
-    np.save(out_dir / MAPS / "depth.npy", shot.depth.astype(np.float32))
-    np.save(out_dir / MAPS / "alpha.npy", shot.alpha.astype(np.float32))
-    np.save(out_dir / MAPS / "normals.npy", shot.normals.astype(np.float16))
-    np.save(out_dir / MAPS / "unseen.npy", shot.unseen.astype(np.float32))
+    if not (out_dir / MAPS / "color.npy").is_file():
+        write_maps(shot.frames(), out_dir, len(shot), shot.width, shot.height)
     (out_dir / REFERENCES).mkdir()
     for name, image in zip(shot.reference_names, shot.references):
         write_image(out_dir / REFERENCES / f"{name}.png", image)
@@ -59,30 +79,39 @@ def write_shot(shot: RenderedShot, out_dir: Path, manifest: dict[str, Any]) -> N
     (out_dir / REPORT).write_text(json.dumps(report, indent=2))
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
     (out_dir / PREVIEWS).mkdir()
-    write_video(out_dir / PREVIEWS / "color.mp4", shot.color, fps=shot.fps)
-    write_video(out_dir / PREVIEWS / "depth.mp4", colorize_depth(shot.depth, shot.alpha), fps=shot.fps)
-    write_video(out_dir / PREVIEWS / "unseen.mp4", gray(shot.unseen), fps=shot.fps)
+    n = len(shot)
+    write_video(out_dir / PREVIEWS / "color.mp4", (shot.frame(i).color for i in range(n)), fps=shot.fps)
+    lo, hi = inverse_depth_range(shot.frames())
+    write_video(out_dir / PREVIEWS / "depth.mp4", (colorize_depth(f.depth, f.alpha, lo, hi) for f in shot.frames()),
+                fps=shot.fps)  # fmt: skip
+    write_video(out_dir / PREVIEWS / "unseen.mp4", (gray(f.unseen) for f in shot.frames()), fps=shot.fps)
     write_image(out_dir / CONTACT_SHEET, contact_sheet(shot))
 
 
 def read_shot(shot_dir: Path) -> RenderedShot:
-    """Read back what `write_shot` wrote; InputError naming the missing file."""
+    """The shot `write_shot` wrote, its maps read frame by frame from disk; InputError naming a missing file."""
     shot_dir = Path(shot_dir)
     if not shot_dir.is_dir():
         raise InputError(f"{shot_dir}: no such shot directory")
+    read_shot_maps(shot_dir, [], 1.0)  # a missing map is named before the cameras file
+    cameras, fps = read_cameras_json(shot_dir / CAMERAS)
+    shot = read_shot_maps(shot_dir, cameras, fps)
+    report = json.loads((shot_dir / REPORT).read_text()) if (shot_dir / REPORT).is_file() else {}
+    shot.reference_names = list(report.get("references", []))
+    shot.references = [read_image(shot_dir / REFERENCES / f"{n}.png") for n in shot.reference_names]
+    return shot
+
+
+def read_shot_maps(shot_dir: Path, cameras: list[Camera], fps: float) -> RenderedShot:
+    """A shot over the maps in `shot_dir/maps`, read a frame at a time."""
     arrays = {}
-    for name in ("color", "depth", "alpha", "normals", "unseen"):
-        path = shot_dir / MAPS / f"{name}.npy"
+    for name in MAP_DTYPES:
+        path = Path(shot_dir) / MAPS / f"{name}.npy"
         if not path.is_file():
             raise InputError(f"{shot_dir}: not a rendered shot ({MAPS}/{name}.npy is missing)")
-        arrays[name] = np.load(path)
-    cameras, fps = read_cameras_json(shot_dir / CAMERAS)
-    report = json.loads((shot_dir / REPORT).read_text()) if (shot_dir / REPORT).is_file() else {}
-    names = list(report.get("references", []))
-    references = [read_image(shot_dir / REFERENCES / f"{n}.png") for n in names]
-    return RenderedShot(cameras, arrays["color"], arrays["depth"], arrays["alpha"],
-                        arrays["normals"].astype(np.float32), arrays["unseen"], fps,
-                        references=references, reference_names=names)  # fmt: skip
+        arrays[name] = NpyFrames(path)
+    return RenderedShot(cameras, arrays["color"], arrays["depth"], arrays["alpha"], arrays["normals"],
+                        arrays["unseen"], fps)  # fmt: skip
 
 
 def cameras_json(cameras: list[Camera], fps: float) -> dict[str, Any]:
@@ -126,13 +155,30 @@ def gray(values: np.ndarray) -> np.ndarray:  # [..., H, W] in [0, 1] -> [..., H,
     return np.repeat(v[..., None], 3, axis=-1)
 
 
-def colorize_depth(depth: np.ndarray, alpha: np.ndarray) -> np.ndarray:  # [F, H, W] -> [F, H, W, 3]
-    """Inverse depth through matplotlib's turbo, one range for the whole shot, black where empty."""
+INVERSE_DEPTH_SAMPLES = 20_000  # pixels a frame drawn for the shot's inverse-depth range (a percentile, not a sum)
+
+
+def inverse_depth_range(frames: Iterable[Frame]) -> tuple[float, float]:
+    """The 1st/99th percentiles of covered inverse depth over `frames` (from a sample of each)."""
+    samples = []
+    for f in frames:
+        covered = (f.alpha > 0.5) & (f.depth > 0)
+        inv = 1.0 / np.maximum(f.depth[covered], 1e-6)
+        step = max(1, inv.size // INVERSE_DEPTH_SAMPLES)
+        samples.append(inv[::step])
+    values = np.concatenate(samples) if samples else np.zeros(0)
+    if not values.size:
+        return 0.0, 1.0
+    lo, hi = np.percentile(values, [1, 99])
+    return float(lo), float(hi)
+
+
+def colorize_depth(depth: np.ndarray, alpha: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """[..., H, W] -> [..., H, W, 3]: inverse depth through matplotlib's turbo over [lo, hi], black where empty."""
     from matplotlib import colormaps
 
     covered = (alpha > 0.5) & (depth > 0)
     inv = np.where(covered, 1.0 / np.maximum(depth, 1e-6), 0.0)
-    lo, hi = (np.percentile(inv[covered], [1, 99]) if covered.any() else (0.0, 1.0))
     t = np.clip((inv - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
     rgb = (colormaps["turbo"](t)[..., :3] * 255.0 + 0.5).astype(np.uint8)
     return np.where(covered[..., None], rgb, 0).astype(np.uint8)
@@ -142,9 +188,11 @@ def contact_sheet(shot: RenderedShot, columns: int = CONTACT_COLUMNS) -> np.ndar
     """Every n-th frame in a row, three rows: colour, colourised depth, unseen mask (red)."""
     picks = np.unique(np.linspace(0, len(shot) - 1, min(columns, len(shot))).round().astype(int))
     step = max(1, int(np.ceil(shot.width / 240)))  # thumbnails about 240 px wide
-    color = shot.color[picks, ::step, ::step]
-    depth = colorize_depth(shot.depth[picks], shot.alpha[picks])[:, ::step, ::step]
-    unseen = shot.unseen[picks, ::step, ::step, None]
+    frames = [shot.frame(int(i)) for i in picks]
+    lo, hi = inverse_depth_range(frames)
+    color = np.stack([f.color[::step, ::step] for f in frames])
+    depth = np.stack([colorize_depth(f.depth, f.alpha, lo, hi)[::step, ::step] for f in frames])
+    unseen = np.stack([f.unseen[::step, ::step, None] for f in frames])
     red = (color * (1 - 0.6 * unseen) + np.array([255, 0, 0]) * 0.6 * unseen).astype(np.uint8)
     rows = [np.concatenate(list(_pad(row)), axis=1) for row in (color, depth, red)]
     return np.concatenate(rows, axis=0)

@@ -1,9 +1,10 @@
-"""Render a Gaussian scene along a list of cameras into every per-frame map, in memory.
+"""Render a Gaussian scene along a list of cameras into every per-frame map.
 
-`render_cameras` is the computation behind `render_path`, without files: it takes the
-Gaussians, the new cameras and the source shot's cameras, and returns a `RenderedShot`
-whose arrays (colour, expected depth, alpha, normals, graded unseen mask) are what
-the writers in `splatcine.render.files` and the formats in `splatcine.condition` use.
+`ShotRenderer` takes the Gaussians, the new cameras and the source shot's cameras and
+yields one `Frame` (colour, expected depth, alpha, normals, graded unseen mask) at a
+time; `render_path` streams them to disk, `render_cameras` collects them into an
+in-memory `RenderedShot`. The writers in `splatcine.render.files` and the formats in
+`splatcine.condition` read a `RenderedShot` frame by frame.
 """
 
 from __future__ import annotations
@@ -27,9 +28,32 @@ MAX_SOURCES = 48  # at most this many source views (evenly spaced) vouch for a p
 MOSTLY_UNSEEN = 0.5  # a frame whose binary unseen mask covers more than this earns a warning
 
 
+@dataclass(frozen=True)
+class Frame:
+    """Every map of one rendered frame."""
+
+    index: int
+    camera: Camera
+    color: np.ndarray  # [H, W, 3] uint8 RGB
+    depth: np.ndarray  # [H, W] float32 expected z-depth in scene units, 0 where alpha is 0
+    alpha: np.ndarray  # [H, W] float32 accumulated opacity
+    normals: np.ndarray  # [H, W, 3] float32 unit camera-space (OpenCV) normals, 0 where none
+    unseen: np.ndarray  # [H, W] float32 graded unseen mask in [0, 1]
+
+    @property
+    def unseen_binary(self) -> np.ndarray:  # [H, W] bool
+        return self.unseen >= maps.UNSEEN_THRESHOLD
+
+
 @dataclass
 class RenderedShot:
-    """Every map of every frame of a rendered camera path (numpy, on the CPU)."""
+    """Every map of every frame of a rendered camera path.
+
+    The maps are indexed by frame: numpy arrays [F, ...] when the shot is in memory
+    (`render_cameras`), `framestore.NpyFrames` when it was streamed to disk (`render_path`,
+    `files.read_shot`), where `shot.color[i]` reads frame i alone. Writers go through
+    `frame(i)` / `frames()`, so they hold one frame at a time either way.
+    """
 
     cameras: list[Camera]
     color: np.ndarray  # [F, H, W, 3] uint8 RGB
@@ -41,9 +65,10 @@ class RenderedShot:
     source_pixels: np.ndarray | None = None  # [S] pixels of the whole path each source view saw
     references: list[np.ndarray] = field(default_factory=list)  # uint8 [h, w, 3] source images
     reference_names: list[str] = field(default_factory=list)
+    _unseen_fraction: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
-        return self.color.shape[0]
+        return len(self.color)
 
     @property
     def height(self) -> int:
@@ -53,13 +78,24 @@ class RenderedShot:
     def width(self) -> int:
         return self.color.shape[2]
 
+    def frame(self, i: int) -> Frame:
+        return Frame(i, self.cameras[i], np.asarray(self.color[i]), np.asarray(self.depth[i], np.float32),
+                     np.asarray(self.alpha[i], np.float32), np.asarray(self.normals[i], np.float32),
+                     np.asarray(self.unseen[i], np.float32))  # fmt: skip
+
+    def frames(self) -> Iterator[Frame]:
+        return (self.frame(i) for i in range(len(self)))
+
     @property
-    def unseen_binary(self) -> np.ndarray:  # [F, H, W] bool
-        return self.unseen >= maps.UNSEEN_THRESHOLD
+    def unseen_binary(self) -> np.ndarray:  # [F, H, W] bool (the whole shot: for in-memory use)
+        return np.asarray(self.unseen) >= maps.UNSEEN_THRESHOLD
 
     @property
     def unseen_fraction(self) -> np.ndarray:  # [F] share of each frame the binary mask marks
-        return self.unseen_binary.reshape(len(self), -1).mean(axis=1)
+        if self._unseen_fraction is None:
+            self._unseen_fraction = np.array([float(np.mean(self.unseen[i] >= maps.UNSEEN_THRESHOLD))
+                                              for i in range(len(self))])  # fmt: skip
+        return self._unseen_fraction
 
     def warnings(self) -> list[str]:
         """One line per run of frames that are mostly unseen."""
@@ -79,6 +115,58 @@ class UnseenWarning(Progress):
     message: str = ""
 
 
+class ShotRenderer:
+    """Renders a camera path frame by frame: `frames()` yields one `Frame` at a time.
+
+    `source_pixels` [S] (how many pixels of the path each source view saw) is complete once
+    `frames()` is exhausted.
+    """
+
+    def __init__(
+        self,
+        gaussians: Gaussians,
+        cameras: list[Camera],
+        source_cameras: list[Camera],
+        *,
+        backend: str = "auto",
+        device: str | torch.device | None = None,
+        progress: ProgressCallback = silent,
+    ):
+        if not cameras:
+            raise InputError("render_cameras: the camera path has no frames")
+        first = cameras[0].intrinsics
+        for i, cam in enumerate(cameras):
+            if (cam.intrinsics.width, cam.intrinsics.height) != (first.width, first.height):
+                raise InputError(f"render_cameras: frame {i} is {cam.intrinsics.width}x{cam.intrinsics.height}, "
+                                 f"frame 0 is {first.width}x{first.height} (a path has one image size)")  # fmt: skip
+        self.cameras, self.width, self.height = cameras, first.width, first.height
+        self.backend, self.progress = backend, progress
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        g = gaussians.detach().to(self.device)
+        self._params, self._sh_degree = (g.means, g.quats, g.scales, g.opacities, g.sh), g.sh_degree
+        self._source_cameras = source_cameras
+        self.source_pixels = np.zeros(0, np.int64)
+
+    def frames(self) -> Iterator[Frame]:
+        W, H, device = self.width, self.height, self.device
+        sources = _source_views(self._params, self._sh_degree, self._source_cameras, self.backend, device,
+                                self.progress)  # fmt: skip
+        self.source_pixels = np.zeros(len(sources), np.int64)
+        for i, cam in enumerate(self.cameras):
+            out = _raster(self._params, self._sh_degree, cam.cam_from_world, cam.intrinsics.K, W, H,
+                          self.backend, device)  # fmt: skip
+            with _one_thread(device):
+                normals, unseen, seen_per_source = _frame_maps(out.depth, out.alpha, cam, sources)
+                frame = Frame(i, cam, (out.rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy(),
+                              out.depth.cpu().numpy(), out.alpha.cpu().numpy(), normals.cpu().numpy(),
+                              unseen.cpu().numpy())  # fmt: skip
+                self.source_pixels += seen_per_source
+            del out
+            self.progress(Progress("render", i + 1, len(self.cameras),
+                                   {"unseen": float(frame.unseen_binary.mean())}))  # fmt: skip
+            yield frame
+
+
 def render_cameras(
     gaussians: Gaussians,
     cameras: list[Camera],
@@ -89,37 +177,25 @@ def render_cameras(
     device: str | torch.device | None = None,
     progress: ProgressCallback = silent,
 ) -> RenderedShot:
-    """Render every camera and derive its maps; `source_cameras` define what counts as seen."""
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    g = gaussians.detach().to(device)
-    params = (g.means, g.quats, g.scales, g.opacities, g.sh)
-    sources = _source_views(params, g.sh_degree, source_cameras, backend, device, progress)
+    """Render every camera and derive its maps, in memory; `source_cameras` define what counts as seen.
 
-    if not cameras:
-        raise InputError("render_cameras: the camera path has no frames")
-    F_, first = len(cameras), cameras[0].intrinsics
-    W, H = first.width, first.height
+    `render_path` streams the same frames to disk instead (`ShotRenderer`)."""
+    renderer = ShotRenderer(gaussians, cameras, source_cameras, backend=backend, device=device, progress=progress)
+    F_, W, H = len(cameras), renderer.width, renderer.height
     color = np.zeros((F_, H, W, 3), np.uint8)
     depth, alpha, unseen = (np.zeros((F_, H, W), np.float32) for _ in range(3))
     normals = np.zeros((F_, H, W, 3), np.float32)
-    source_pixels = np.zeros(len(sources), np.int64)
-    for i, cam in enumerate(cameras):
-        if (cam.intrinsics.width, cam.intrinsics.height) != (W, H):
-            raise InputError(f"render_cameras: frame {i} is {cam.intrinsics.width}x{cam.intrinsics.height}, "
-                             f"frame 0 is {W}x{H} (a path has one image size)")  # fmt: skip
-        out = _raster(params, g.sh_degree, cam.cam_from_world, cam.intrinsics.K, W, H, backend, device)
-        with _one_thread(device):
-            frame_normals, frame_unseen, seen_per_source = _frame_maps(out.depth, out.alpha, cam, sources)
-            color[i] = (out.rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
-            depth[i] = out.depth.cpu().numpy()
-            alpha[i] = out.alpha.cpu().numpy()
-            normals[i], unseen[i] = frame_normals.cpu().numpy(), frame_unseen.cpu().numpy()
-            source_pixels += seen_per_source
-        progress(Progress("render", i + 1, F_, {"unseen": float((unseen[i] >= maps.UNSEEN_THRESHOLD).mean())}))
-    shot = RenderedShot(cameras, color, depth, alpha, normals, unseen, fps, source_pixels)
-    for message in shot.warnings():
-        progress(UnseenWarning("render", F_, F_, message=message))
+    for f in renderer.frames():
+        color[f.index], depth[f.index], alpha[f.index] = f.color, f.depth, f.alpha
+        normals[f.index], unseen[f.index] = f.normals, f.unseen
+    shot = RenderedShot(cameras, color, depth, alpha, normals, unseen, fps, renderer.source_pixels)
+    send_warnings(shot, progress)
     return shot
+
+
+def send_warnings(shot: RenderedShot, progress: ProgressCallback) -> None:
+    for message in shot.warnings():
+        progress(UnseenWarning("render", len(shot), len(shot), message=message))
 
 
 def _frame_maps(depth: Tensor, alpha: Tensor, camera: Camera, sources: list[maps.SourceView]):

@@ -92,12 +92,18 @@ def test_export_writes_each_format(fmt, tmp_path):
             fmt,
             "-o",
             str(out),
-            "--downsample",
-            "8",
+            *(["--downsample", "8"] if fmt == "plucker" else []),
         ],
     )
     assert result.exit_code == 0, result.output
     assert out.stat().st_size > 100
+
+
+def test_an_option_of_another_format_is_a_one_line_error(tmp_path):
+    args = ["path", "export", str(CAMERAS / "roll.yaml"), "-f", "re10k", "-o", str(tmp_path / "p.txt")]
+    result = runner.invoke(app, [*args, "--downsample", "8"])
+    assert result.exit_code == 2 and "--downsample applies to plucker only, not re10k" in result.output
+    assert not (tmp_path / "p.txt").exists()
 
 
 def test_import_then_show(tmp_path):

@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from path_helpers import load_text
+from scipy.spatial.transform import Rotation
 from safetensors.torch import load_file
 
 from splatcine import paths
@@ -50,17 +51,54 @@ def test_opencv_and_opengl_json_round_trip(path, tmp_path):
     assert np.allclose(np.asarray(gl)[:3, 3], cv.center)
 
 
-def test_nerfstudio_camera_path_fields(path):
+def ns_render_cameras(doc: dict) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """What `ns-render camera-path` makes of a camera_path.json (nerfstudio 50e0e3c):
+    nerfstudio/cameras/camera_paths.py, get_path_from_json (camera_to_world.view(4, 4)[:3], focal
+    from the vertical fov by viewer_legacy/server/utils.py, three_js_perspective_camera_focal_length)
+    and scripts/render.py, _render_trajectory_video (fps = len(cameras) / seconds)."""
+    image_height = doc["render_height"]
+    c2ws = torch.stack([torch.tensor(c["camera_to_world"]).view(4, 4)[:3] for c in doc["camera_path"]])
+    focal = torch.tensor([image_height / 2.0 / np.tan(c["fov"] * (np.pi / 180.0) / 2.0) for c in doc["camera_path"]])
+    return c2ws, focal, len(c2ws) / doc["seconds"]
+
+
+def test_nerfstudio_camera_path_plays_at_the_paths_fps_with_its_cameras(path):
     doc = convert.to_nerfstudio(path)
-    assert (doc["render_width"], doc["render_height"], doc["fps"]) == (320, 192, 8)
-    assert doc["seconds"] == pytest.approx(2.0) and len(doc["camera_path"]) == len(path)
-    frame = doc["camera_path"][5]
-    c2w = np.asarray(frame["camera_to_world"]).reshape(4, 4)  # row-major, as nerfstudio reads it
-    assert np.allclose(c2w, invert_rigid(path.cam_from_world[5]) @ GL_FROM_CV)
-    assert frame["fov"] == pytest.approx(path.intrinsics[5].vfov_deg)  # vertical, degrees
-    assert (
-        len(doc["keyframes"]) == len(path.key_times) == 3
-    )  # two keyframes and the end of the orbit
+    c2ws, focal, fps = ns_render_cameras(doc)
+    assert fps == pytest.approx(path.fps) and len(c2ws) == len(path)  # seconds = F / fps, not (F - 1) / fps
+    assert (doc["render_width"], doc["render_height"]) == (320, 192)
+    np.testing.assert_allclose(focal.numpy(), [k.fy for k in path.intrinsics], rtol=1e-6)
+    # OpenGL camera-to-world: the camera sits at the path's centre and looks down its -z
+    for i in (0, 5, len(path) - 1):
+        np.testing.assert_allclose(c2ws[i].numpy(), (invert_rigid(path.cam_from_world[i]) @ GL_FROM_CV)[:3], atol=1e-6)
+        assert np.allclose(-c2ws[i, :3, 2].numpy(), path.cameras[i].forward, atol=1e-6)
+    assert len(doc["keyframes"]) == len(path.key_times) == 3  # two keyframes and the end of the orbit
+
+
+def test_a_one_frame_nerfstudio_path_has_a_finite_fps():
+    one = load_text("fps: 24\nframes: 1\nresolution: [64, 48]\nstart: {position: [0, -2, 0], look_at: [0, 0, 0]}\n")
+    assert ns_render_cameras(convert.to_nerfstudio(one))[2] == pytest.approx(24.0)
+
+
+def test_nerfstudio_cameras_land_in_the_trained_models_frame(path, tmp_path):
+    """A world point seen by a path camera projects to the same pixel once both are in the model's
+    frame: the point moved as nerfstudio moves its data (transform, then scale), the camera read by
+    ns-render from the exported file."""
+    rotation = Rotation.from_euler("zyx", [30, -20, 10], degrees=True).as_matrix()
+    transform, scale = np.hstack([rotation, [[0.3], [-1.2], [0.5]]]), 0.37
+    (tmp_path / "dataparser_transforms.json").write_text(json.dumps({"transform": transform.tolist(), "scale": scale}))
+    doc = convert.to_nerfstudio(path, tmp_path / "dataparser_transforms.json")
+    c2ws, focal, _ = ns_render_cameras(doc)
+    point = np.array([0.2, 0.1, 0.6])  # near the orbit's subject
+    point_model = scale * (transform[:, :3] @ point + transform[:, 3])
+    for i in (0, 9):
+        k = path.intrinsics[i]
+        x = path.cam_from_world[i] @ np.append(point, 1.0)
+        pixel = [k.fx * x[0] / x[2] + k.cx, k.fy * x[1] / x[2] + k.cy]
+        c2w = np.vstack([c2ws[i].numpy().astype(np.float64), [0, 0, 0, 1]]) @ GL_FROM_CV  # OpenCV axes
+        xm = invert_rigid(c2w) @ np.append(point_model, 1.0)
+        f = float(focal[i])
+        np.testing.assert_allclose([f * xm[0] / xm[2] + k.cx, f * xm[1] / xm[2] + k.cy], pixel, atol=1e-3)
 
 
 def test_nerfstudio_round_trips_through_import(path, tmp_path):
@@ -172,3 +210,12 @@ def test_importing_broken_nerfstudio_files_is_a_clean_error(tmp_path_factory, do
         return
     path = paths.load(out)
     assert np.isfinite(path.cam_from_world).all() and len(path) == len(frames)
+
+
+def test_a_plucker_export_that_would_not_fit_in_memory_is_refused_up_front(path):
+    from splatcine.paths.convert import plucker
+
+    need = plucker.HELD_COPIES * plucker.embedding_bytes(path, 1)  # 17 x 6 x 192 x 320 float32, twice
+    plucker.check_memory(path, 1, available=2 * need)  # fits: no error
+    with pytest.raises(InputError, match=r"needs about .* GiB, .* is available: pass --downsample 2$"):
+        plucker.check_memory(path, 1, available=need)  # a quarter of the pixels at --downsample 2 fits

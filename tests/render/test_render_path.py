@@ -23,9 +23,12 @@ runner = CliRunner()
 def rendered(splat_scene, truck_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("shots") / "shot"
     events = []
-    result = render_path(splat_scene, truck_path, out, formats=list(FORMATS),
+    result = render_path(splat_scene, truck_path, out, formats=WRITTEN, fit=True,
                          progress=events.append)  # fmt: skip
     return result, out, events
+
+
+WRITTEN = [f for f in FORMATS if f != "gen3c"]  # gen3c fitted is 121 frames at 1280x704 (tests/condition)
 
 
 def test_shot_directory_layout(rendered):
@@ -33,8 +36,12 @@ def test_shot_directory_layout(rendered):
     assert (result.num_frames, result.width, result.height, result.fps) == (9, 96, 64, 8.0)
     for name in ("manifest.json", "report.json", "cameras.json", "contact_sheet.png"):
         assert (out / name).is_file(), name
-    for fmt in FORMATS:
+    for fmt in WRITTEN:
         assert (out / fmt).is_dir(), fmt
+    # --fit: the 9-frame shot resampled to each model's frame count
+    assert len(list((out / "voyager" / "video_input").glob("render_*.png"))) == 49
+    assert read_image(out / "voyager" / "video_input" / "render_0048.png").shape == (64, 96, 3)
+    assert len((out / "cameractrl" / "poses.txt").read_text().splitlines()) == 1 + 16
     color = np.load(out / "maps" / "color.npy")
     depth, alpha, unseen = (np.load(out / "maps" / f"{n}.npy") for n in ("depth", "alpha", "unseen"))
     normals = np.load(out / "maps" / "normals.npy")
@@ -97,16 +104,21 @@ def test_a_failing_format_leaves_no_shot_directory(splat_scene, truck_path, tmp_
     def broken(shot, folder):
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(condition.FORMATS, "gen3c", broken)
+    monkeypatch.setitem(condition.FORMATS, "wan-vace", broken)
     with pytest.raises(RuntimeError):
-        render_path(splat_scene, truck_path, tmp_path / "shot", formats=["frames", "gen3c"])
+        render_path(splat_scene, truck_path, tmp_path / "shot", formats=["frames", "wan-vace"])
     assert list(tmp_path.iterdir()) == []
 
 
 def test_render_command(splat_scene, truck_path, tmp_path):
     out = tmp_path / "shot"
     args = ["render", str(splat_scene), str(truck_path), "-o", str(out)]
-    result = runner.invoke(app, [*args, "--format", "wan-vace", "--format", "voyager"])
+    refused = runner.invoke(app, [*args, "--format", "wan-vace", "--format", "voyager"])
+    assert refused.exit_code == InputError.exit_code and not out.exists()  # before rendering anything
+    errors = [line for line in refused.output.splitlines() if line.strip()]
+    assert errors == ["error: --format voyager needs 49 frames (this shot has 9): render a path with "
+                      "`target: voyager`, or pass --fit to resample the shot for it"]  # fmt: skip
+    result = runner.invoke(app, [*args, "--format", "wan-vace", "--format", "voyager", "--fit"])
     assert result.exit_code == 0, result.output
     assert (out / "wan-vace" / "wan_vace.json").is_file() and (out / "voyager" / "depth_range.json").is_file()
     assert not (out / "frames").exists()
@@ -128,5 +140,5 @@ def test_public_names():
     assert splatcine.render_path is render_path
     for name in ("render_path", "render_cameras", "RenderResult", "RenderedShot", "UnseenWarning", "UNSEEN_THRESHOLD"):
         assert hasattr(splatcine.render, name), name
-    assert set(splatcine.condition.FORMATS) == {"wan-vace", "voyager", "gen3c", "cameractrl", "frames"}
+    assert set(splatcine.condition.FORMATS) == {"wan-vace", "voyager", "gen3c", "cameractrl", "recammaster", "frames"}
     assert callable(splatcine.condition.Bundle.load) and callable(splatcine.condition.Bundle.to_wan_vace)
