@@ -11,7 +11,14 @@ Fidelity: for each procedural source move (truck, dolly, orbit) a new path leave
 filmed set (it swings up to 60 degrees away and steps sideways); masked PSNR where the unseen
 mask says "seen", and unseen-mask IoU and recall against the true disocclusion.
 
-    .venv/bin/python -m benchmarks.bench_render [--quick]
+Memory (`--memory`, or `--only memory`): `render_path` end to end (frames stream to disk,
+then the `wan-vace` and `gen3c` folders, gen3c fitted to its 121 frames) at 49 and 121 frames
+of 1280x704 (GEN3C's size), each in a fresh process whose peak resident memory (ru_maxrss) is
+recorded beside its resident memory once the scene is loaded; a small splat (the ground truth
+of four 160x90 frames, 57.6k Gaussians) keeps it to minutes on 2 cores. Streaming keeps the
+peak flat in the frame count: 121 frames may take at most 20% more than 49.
+
+    .venv/bin/python -m benchmarks.bench_render [--quick] [--only speed|memory]
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -127,11 +137,87 @@ def fidelity_case(name: str, frames: int, width: int, height: int) -> dict:
     }  # fmt: skip
 
 
+MEMORY_FRAMES = (49, 121)
+MEMORY_SIZE = (1280, 704)  # GEN3C's frame size
+MEMORY_FORMATS = ("wan-vace", "gen3c")
+MEMORY_GROWTH_LIMIT = 1.20  # the issue's bound: peak at 121 frames / peak at 49 frames
+
+
+def memory_scene(root: Path) -> Path:
+    """A procedural truck scene (12 frames at 160x90) with its ground-truth splat as splat.ply."""
+    from splatcine.io.ply import write_gaussians_ply
+    from splatcine.scene import layout
+
+    scene_dir = scenes.write_ground_truth_scene("truck", root / "scene", frames=SOURCE_FRAMES, width=160, height=90)
+    sources = scenes.truck(SOURCE_FRAMES, 160, 90)
+    splat, _ = ground_truth_splat(scenes.set_for("truck"), sources)
+    write_gaussians_ply(scene_dir / layout.SPLAT_PLY, splat)
+    return scene_dir
+
+
+def memory_child(frames: int, scene_dir: Path, out_dir: Path) -> dict:
+    """Run in a fresh process: render_path of `frames` frames at 1280x704; peak and loaded RSS."""
+    from splatcine.render import render_path
+    from splatcine.scene import load_scene
+
+    scene = load_scene(scene_dir)
+    cameras = leaving_path(scenes.truck(frames, *MEMORY_SIZE), frames, *MEMORY_SIZE)
+    loaded_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    render_path(scene, cameras, out_dir, formats=MEMORY_FORMATS, fit=True, fps=24.0)
+    seconds = time.perf_counter() - t
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"frames": frames, "width": MEMORY_SIZE[0], "height": MEMORY_SIZE[1], "formats": list(MEMORY_FORMATS),
+            "peak_rss_mib": peak_kib / 1024, "rss_after_scene_load_mib": loaded_kib / 1024,
+            "render_path_seconds": seconds}  # fmt: skip
+
+
+def memory() -> dict:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        scene_dir = memory_scene(Path(tmp))
+        for frames in MEMORY_FRAMES:
+            cmd = [sys.executable, "-m", "benchmarks.bench_render", "--memory-child", str(frames),
+                   "--scene", str(scene_dir), "--out", str(Path(tmp) / f"shot{frames}")]  # fmt: skip
+            done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    growth = rows[-1]["peak_rss_mib"] / rows[0]["peak_rss_mib"]
+    return {"runs": rows, "peak_growth_121_over_49": growth, "limit": MEMORY_GROWTH_LIMIT,
+            "within_limit": growth <= MEMORY_GROWTH_LIMIT}  # fmt: skip
+
+
+def print_memory(console: Console, mem: dict) -> None:
+    table = Table(title=f"render_path peak memory at {MEMORY_SIZE[0]}x{MEMORY_SIZE[1]} ({', '.join(MEMORY_FORMATS)})")
+    for col in ("frames", "peak RSS MiB", "RSS with scene loaded MiB", "seconds"):
+        table.add_column(col, justify="right")
+    for r in mem["runs"]:
+        table.add_row(str(r["frames"]), f"{r['peak_rss_mib']:.0f}", f"{r['rss_after_scene_load_mib']:.0f}",
+                      f"{r['render_path_seconds']:.0f}")  # fmt: skip
+    console.print(table)
+    console.print(f"peak growth 121 / 49 frames: {mem['peak_growth_121_over_49']:.3f} "
+                  f"(limit {mem['limit']:.2f}: {'within' if mem['within_limit'] else 'OVER'})")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="17 frames at 416x240 instead of 81 at 832x480")
+    parser.add_argument("--only", choices=("speed", "memory"), help="measure one part, keep the other's results")
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scene", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_child:
+        print(json.dumps(memory_child(args.memory_child, args.scene, args.out)))
+        return
     console = Console()
+    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    if args.only == "memory":
+        mem = memory()
+        print_memory(console, mem)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps({**previous, "memory": mem}, indent=2))
+        console.print(f"wrote {RESULTS}")
+        return
     size = (17, 416, 240) if args.quick else (81, 832, 480)
     speed = throughput(*size, source_size=(256, 144))
     table = Table(title=f"render throughput, {size[0]} frames {size[1]}x{size[2]}")
@@ -152,10 +238,14 @@ def main() -> None:
                       f"{c['true_unseen_fraction']:.2f} / {c['predicted_unseen_fraction']:.2f}")  # fmt: skip
     console.print(table)
 
+    mem = previous.get("memory")
+    if args.only != "speed":
+        mem = memory()
+        print_memory(console, mem)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     doc = {"machine": {"cpu_threads": torch.get_num_threads(), "platform": platform.platform(),
                        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None},
-           "quick": args.quick, "throughput": speed, "fidelity": cases}  # fmt: skip
+           "quick": args.quick, "throughput": speed, "fidelity": cases, "memory": mem}  # fmt: skip
     RESULTS.write_text(json.dumps(doc, indent=2))
     console.print(f"wrote {RESULTS}")
 

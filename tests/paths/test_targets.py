@@ -41,6 +41,25 @@ def test_presets_give_their_defaults(model, fps, size, multiple):
     assert path.width % multiple == 0 and path.height % multiple == 0
 
 
+@pytest.mark.parametrize(
+    "model,frames,size",
+    [("voyager", 49, (768, 512)), ("gen3c", 121, (1280, 704)), ("cameractrl", 16, (384, 256)),
+     ("recammaster", 81, (832, 480))],
+)
+def test_conditioning_model_presets_give_what_their_scripts_read(model, frames, size):
+    path = with_target(model, duration=4)
+    assert len(path) == frames and (path.width, path.height) == size
+    assert targets.fit_problem(model, len(path), path.width, path.height) is None
+
+
+def test_gen3c_takes_only_its_own_size_and_chunks_of_120_frames():
+    with pytest.raises(InputError, match="does not fit target gen3c \\(it takes exactly 1280x704\\)"):
+        with_target("gen3c", "resolution: [832, 480]")
+    assert len(with_target("gen3c", duration=10)) == 241  # 10 s at 24 fps: the nearest 120n+1
+    assert targets.fit_problem("gen3c", 121, 832, 480) == "1280x704 (this shot is 832x480)"
+    assert targets.fit_problem("voyager", 81, 768, 512) == "49 frames (this shot has 81)"
+
+
 def test_cogvideox_is_always_49_frames():
     assert len(with_target("cogvideox", duration=2)) == 49
     assert len(with_target("cogvideox", duration=30)) == 49
