@@ -80,11 +80,11 @@ def write_shot(shot: RenderedShot, out_dir: Path, manifest: dict[str, Any]) -> N
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
     (out_dir / PREVIEWS).mkdir()
     n = len(shot)
-    write_video(out_dir / PREVIEWS / "color.mp4", (shot.frame(i).color for i in range(n)), fps=shot.fps)
+    write_video(out_dir / PREVIEWS / "color.mp4", (shot.color[i] for i in range(n)), fps=shot.fps)
     lo, hi = inverse_depth_range(shot.frames())
     write_video(out_dir / PREVIEWS / "depth.mp4", (colorize_depth(f.depth, f.alpha, lo, hi) for f in shot.frames()),
                 fps=shot.fps)  # fmt: skip
-    write_video(out_dir / PREVIEWS / "unseen.mp4", (gray(f.unseen) for f in shot.frames()), fps=shot.fps)
+    write_video(out_dir / PREVIEWS / "unseen.mp4", (gray(shot.unseen[i]) for i in range(n)), fps=shot.fps)
     write_image(out_dir / CONTACT_SHEET, contact_sheet(shot))
 
 
