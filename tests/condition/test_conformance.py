@@ -17,7 +17,7 @@ import os
 import numpy as np
 import pytest
 import torch
-from conftest import synthetic_shot
+from shot_helpers import synthetic_shot
 from PIL import Image
 
 from splatcine.cameras import invert_rigid
