@@ -20,6 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WHEEL_DIR=${WHEEL_DIR:-.whl}
 PYTHON=${PYTHON:-python3}
+PY_VERSION=${PY_VERSION:-3.12}  # the GPU machine's; scripts/gpu_env_rehearsal.sh asks for 3.11
 LIMIT_MIB=${LIMIT_MIB:-52}  # of the 64 MiB that travel: the rest is for the tree itself
 
 WHEELS=(
@@ -52,12 +53,12 @@ for spec in "${WHEELS[@]}"; do
   if ls "$WHEEL_DIR" 2>/dev/null | tr 'A-Z' 'a-z' | grep -q "^${norm}-${spec##*==}-"; then
     continue  # already here
   fi
-  "$PYTHON" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+  "$PYTHON" -m pip download -q --no-deps --only-binary=:all: --python-version "$PY_VERSION" --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux2014_x86_64 --platform manylinux1_x86_64 --platform manylinux2010_x86_64 --platform manylinux_2_24_x86_64 \
     --platform manylinux_2_31_x86_64 --platform manylinux_2_34_x86_64 --platform manylinux_2_35_x86_64 \
     -d "$WHEEL_DIR" "$spec" 2>&1 | grep -v "is ignored" || true
-  ls "$WHEEL_DIR" | tr 'A-Z' 'a-z' | grep -q "^${norm}-" || { echo "error: no cp312 wheel for $spec" >&2; exit 1; }
+  ls "$WHEEL_DIR" | tr 'A-Z' 'a-z' | grep -q "^${norm}-" || { echo "error: no cp$PY_VERSION wheel for $spec" >&2; exit 1; }
 done
 
 # one version of each: two would stop the install on the GPU machine

@@ -103,7 +103,7 @@ def test_faked_missing_compiler_builds_cpu_kernels_that_refuse_cuda_tensors(tmp_
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 @pytest.mark.parametrize("via", ["cpu kernels", "gsplat"])
-def test_gpu_without_nvcc_renders_on_the_fallback(via, tmp_path):
+def test_gpu_without_nvcc_renders_on_the_fallback(via, tmp_path_factory):
     """On a real GPU, in a fresh process with the toolkit faked away: CUDA tensors in, CUDA out."""
     if via == "gsplat" and not _gsplat.usable():
         pytest.skip("gsplat's compiled kernels are not installed")
@@ -132,7 +132,8 @@ def test_gpu_without_nvcc_renders_on_the_fallback(via, tmp_path):
         print("mean error:", float((out.rgb - ref.rgb).abs().mean()))
         """
     )
-    env = dict(os.environ, SPLATCINE_CACHE_DIR=str(tmp_path))  # the CPU-only build, apart
+    # the CPU-only build, apart from the CUDA one; built once for both variants
+    env = dict(os.environ, SPLATCINE_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "no-nvcc-build"))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
