@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-build/gpu-env-rehearsal}
 PYTHON=${PYTHON:-python3}
 IMAGE=(numpy scipy pyyaml rich typer imageio pillow matplotlib safetensors jaxtyping ninja setuptools
-       packaging transformers tokenizers huggingface-hub requests filelock regex pytest hypothesis)
+       packaging transformers tokenizers huggingface-hub accelerate requests filelock regex pytest hypothesis)
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
