@@ -31,5 +31,6 @@ for forbidden in open3d pycolmap splatcine; do
     echo "error: $forbidden is importable in the rehearsal environment" >&2; exit 1
   fi
 done
-PYTHONPATH="$PWD:$VENV/wheels" "$VENV/bin/python" -m benchmarks.gpu_check --dry-run \
+# its own extension cache: another torch install must not rebuild the shared one
+SPLATCINE_CACHE_DIR="$VENV/cache" PYTHONPATH="$PWD:$VENV/wheels" "$VENV/bin/python" -m benchmarks.gpu_check --dry-run \
   --results build/gpu_check_env_rehearsal.json "$@"
