@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 SPLATCINE := $(VENV)/bin/splatcine
 DEMO := build/demo
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench gpu-check clean
 
 setup: $(VENV)/.splatcine-installed
 
@@ -25,6 +25,14 @@ test: setup
 
 bench: setup
 	$(PY) -m benchmarks
+
+# The GPU path in one command (README, "GPU check"): build, CUDA tests, parity, benchmarks beside
+# gsplat, training, a 121-frame render and bf16 generation, into benchmarks/results/gpu.json.
+# DRY_RUN=1 rehearses it on the CPU at tiny sizes. No `setup` prerequisite: the GPU machine has
+# no registry, so it runs under its own python3 with the wheels of scripts/gpu_wheels.sh.
+GPU_PYTHON ?= $(if $(wildcard $(PY)),$(PY),python3)
+gpu-check:
+	$(GPU_PYTHON) -m benchmarks.gpu_check $(if $(DRY_RUN),--dry-run) $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf build

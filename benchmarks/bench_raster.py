@@ -17,6 +17,10 @@ CPU kernel's training-step time (rasterizer forward+backward only) beside OpenSp
 full iterations from PEERS.md at the same resolution and Gaussian count.
 
     .venv/bin/python -m benchmarks.bench_raster [--quick]
+
+`--device cuda` times the GPU backends only (`cuda` beside `gsplat`, the ratio to gsplat)
+at 832x480 and 1920x1080 with 100k, 500k and 2M Gaussians, into results/raster_cuda.json;
+`benchmarks.gpu_check` runs the same measurement as one of its parts.
 """
 
 from __future__ import annotations
@@ -105,6 +109,30 @@ def time_backend(gs: dict, width: int, height: int, backend: str, repeats: int) 
             "repeats": len(fwd), "visible": int((out.radii > 0).sum())}  # fmt: skip
 
 
+def device_rows(sizes: list[tuple[int, int, int]], backends: list[str], repeats: int,
+                deadline: float | None = None, log=print) -> list[dict]:
+    """Rows of `time_backend` for each (width, height, n) and backend, with the ratio of the
+    first backend to gsplat when both ran; stops (keeping what it has) past `deadline` (time.time())."""
+    rows = []
+    for width, height, n in sizes:
+        if deadline is not None and time.time() > deadline:
+            break
+        gs = scene(n)
+        timed = {b: time_backend(gs, width, height, b, repeats) for b in backends}
+        for backend, t in timed.items():
+            row = {"width": width, "height": height, "n": n, "backend": backend, **t}
+            if backend != "gsplat" and "gsplat" in timed:
+                row["speedup_fwd_vs_gsplat"] = timed["gsplat"]["fwd_s"] / t["fwd_s"]
+                row["speedup_fwd_bwd_vs_gsplat"] = timed["gsplat"]["fwd_bwd_s"] / t["fwd_bwd_s"]
+            rows.append(row)
+            log(f"{width}x{height} {n:>9,} {backend:7} fwd {1e3 * t['fwd_s']:8.2f} ms  "
+                f"fwd+bwd {1e3 * t['fwd_bwd_s']:8.2f} ms")  # fmt: skip
+        del gs
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    return rows
+
+
 def evaluations(gs: dict, width: int, height: int) -> int:
     """Gaussian-pixel evaluations the CPU forward kernel issues: for each (tile, Gaussian)
     entry, 16 pixels per tile row the Gaussian can reach (an upper bound: tiles stop early
@@ -178,8 +206,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one small resolution and size")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per measurement")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="cuda: the GPU backends only, at GPU sizes (results/raster_cuda.json)")
     args = parser.parse_args()
     console = Console(width=150)
+    if args.device == "cuda":
+        main_cuda(console, max(args.repeats, 10))
+        return
     resolutions = [(480, 270)] if args.quick else [(480, 270), (832, 480)]
     sizes = [10_000] if args.quick else [10_000, 100_000, 500_000]
     backends = backends_present()
@@ -244,6 +277,20 @@ def main() -> None:
         "notes": "reference skipped at 500k and timed once per size; GPU rows only on a CUDA machine",
     }, indent=2))  # fmt: skip
     console.print(f"wrote {RESULTS}")
+
+
+def main_cuda(console: Console, repeats: int) -> None:
+    import importlib.util
+
+    if not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda needs a CUDA device")
+    backends = ["cuda"] + (["gsplat"] if importlib.util.find_spec("gsplat") is not None else [])
+    sizes = [(w, h, n) for w, h in ((832, 480), (1920, 1080)) for n in (100_000, 500_000, 2_000_000)]
+    rows = device_rows(sizes, backends, repeats, log=console.log)
+    path = RESULTS.with_name("raster_cuda.json")
+    path.write_text(json.dumps({"machine": {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__},
+                                "repeats": repeats, "rows": rows}, indent=2))  # fmt: skip
+    console.print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ outputs; the `splatcine` CLI is a thin door onto the same functions.
 from __future__ import annotations
 
 import os
+import sys
+from types import ModuleType
 
 # OpenMP threads that spin while they wait collapse on a shared 2-core machine (PEERS.md:
 # ~7x slower; measured here: torch ops 15x, a rasterizer step 3x); sleeping waits cost
@@ -17,7 +19,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from splatcine.cameras import Camera, Intrinsics  # noqa: E402
 from splatcine.errors import SplatcineError  # noqa: E402
 from splatcine.scene import Scene, load_scene  # noqa: E402
-from splatcine.reconstruct import Reconstruction, reconstruct  # noqa: E402
 from splatcine import paths  # noqa: E402
 
 __version__ = "0.1.0"
@@ -26,7 +27,26 @@ __all__ = ["Camera", "Intrinsics", "RasterOutput", "Reconstruction", "Scene", "S
            "rasterize", "reconstruct", "render_path", "train_scene", "__version__"]
 
 
+class _Package(ModuleType):
+    """`splatcine.reconstruct` is the function, loaded on first use (it pulls in pycolmap, which
+    rendering and training never need, and the GPU machine lacks); importing the submodule of
+    the same name must not rebind it to the module."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "reconstruct" and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
 def __getattr__(name: str):
+    if name in ("reconstruct", "Reconstruction"):
+        from splatcine.reconstruct import Reconstruction, reconstruct
+
+        globals().update(reconstruct=reconstruct, Reconstruction=Reconstruction)
+        return globals()[name]
     if name in ("rasterize", "RasterOutput"):  # imported on first use: it pulls in torch
         from splatcine import raster
 

@@ -23,6 +23,19 @@ def require(device: torch.device) -> None:
         raise MissingDependencyError(f"rasterize: backend 'gsplat' needs tensors on CUDA, got {device}")
 
 
+def usable() -> bool:
+    """gsplat is installed with its compiled kernels (a prebuilt wheel, or a JIT build it could make)."""
+    import importlib.util
+
+    if importlib.util.find_spec("gsplat") is None or not torch.cuda.is_available():
+        return False
+    try:
+        from gsplat.cuda._backend import _C
+    except Exception:  # a failed JIT build raises whatever the compiler driver raised
+        return False
+    return _C is not None
+
+
 def rasterize(means, quats, scales, opacities, colors, cam_from_world, K, width, height,
               sh_degree, background, near, antialiased):  # fmt: skip
     from gsplat import rasterization

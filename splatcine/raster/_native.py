@@ -34,6 +34,7 @@ CFLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math",
 NVCC_FLAGS = ("-O3", "--use_fast_math")
 
 _extension: ModuleType | None = None
+_with_cuda = False  # whether `_extension` holds the CUDA kernels
 
 
 def cache_dir() -> Path:
@@ -43,15 +44,12 @@ def cache_dir() -> Path:
 
 def load() -> ModuleType:
     """The compiled extension, building it on first use (one line on stderr while it compiles)."""
-    global _extension
+    global _extension, _with_cuda
     if _extension is not None:
         return _extension
-    from torch.utils.cpp_extension import CUDA_HOME
-
-    with_cuda = torch.cuda.is_available() and CUDA_HOME is not None
-    if torch.cuda.is_available() and not with_cuda:
-        print("splatcine: torch sees a GPU but no CUDA toolkit (nvcc) was found; building the "
-              "CPU kernels only", file=sys.stderr, flush=True)  # fmt: skip
+    # A GPU without the toolkit (a pip-only install) builds the CPU kernels; `ops_for` then
+    # refuses CUDA tensors with a clear error and `rasterize(backend="auto")` falls back.
+    with_cuda = torch.cuda.is_available() and cuda_toolkit() is not None
     sources = list(CPU_SOURCES) + (list(CUDA_SOURCES) if with_cuda else [])
     missing = [s for s in sources if not (CUDA_DIR / s).exists()]
     if missing:
@@ -68,6 +66,9 @@ def load() -> ModuleType:
             digest.update(path.read_bytes())
     digest.update(" ".join(CFLAGS + NVCC_FLAGS + (torch.__version__, cxx, str(with_cuda))).encode())
     digest.update(_cpu_flags().encode())  # -march=native: machines sharing a cache must not mix ISAs
+    # ninja's commands name the sources by absolute path: two checkouts sharing one build
+    # directory would rebuild it for each other (and wait on each other's lock) at every load
+    digest.update(str(CUDA_DIR).encode())
     name = f"splatcine_raster_{'cuda' if with_cuda else 'cpu'}_{digest.hexdigest()[:12]}"
     build_dir = cache_dir() / name
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +94,17 @@ def load() -> ModuleType:
         raise MissingDependencyError(
             f"splatcine.raster: building the native rasterizer failed ({last}); see {build_dir}"
         ) from err
+    _with_cuda = with_cuda
     return _extension
+
+
+def cuda_toolkit() -> str | None:
+    """The CUDA toolkit the kernels build with (torch's CUDA_HOME, holding an nvcc), or None."""
+    from torch.utils.cpp_extension import CUDA_HOME
+
+    if CUDA_HOME and (Path(CUDA_HOME) / "bin" / "nvcc").is_file():
+        return CUDA_HOME
+    return None
 
 
 def _cpu_flags() -> str:
@@ -105,7 +116,13 @@ def _cpu_flags() -> str:
 
 
 def ops_for(device: torch.device) -> type:
+    """The compiled stages for tensors on `device`; MissingDependencyError when they cannot run there."""
     load()
+    if device.type == "cuda" and not _with_cuda:
+        raise MissingDependencyError(
+            "splatcine.raster: torch sees a GPU but no CUDA toolkit (nvcc; set CUDA_HOME), so the "
+            "native rasterizer was built without its CUDA kernels"
+        )
     return NativeOps
 
 

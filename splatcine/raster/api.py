@@ -126,10 +126,11 @@ def _ops_for(backend: str, means: Tensor):
         try:
             return _native.ops_for(device)
         except MissingDependencyError as err:
+            ops, instead = _fallback(device)
             if not _warned_fallback:
-                warnings.warn(f"splatcine.raster: {err}; using the slow PyTorch reference", stacklevel=3)
+                warnings.warn(f"{err}; {instead}", stacklevel=3)
                 _warned_fallback = True
-            return _ReferenceOps
+            return ops
     if (backend == "cuda") != (device.type == "cuda"):
         raise InputError(f"rasterize: backend {backend!r} needs tensors on "
                          f"{'a CUDA device' if backend == 'cuda' else 'the CPU'}, got {device}")  # fmt: skip
@@ -137,6 +138,50 @@ def _ops_for(backend: str, means: Tensor):
         raise InputError(f"rasterize: backend {backend!r} takes float32 tensors, got {means.dtype} "
                          "(backend='reference' takes any float type)")  # fmt: skip
     return _native.ops_for(device)
+
+
+def _fallback(device: torch.device):
+    """What `auto` uses when the native kernels cannot run on `device`: (ops, what to tell the user).
+
+    On a GPU without the CUDA toolkit: gsplat when its compiled kernels are there, else the
+    CPU kernels on copies of the tensors, else the PyTorch reference (which runs anywhere).
+    """
+    from splatcine.raster import _gsplat, _native
+
+    if device.type == "cuda":
+        if _gsplat.usable():
+            return None, "using gsplat's kernels instead"
+        try:
+            return _OnCPU(_native.ops_for(torch.device("cpu")), device), (
+                "running the CPU kernels on copies of the tensors (slow; install the CUDA toolkit "
+                "or gsplat for GPU speed)")  # fmt: skip
+        except MissingDependencyError:
+            pass
+    return _ReferenceOps, "using the slow PyTorch reference"
+
+
+class _OnCPU:
+    """Stages computed on the CPU for tensors that live on `device`; autograd moves the gradients back."""
+
+    def __init__(self, ops, device: torch.device):
+        self.ops, self.device = ops, device
+
+    def _to_cpu(self, *tensors: Tensor) -> list[Tensor]:
+        return [t.cpu() for t in tensors]
+
+    def project(self, means, quats, scales, opacities, cam_from_world, K, width, height, near,
+                antialiased) -> reference.Projected:  # fmt: skip
+        proj = self.ops.project(*self._to_cpu(means, quats, scales, opacities, cam_from_world, K),
+                                width, height, near, antialiased)  # fmt: skip
+        return reference.Projected(*(t.to(self.device) for t in proj))
+
+    def eval_sh(self, dirs: Tensor, coeffs: Tensor, degree: int, radii: Tensor) -> Tensor:
+        return self.ops.eval_sh(*self._to_cpu(dirs, coeffs), degree, radii.cpu()).to(self.device)
+
+    def composite(self, means2d, conics, opacities, features, depths, radii, width, height):
+        blended, alpha = self.ops.composite(*self._to_cpu(means2d, conics, opacities, features, depths,
+                                                          radii), width, height)  # fmt: skip
+        return blended.to(self.device), alpha.to(self.device)
 
 
 def _check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,

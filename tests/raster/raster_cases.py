@@ -66,3 +66,49 @@ def random_case(
 
 def native_backend(device: str) -> str:
     return "cuda" if device == "cuda" else "cpu"
+
+
+def dense_case(
+    seed: int,
+    n: int = 1500,
+    width: int = 64,
+    height: int = 48,
+    sh_degree: int | None = None,
+    device: str = "cpu",
+    max_opacity: float = 0.99,
+) -> RasterCase:
+    """Many large, nearly opaque Gaussians stacked in depth: most pixels reach the 1e-4
+    transmittance stop, so the early-termination paths of every kernel run (the random
+    cases leave every pixel above it; `terminated_fraction` measures both)."""
+    case = random_case(seed, n=n, width=width, height=height, sh_degree=sh_degree, device=device)
+    rng = np.random.default_rng(seed + 1000)
+    t = lambda a: torch.tensor(a, dtype=case.means.dtype, device=device)  # noqa: E731
+    case.scales = t(np.exp(rng.uniform(np.log(0.08), np.log(0.4), (n, 3))))
+    case.opacities = t(rng.uniform(0.4, max_opacity, n))
+    return case
+
+
+def terminated_fraction(case: RasterCase) -> float:
+    """Share of pixels whose transmittance, composited through every Gaussian that touches
+    them, falls below the 1e-4 stop: the pixels where early termination changes the result.
+
+    Written densely from the specification (alpha = min(0.99, o exp(-sigma)), kept when
+    >= 1/255), independent of the reference's blocked compositing."""
+    from splatcine.raster import reference as ref
+
+    with torch.no_grad():
+        m = {k: v.double() for k, v in zip(("means", "quats", "scales", "opacities"), case.params())}
+        proj = ref.project(m["means"], m["quats"], m["scales"], m["opacities"], case.cam_from_world.double(),
+                           case.K.double(), case.width, case.height)  # fmt: skip
+        keep = proj.radii > 0
+        mean, conic, opac = proj.means2d[keep], proj.conics[keep], m["opacities"][keep]
+        ys, xs = torch.meshgrid(torch.arange(case.height, dtype=torch.float64, device=mean.device) + 0.5,
+                                torch.arange(case.width, dtype=torch.float64, device=mean.device) + 0.5,
+                                indexing="ij")  # fmt: skip
+        dx = xs.reshape(-1, 1) - mean[:, 0]
+        dy = ys.reshape(-1, 1) - mean[:, 1]
+        sigma = 0.5 * (conic[:, 0] * dx * dx + conic[:, 2] * dy * dy) + conic[:, 1] * dx * dy
+        alpha = torch.clamp(opac * torch.exp(-sigma.clamp(max=80.0)), max=ref.ALPHA_MAX)
+        alpha = torch.where((sigma >= 0) & (alpha >= ref.ALPHA_MIN), alpha, torch.zeros_like(alpha))
+        log_T = torch.log1p(-alpha).sum(1)
+        return float((log_T < np.log(ref.T_MIN)).double().mean())

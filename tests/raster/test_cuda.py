@@ -11,7 +11,7 @@ import importlib.util
 import pytest
 import torch
 import torch.nn.functional as F
-from raster_cases import random_case
+from raster_cases import dense_case, random_case, terminated_fraction
 
 from splatcine.raster import rasterize
 
@@ -33,9 +33,19 @@ def _outputs_and_grads(case, backend, device, antialiased=False):
     return out, [p.grad.cpu() for p in params]
 
 
-@pytest.mark.parametrize("seed, sh_degree, antialiased", [(0, None, False), (1, 3, True)])
-def test_cuda_matches_cpu(seed, sh_degree, antialiased):
-    case = random_case(seed, n=2000, width=160, height=96, sh_degree=sh_degree)
+def _case(kind, seed, sh_degree=None, max_opacity=0.99):
+    if kind == "random":  # already 40-45% of pixels stop early at this density
+        return random_case(seed, n=2000, width=160, height=96, sh_degree=sh_degree)
+    case = dense_case(seed, n=3000, width=160, height=96, sh_degree=sh_degree, max_opacity=max_opacity)
+    assert terminated_fraction(case) > 0.5  # the early-termination paths carry most pixels
+    return case
+
+
+@pytest.mark.parametrize("kind, seed, sh_degree, antialiased",
+                         [("random", 0, None, False), ("random", 1, 3, True), ("dense", 20, None, False),
+                          ("dense", 21, 3, True)])  # fmt: skip
+def test_cuda_matches_cpu(kind, seed, sh_degree, antialiased):
+    case = _case(kind, seed, sh_degree)
     cpu, cpu_grads = _outputs_and_grads(case, "cpu", "cpu", antialiased)
     gpu, gpu_grads = _outputs_and_grads(case, "cuda", "cuda", antialiased)
     assert torch.equal(gpu.radii.cpu(), cpu.radii)
@@ -52,9 +62,10 @@ def test_cuda_matches_cpu(seed, sh_degree, antialiased):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("gsplat") is None, reason="gsplat not installed")
-def test_cuda_matches_gsplat():
+@pytest.mark.parametrize("kind", ["random", "dense"])
+def test_cuda_matches_gsplat(kind):
     """gsplat uses a 0.999 alpha clamp and 3-sigma radii, so agreement is close, not exact."""
-    case = random_case(2, n=3000, width=160, height=96)
+    case = _case(kind, 2, max_opacity=0.9)
     case.opacities = case.opacities.clamp(max=0.9)
     ours, our_grads = _outputs_and_grads(case, "cuda", "cuda")
     theirs, their_grads = _outputs_and_grads(case, "gsplat", "cuda")

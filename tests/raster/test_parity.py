@@ -2,7 +2,9 @@
 
 Runs on every device present (`device` fixture): "cpu" compares the C++/OpenMP
 kernels with the reference on the CPU, "cuda" compares the CUDA kernels with it on
-the GPU.
+the GPU. The random cases leave every pixel's transmittance above the 1e-4 stop; the
+dense cases (`dense_case`) stop most pixels early, so both the forward stop and the
+backward pass's per-pixel `last` index are held to the reference too.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from splatcine.raster import rasterize
-from raster_cases import native_backend, random_case
+from raster_cases import dense_case, native_backend, random_case, terminated_fraction
 
 pytestmark = pytest.mark.usefixtures("native_built")
 
@@ -21,12 +23,23 @@ def _render(case, backend, params=None, **kwargs):
     return rasterize(*case.args(params), sh_degree=case.sh_degree, backend=backend, **kwargs)
 
 
+def _case(kind, seed, n, width, height, sh_degree, device):
+    if kind == "random":
+        return random_case(seed, n=n, width=width, height=height, sh_degree=sh_degree, device=device)
+    case = dense_case(seed, n=n, width=width, height=height, sh_degree=sh_degree, device=device)
+    # most pixels stop early, so a kernel that stops too soon, too late or not at all fails
+    assert terminated_fraction(case) > 0.5
+    return case
+
+
 @pytest.mark.parametrize(
-    "seed, n, sh_degree, antialiased",
-    [(0, 300, None, False), (1, 300, 0, True), (2, 200, 1, False), (3, 200, 2, True), (4, 400, 3, False)],
-)
-def test_forward_matches_reference(device, seed, n, sh_degree, antialiased):
-    case = random_case(seed, n=n, width=72, height=52, sh_degree=sh_degree, device=device)
+    "kind, seed, n, sh_degree, antialiased",
+    [("random", 0, 300, None, False), ("random", 1, 300, 0, True), ("random", 2, 200, 1, False),
+     ("random", 3, 200, 2, True), ("random", 4, 400, 3, False),
+     ("dense", 10, 1500, None, False), ("dense", 11, 1200, 3, True), ("dense", 12, 1000, 1, False)],
+)  # fmt: skip
+def test_forward_matches_reference(device, kind, seed, n, sh_degree, antialiased):
+    case = _case(kind, seed, n, 72, 52, sh_degree, device)
     background = torch.tensor([0.2, 0.4, 0.6], device=device)
     ref = _render(case, "reference", antialiased=antialiased, background=background)
     out = _render(case, native_backend(device), antialiased=antialiased, background=background)
@@ -46,9 +59,13 @@ def test_forward_matches_reference(device, seed, n, sh_degree, antialiased):
         assert err.max() < (2e-3 if name == "depth" else 5e-4), name
 
 
-@pytest.mark.parametrize("seed, sh_degree, antialiased", [(5, None, False), (6, 3, True), (7, 1, False)])
-def test_gradients_match_reference(device, seed, sh_degree, antialiased):
-    case = random_case(seed, n=150, width=56, height=40, sh_degree=sh_degree, device=device)
+@pytest.mark.parametrize(
+    "kind, seed, n, sh_degree, antialiased",
+    [("random", 5, 150, None, False), ("random", 6, 150, 3, True), ("random", 7, 150, 1, False),
+     ("dense", 13, 1200, None, False), ("dense", 14, 1000, 3, True), ("dense", 15, 1200, 2, False)],
+)  # fmt: skip
+def test_gradients_match_reference(device, kind, seed, n, sh_degree, antialiased):
+    case = _case(kind, seed, n, 56, 40, sh_degree, device)
     gen = torch.Generator(device=device).manual_seed(seed)
     v_rgb = torch.randn(case.height, case.width, 3, generator=gen, device=device)
     v_depth = torch.randn(case.height, case.width, generator=gen, device=device)
