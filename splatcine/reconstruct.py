@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from splatcine.atomic import atomic_directory, atomic_file
+from splatcine.atomic import SCENE_KIND, atomic_directory, atomic_file, check_output_dir
 from splatcine.cameras import Camera
 from splatcine.errors import InputError, ReconstructionError, SplatcineError
 from splatcine.ingest import IngestSettings, Ingested, ingest
@@ -120,7 +120,10 @@ def reconstruct(
     if posed is not None and masks is not None:
         raise InputError(f"{shot}: --masks is for videos and frame folders; give a posed input's masks "
                          "as mask_path in its transforms.json")
-    with atomic_directory(out_dir, overwrite=overwrite) as tmp, tempfile.TemporaryDirectory() as work:
+    inputs = [shot] + ([masks] if masks is not None else [])
+    check_output_dir(out_dir, overwrite, SCENE_KIND, inputs)  # before any work: refuse early
+    with atomic_directory(out_dir, overwrite=overwrite, kind=SCENE_KIND, inputs=inputs) as tmp, \
+            tempfile.TemporaryDirectory() as work:
         if posed is not None:
             report, normalization = _from_posed(posed, tmp, Path(work), settings, progress)
         else:
@@ -313,6 +316,7 @@ def _write_manifest(root: Path, source: Path, masks: Path | None, settings: Reco
     if masks is not None:
         inputs["masks"] = _describe(Path(masks))
     manifest = {
+        "kind": SCENE_KIND,
         "splatcine_scene": 1,
         "created_by": "splatcine reconstruct",
         "inputs": inputs,

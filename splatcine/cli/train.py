@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from splatcine.cli._app import app, console, progress_bars, user_errors
+from splatcine.cli._app import app, progress_bars, say, user_errors
 from splatcine.train import resolve_config
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def train(
 
     with progress_bars() as progress:
         result = train_scene(scene_dir, cfg, progress=progress, resume=resume)
-    console.print(training_summary(result), highlight=False)
+    say(training_summary(result))
 
 
 def training_summary(result: TrainResult) -> str:

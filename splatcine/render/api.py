@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from splatcine.atomic import atomic_directory
+from splatcine.atomic import SHOT_KIND, atomic_directory, check_output_dir
 from splatcine.cameras import Camera
 from splatcine.errors import InputError
 from splatcine.progress import ProgressCallback, silent
@@ -59,8 +59,10 @@ def render_path(
     if unknown:
         raise InputError(f"--format {unknown[0]!r} is not one of {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InputError(f"{out_dir}: already exists (pass --overwrite to replace it)")
+    # never the scene being read, nor the folder of the path file; only an earlier shot is replaced
+    inputs = [scene.root if isinstance(scene, Scene) else Path(scene)]
+    inputs += [Path(path)] if isinstance(path, (str, Path)) else []
+    check_output_dir(out_dir, overwrite, SHOT_KIND, inputs)
     scene = scene if isinstance(scene, Scene) else load_scene(Path(scene))
     gaussians = _load_gaussians(scene)
     cameras, path_fps, path_name = _path_cameras(path, scene)
@@ -72,7 +74,7 @@ def render_path(
                                    device=device, progress=progress)  # fmt: skip
     _attach_references(shot, scene)
     manifest = _manifest(scene, path_name, shot, formats, backend)
-    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+    with atomic_directory(out_dir, overwrite=overwrite, kind=SHOT_KIND, inputs=inputs) as tmp:
         files.write_shot(shot, tmp, manifest)
         write_formats(shot, tmp, formats, progress=progress)
     return RenderResult(out_dir, len(shot), shot.width, shot.height, fps, formats,
