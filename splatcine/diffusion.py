@@ -124,12 +124,12 @@ def generate(
 
     _check_settings(steps, guidance_scale, num_frames, height, width)
     device = check_device(device)
-    bundle = Bundle.load(shot_dir)
     folder = Path(shot_dir) / GENERATED
     video_path, settings_path = folder / f"seed-{seed}.mp4", folder / f"seed-{seed}.json"
     if video_path.exists() and not overwrite:
         raise InputError(f"{video_path}: already generated with this seed (pass --overwrite to replace it, "
                          f"or choose another --seed)")  # fmt: skip
+    bundle = Bundle.load(shot_dir)
     pipe = load_wan_vace(model_dir, device)
     kwargs = bundle.to_wan_vace(num_frames, height, width)
 

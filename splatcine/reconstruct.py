@@ -22,7 +22,7 @@ import numpy as np
 
 from splatcine.atomic import SCENE_KIND, atomic_directory, atomic_file, check_output_dir
 from splatcine.cameras import Camera
-from splatcine.errors import InputError, ReconstructionError, SplatcineError
+from splatcine.errors import InputError, Interrupted, ReconstructionError
 from splatcine.ingest import IngestSettings, Ingested, ingest
 from splatcine.io.video import read_image, write_image
 from splatcine.progress import Progress, ProgressCallback, silent
@@ -130,6 +130,8 @@ def reconstruct(
             report, normalization = _from_shot(shot, masks, tmp, Path(work), settings, progress)
         _write_manifest(tmp, shot if posed is None else posed, masks, settings, normalization)
         (tmp / layout.REPORT).write_text(json.dumps(report.to_json(), indent=2))
+        if not sfm_only:  # marked before the rename: a scene killed in training never looks --sfm-only
+            (tmp / layout.TRAINING_MARKER).write_text("{}\n")
     training = None
     if not sfm_only:
         # Training runs on the renamed, complete SfM scene: an interrupted training leaves that
@@ -147,9 +149,11 @@ def _train(scene_dir: Path, config: TrainConfig | None, progress: ProgressCallba
 
     try:
         return train_scene(scene_dir, config or resolve_config("preview"), progress=progress)
-    except KeyboardInterrupt:
-        raise SplatcineError(f"{scene_dir}: training interrupted; the cameras are saved and "
-                             f"`splatcine train {scene_dir} --resume` continues it") from None
+    except Interrupted:  # stopped between steps: its message names the checkpoint
+        raise
+    except KeyboardInterrupt:  # stopped before the first step
+        raise Interrupted(f"{scene_dir}: training interrupted before it started; the cameras are saved "
+                          f"and `splatcine train {scene_dir}` trains it") from None
 
 
 def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings: ReconstructSettings,

@@ -82,6 +82,9 @@ def render_path(
 
 
 def _load_gaussians(scene: Scene):
+    if scene.splat_path is None and scene.training_unfinished:
+        raise InputError(f"{scene.root}: the scene's training never finished (stopped or killed); "
+                         f"`splatcine train {scene.root} --resume` continues it")
     if scene.splat_path is None:
         raise InputError(f"{scene.root}: the scene has no splat.ply yet (run `splatcine train` first)")
     from splatcine.io.ply import read_gaussians_ply

@@ -50,6 +50,11 @@ class Scene:
         return path if path.is_file() else None
 
     @property
+    def training_unfinished(self) -> bool:
+        """A training was started on this scene and never completed (see layout.TRAINING_MARKER)."""
+        return (self.root / layout.TRAINING_MARKER).is_file()
+
+    @property
     def metres_per_unit(self) -> float | None:
         """Real-world scale, when the manifest records one (e.g. from a metric input)."""
         scale = self.manifest.get("normalization", {}).get("metres_per_unit")
