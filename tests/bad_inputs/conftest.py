@@ -77,6 +77,8 @@ max_width: null
 checkpoint_every: 0
 ssim_lambda: 0.3
 holdout_every: 0
+init: random
+init_random_count: 300
 strategy: {{kind: adc, refine_start: 1000, reset_every: 10000}}
 """
 
