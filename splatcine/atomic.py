@@ -93,7 +93,7 @@ def atomic_directory(target: Path, overwrite: bool = False, *, kind: str | None 
     inputs = list(inputs)
     check_output_dir(target, overwrite, kind, inputs)
     in_place = target.is_dir()
-    with _created_parents(target if in_place else target.parent):
+    with _created_parents(target if in_place else target.parent, target):
         base = target if in_place else target.parent
         tmp = Path(_writable(target, lambda: tempfile.mkdtemp(prefix=_TMP if in_place else f".{target.name}.tmp-",
                                                                dir=base)))
@@ -118,7 +118,7 @@ def atomic_file(target: Path) -> Iterator[Path]:
     target = _absolute(target)
     if target.is_dir():
         raise InputError(f"{target}: is a directory; give a file name to write")
-    with _created_parents(target.parent):
+    with _created_parents(target.parent, target):
         fd, name = _writable(target, lambda: tempfile.mkstemp(prefix=f".{target.name}.tmp-",
                                                               suffix=target.suffix, dir=target.parent))
         os.close(fd)
@@ -171,14 +171,15 @@ def _entries(directory: Path, skip: Path | None = None, also_skip: Path | None =
 
 
 @contextlib.contextmanager
-def _created_parents(directory: Path) -> Iterator[None]:
-    """Create `directory` and its missing parents; remove the ones created if the block fails."""
+def _created_parents(directory: Path, target: Path) -> Iterator[None]:
+    """Create `directory` and its missing parents (for `target`); remove the ones created if the
+    block fails."""
     missing = []
     for parent in [directory, *directory.parents]:
         if parent.exists():
             break
         missing.append(parent)
-    _writable(directory, lambda: directory.mkdir(parents=True, exist_ok=True))
+    _writable(target, lambda: directory.mkdir(parents=True, exist_ok=True))
     try:
         yield
     except BaseException:

@@ -34,6 +34,9 @@ from splatcine.train.strategy.ops import Optimizers, Params
 RESUMABLE_CHANGES = {"iterations", "checkpoint_every", "backend", "device"}
 
 
+PARAMS = ("means", "quats", "log_scales", "opacity_logits", "sh0", "shN")  # checkpointed as param.NAME
+
+
 @dataclass(frozen=True)
 class StepResult:
     loss: float
@@ -146,7 +149,7 @@ class TrainState:
         if config.iterations < meta.step:
             raise InputError(f"{path}: the checkpoint is at step {meta.step}, past --iterations "
                              f"{config.iterations}; give at least {meta.step} to resume it")  # fmt: skip
-        p = {k[len("param."):]: v for k, v in tensors.items() if k.startswith("param.")}
+        p = {name: tensors[f"param.{name}"] for name in PARAMS}  # a missing one names the file
         gaussians = Gaussians(p["means"], p["quats"], p["log_scales"], p["opacity_logits"],
                               torch.cat([p["sh0"], p["shN"]], dim=1))  # fmt: skip
         state = cls(config, gaussians, tensors["color.affine"].shape[0], meta.extent, device)
@@ -156,8 +159,11 @@ class TrainState:
             prefix = f"adam.{name}."
             _set_adam_state(opt, {k[len(prefix):]: v if k.endswith(".step") else v.to(device)
                                   for k, v in tensors.items() if k.startswith(prefix)})  # fmt: skip
-        state.strategy.load_state_dict({k[len("strategy."):]: v.to(device) for k, v in tensors.items()
-                                        if k.startswith("strategy.")})  # fmt: skip
+        try:
+            state.strategy.load_state_dict({k[len("strategy."):]: v.to(device) for k, v in tensors.items()
+                                            if k.startswith("strategy.")})  # fmt: skip
+        except KeyError as err:
+            raise InputError(f"{path}: the checkpoint has no tensor 'strategy.{err.args[0]}'") from None
         state.rng.set_state(tensors["rng"])
         return state
 
