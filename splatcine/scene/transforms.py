@@ -90,8 +90,9 @@ class TransformsFrame(_Lens):
         # A camera-to-world rotation is orthonormal with determinant +1. The tolerance admits the
         # float32 rounding and 4-decimal printing of exported files (errors ~1e-4) and separates them
         # from zero, scaled or sheared matrices (errors of order 1).
-        if not np.allclose(rotation.T @ rotation, np.eye(3), atol=ROTATION_TOLERANCE) or \
-                np.linalg.det(rotation) < 0:  # fmt: skip
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 entries: inf, then "not a rotation"
+            gram = rotation.T @ rotation
+        if not np.allclose(gram, np.eye(3), atol=ROTATION_TOLERANCE) or np.linalg.det(rotation) < 0:
             raise ValueError("the upper-left 3x3 is not a rotation (orthonormal, determinant +1)")
         return rows
 
