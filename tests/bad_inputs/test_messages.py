@@ -60,3 +60,24 @@ def test_masks_that_hide_everything(tmp_path):
     result = cli("reconstruct", shot, "--masks", masks, "-o", tmp_path / "scene", "--sfm-only")
     assert_one_error(result, 2, str(masks), "inverted")
     assert snapshot(tmp_path) == before
+
+
+def test_colmap_prints_nothing_of_its_own(tmp_path):
+    """COLMAP's glog lines (`E20261129 ... sfm.cc:310] Failed to create any sparse model`) go to
+    file descriptor 2 directly, so this runs in its own process and reads its real stderr."""
+    import re
+    import subprocess
+    import sys
+
+    from tests.bad_inputs.conftest import ROOT
+
+    rng = np.random.default_rng(0)
+    for i in range(3):  # noise: features, no matches, no model: COLMAP logs at every level
+        write_image(tmp_path / f"{i}.png", rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    code = ("import pycolmap, sys; from splatcine.sfm.colmap import plain_colmap; "
+            f"plain_colmap({str(tmp_path)!r}, {str(tmp_path / 'work')!r}); "
+            "sys.exit(pycolmap.logging.minloglevel)")  # the caller's level (0) comes back afterwards
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert not re.findall(r"^[IWE]\d{8} ", done.stderr, re.M), done.stderr
+    assert done.returncode == 0, done.stderr
