@@ -10,6 +10,7 @@ models, far too slow for the real 1.3B/14B ones).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,12 +47,15 @@ def load_wan_vace(model_dir: Path | str, device: str | None = None):
     if not index.is_file():
         raise InputError(f"{model_dir}: not a diffusers model directory (no model_index.json)")
     try:
-        kind = json.loads(index.read_text()).get("_class_name")
-    except json.JSONDecodeError as err:
+        doc = json.loads(index.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"{index}: not valid JSON ({err})") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{index}: a JSON object with _class_name is expected, not a {type(doc).__name__}")
+    kind = doc.get("_class_name")
     if kind != PIPELINE_CLASS:
         raise InputError(f"{index}: _class_name is {kind!r}, not a {PIPELINE_CLASS} model")
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = check_device(device)
     dtype = torch.bfloat16 if str(device).startswith("cuda") else torch.float32
     diffusers.utils.logging.disable_progress_bar()  # progress reaches the caller as events instead
     try:
@@ -61,6 +65,38 @@ def load_wan_vace(model_dir: Path | str, device: str | None = None):
                          f"{str(err).splitlines()[0] if str(err) else ''})") from None  # fmt: skip
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
+
+
+def check_device(device: str | None) -> str:
+    """`device` as torch spells it, checked against this machine (default: CUDA when present)."""
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(f"--device {device!r}: not a torch device (cpu, cuda, cuda:N)") from None
+    if parsed.type not in ("cpu", "cuda"):
+        raise InputError(f"--device {device!r}: generate runs on cpu or cuda")
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {device!r}: this torch ({torch.__version__}) sees no CUDA device")
+    if parsed.type == "cuda" and (parsed.index or 0) >= torch.cuda.device_count():
+        raise InputError(f"--device {device!r}: there are only {torch.cuda.device_count()} CUDA device(s)")
+    return str(parsed)
+
+
+def _check_settings(steps: int, guidance_scale: float, num_frames: int | None, height: int | None,
+                    width: int | None) -> None:  # fmt: skip
+    """Refuse what the model would silently change or choke on (sides are cut down to x16)."""
+    if steps < 1:
+        raise InputError(f"--steps must be at least 1, got {steps}")
+    if not math.isfinite(guidance_scale) or guidance_scale < 0:
+        raise InputError(f"--guidance must be a finite number >= 0, got {guidance_scale}")
+    if num_frames is not None and num_frames < 1:
+        raise InputError(f"--frames must be at least 1, got {num_frames}")
+    for name, side in (("--height", height), ("--width", width)):
+        if side is not None and side < 16:
+            raise InputError(f"{name} must be at least 16 pixels (sides are cut down to multiples of 16), "
+                             f"got {side}")  # fmt: skip
 
 
 def generate(
@@ -76,14 +112,23 @@ def generate(
     height: int | None = None,
     width: int | None = None,
     device: str | None = None,
+    overwrite: bool = False,
     progress: ProgressCallback = silent,
 ) -> GenerateResult:
-    """Run Wan VACE on the shot's conditioning; write `generated/seed-<seed>.mp4` and its settings."""
+    """Run Wan VACE on the shot's conditioning; write `generated/seed-<seed>.mp4` and its settings.
+
+    An earlier result of the same seed is replaced only with `overwrite`.
+    """
     from splatcine.condition import Bundle
     from splatcine.io.video import write_video
 
-    if steps < 1:
-        raise InputError(f"--steps must be at least 1, got {steps}")
+    _check_settings(steps, guidance_scale, num_frames, height, width)
+    device = check_device(device)
+    folder = Path(shot_dir) / GENERATED
+    video_path, settings_path = folder / f"seed-{seed}.mp4", folder / f"seed-{seed}.json"
+    if video_path.exists() and not overwrite:
+        raise InputError(f"{video_path}: already generated with this seed (pass --overwrite to replace it, "
+                         f"or choose another --seed)")  # fmt: skip
     bundle = Bundle.load(shot_dir)
     pipe = load_wan_vace(model_dir, device)
     kwargs = bundle.to_wan_vace(num_frames, height, width)
@@ -97,8 +142,6 @@ def generate(
                guidance_scale=guidance_scale, generator=generator, output_type="np",
                callback_on_step_end=on_step, **kwargs)  # fmt: skip
     frames = (np.clip(np.asarray(out.frames[0], dtype=np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
-    folder = Path(shot_dir) / GENERATED
-    video_path, settings_path = folder / f"seed-{seed}.mp4", folder / f"seed-{seed}.json"
     with atomic_file(video_path) as tmp:
         write_video(tmp, frames, fps=bundle.shot.fps)
     settings: dict[str, Any] = {

@@ -34,3 +34,12 @@ class MissingDependencyError(SplatcineError):
     """An optional dependency or tool (diffusers, a C++ compiler) is not available."""
 
     exit_code = 4
+
+
+class Interrupted(SplatcineError, KeyboardInterrupt):
+    """The user stopped the run (Ctrl-C, SIGTERM); the message says what was kept and how to go on.
+
+    Still a `KeyboardInterrupt`, so code that cleans up on Ctrl-C does so for it too.
+    """
+
+    exit_code = 130  # 128 + SIGINT, as shells report an interrupted command

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from splatcine.atomic import atomic_directory, atomic_file
+from splatcine.atomic import SCENE_KIND, atomic_directory, atomic_file, check_output_dir
 from splatcine.cameras import Camera
-from splatcine.errors import InputError, ReconstructionError, SplatcineError
+from splatcine.errors import InputError, Interrupted, ReconstructionError
 from splatcine.ingest import IngestSettings, Ingested, ingest
 from splatcine.io.video import read_image, write_image
 from splatcine.progress import Progress, ProgressCallback, silent
@@ -32,6 +32,12 @@ from splatcine.sfm import Normalization, SfmSettings, SparseModel, run_sfm, tria
 
 if TYPE_CHECKING:
     from splatcine.train import TrainConfig, TrainResult
+
+
+# The smallest long side SfM is asked to work at. Measured on the procedural orbit, dolly and
+# truck (32 frames, `--sfm-only`): at 48 px none registers (too few SIFT features: reported as
+# "does not translate"), at 64 px the dolly fails, from 96 px up all three register every keyframe.
+MIN_IMAGE_SIZE = 96
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,10 @@ def reconstruct(
         raise InputError(f"--mapper must be 'global' or 'incremental', not {mapper!r}")
     if max_frames < 3:
         raise InputError(f"--max-frames must be at least 3 (got {max_frames})")
+    if max_image_size < MIN_IMAGE_SIZE:
+        raise InputError(f"--max-image-size {max_image_size}: frames under {MIN_IMAGE_SIZE} px on the long "
+                         f"side keep too few features for SfM; give at least {MIN_IMAGE_SIZE} (default "
+                         f"{IngestSettings.max_image_size})")  # fmt: skip
     settings = ReconstructSettings(
         IngestSettings(max_frames=max_frames, max_image_size=max_image_size, segment=segment,
                        frame_range=frame_range),
@@ -120,13 +130,18 @@ def reconstruct(
     if posed is not None and masks is not None:
         raise InputError(f"{shot}: --masks is for videos and frame folders; give a posed input's masks "
                          "as mask_path in its transforms.json")
-    with atomic_directory(out_dir, overwrite=overwrite) as tmp, tempfile.TemporaryDirectory() as work:
+    inputs = [shot] + ([masks] if masks is not None else [])
+    check_output_dir(out_dir, overwrite, SCENE_KIND, inputs)  # before any work: refuse early
+    with atomic_directory(out_dir, overwrite=overwrite, kind=SCENE_KIND, inputs=inputs) as tmp, \
+            tempfile.TemporaryDirectory() as work:
         if posed is not None:
             report, normalization = _from_posed(posed, tmp, Path(work), settings, progress)
         else:
             report, normalization = _from_shot(shot, masks, tmp, Path(work), settings, progress)
         _write_manifest(tmp, shot if posed is None else posed, masks, settings, normalization)
         (tmp / layout.REPORT).write_text(json.dumps(report.to_json(), indent=2))
+        if not sfm_only:  # marked before the rename: a scene killed in training never looks --sfm-only
+            (tmp / layout.TRAINING_MARKER).write_text("{}\n")
     training = None
     if not sfm_only:
         # Training runs on the renamed, complete SfM scene: an interrupted training leaves that
@@ -144,9 +159,11 @@ def _train(scene_dir: Path, config: TrainConfig | None, progress: ProgressCallba
 
     try:
         return train_scene(scene_dir, config or resolve_config("preview"), progress=progress)
-    except KeyboardInterrupt:
-        raise SplatcineError(f"{scene_dir}: training interrupted; the cameras are saved and "
-                             f"`splatcine train {scene_dir} --resume` continues it") from None
+    except Interrupted:  # stopped between steps: its message names the checkpoint
+        raise
+    except KeyboardInterrupt:  # stopped before the first step
+        raise Interrupted(f"{scene_dir}: training interrupted before it started; the cameras are saved "
+                          f"and `splatcine train {scene_dir}` trains it") from None
 
 
 def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings: ReconstructSettings,
@@ -313,6 +330,7 @@ def _write_manifest(root: Path, source: Path, masks: Path | None, settings: Reco
     if masks is not None:
         inputs["masks"] = _describe(Path(masks))
     manifest = {
+        "kind": SCENE_KIND,
         "splatcine_scene": 1,
         "created_by": "splatcine reconstruct",
         "inputs": inputs,

@@ -34,9 +34,9 @@ def test_nerf_synthetic_camera_angle_x(tmp_path):
 
 @pytest.mark.parametrize(
     "content,message",
-    [("{not json", "not valid JSON"), ('{"frames": []}', "'frames' is missing or empty"),
+    [("{not json", "not valid JSON"), ('{"frames": []}', "frames: List should have at least 1 item"),
      ('{"fl_x": 1, "w": 2, "h": 2, "frames": [{"file_path": "a"}]}', r"frames\[0\].transform_matrix is missing"),
-     ('{"fl_x": 1, "w": 2, "h": 2, "frames": [{"file_path": "a", "transform_matrix": [[1]]}]}', "finite 4x4")],
+     ('{"fl_x": 1, "w": 2, "h": 2, "frames": [{"file_path": "a", "transform_matrix": [[1]]}]}', "must be a 4x4")],
 )
 def test_bad_files_give_one_line_errors(tmp_path, content, message):
     path = tmp_path / "transforms.json"

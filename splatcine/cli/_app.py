@@ -8,17 +8,63 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import signal
 import sys
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TaskID
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from splatcine.errors import SplatcineError
+try:  # recent typer vendors its own copy of click, whose exceptions are the ones raised
+    from typer import _click as click
+except ImportError:
+    import click
+
+from splatcine.errors import InputError, Interrupted, SplatcineError
 from splatcine.progress import Progress
+
+console = Console(stderr=True)
+
+
+def say(text: str) -> None:
+    """Print a plain line on stderr: paths like `shot[final].mp4` are text, never rich markup."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def fail(err: SplatcineError) -> None:
+    """`error: <one line>` (or `interrupted: ...`) on stderr; the exit code is the caller's."""
+    label = "[yellow]interrupted:[/]" if isinstance(err, Interrupted) else "[bold red]error:[/]"
+    console.print(f"{label} {escape(str(err))}", highlight=False, soft_wrap=True)
+
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """The root command: option errors as one `error:` line (not click's usage box), and
+    SIGTERM handled like Ctrl-C so a stopped run cleans up and checkpoints the same way."""
+
+    def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError:  # the help was printed while raising it
+            code = 2
+        except click.exceptions.ClickException as err:  # UsageError, BadParameter, ...
+            command = err.ctx.command_path if getattr(err, "ctx", None) else "splatcine"
+            fail(InputError(f"{command}: {err.format_message()} (see {command} --help)"))
+            code = err.exit_code
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            fail(Interrupted("stopped before the command started"))
+            code = Interrupted.exit_code
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
     name="splatcine",
@@ -26,25 +72,33 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_OneLineErrors,
 )
-console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable)
 
 
 def user_errors(fn: F) -> F:
-    """Turn `SplatcineError` into `error: <one line>` on stderr and its exit code."""
+    """Turn `SplatcineError` into `error: <one line>` on stderr and its exit code.
+
+    Ctrl-C (and SIGTERM, see `_OneLineErrors`) exits 130; an `OSError` the library did not
+    anticipate (a disk filling up, a permission) is still one line naming the file.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except SplatcineError as err:
-            console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            fail(err)
             raise typer.Exit(err.exit_code) from None
         except KeyboardInterrupt:
-            console.print("[yellow]interrupted[/]")
-            raise typer.Exit(130) from None
+            fail(Interrupted("stopped; nothing half-written was kept"))
+            raise typer.Exit(Interrupted.exit_code) from None
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename else ""
+            fail(InputError(f"{where}{err.strerror or err}"))
+            raise typer.Exit(InputError.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 

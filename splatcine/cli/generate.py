@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from splatcine.cli._app import app, console, progress_bars, user_errors
+from splatcine.cli._app import app, progress_bars, say, user_errors
 
 
 @app.command()
@@ -24,6 +24,7 @@ def generate(
     height: Optional[int] = typer.Option(None, "--height", help="Height (down to x16); default the shot's."),
     width: Optional[int] = typer.Option(None, "--width", help="Width (down to x16); default the shot's."),
     device: Optional[str] = typer.Option(None, "--device", help="torch device; default CUDA when present."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier result of the same seed."),
 ) -> None:
     """Generate the next shot with a Wan VACE model conditioned on the shot's renders."""
     from splatcine.diffusion import generate as run
@@ -31,8 +32,5 @@ def generate(
     with progress_bars() as progress:
         result = run(shot, model, prompt, negative_prompt=negative_prompt, seed=seed, steps=steps,
                      guidance_scale=guidance, num_frames=frames, height=height, width=width, device=device,
-                     progress=progress)  # fmt: skip
-    console.print(
-        f"{result.num_frames} frames {result.width}x{result.height} (seed {result.seed}) -> {result.video_path}",
-        highlight=False,
-    )
+                     overwrite=overwrite, progress=progress)  # fmt: skip
+    say(f"{result.num_frames} frames {result.width}x{result.height} (seed {result.seed}) -> {result.video_path}")

@@ -7,9 +7,11 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from splatcine.cli._app import app, console, user_errors
+from splatcine.atomic import check_output_file
+from splatcine.cli._app import app, say, user_errors
 
 path_app = typer.Typer(
     help="Camera paths in YAML: preview, inspect, export and import.", no_args_is_help=True
@@ -20,6 +22,7 @@ PATH_ARG = typer.Argument(..., help="Camera-path YAML file (see cameras/ for exa
 SCENE_OPT = typer.Option(
     None, "--scene", "-s", help="Scene directory (for from_frame, the lens, metres, the preview)."
 )
+OVERWRITE_OPT = typer.Option(False, "--overwrite", help="Replace the output file if it exists.")
 
 
 @path_app.command()
@@ -28,15 +31,17 @@ def preview(
     path_yaml: Path = PATH_ARG,
     scene: Optional[Path] = SCENE_OPT,
     out: Path = typer.Option(Path("preview.png"), "--out", "-o", help="PNG to write."),
+    overwrite: bool = OVERWRITE_OPT,
 ) -> None:
     """Draw the path over the scene from above and from the side."""
+    check_output_file(out, overwrite)
     from splatcine import paths
     from splatcine.paths.preview import write_preview
     from splatcine.scene import load_scene
 
     loaded = load_scene(scene) if scene is not None else None
     write_preview(paths.load(path_yaml, loaded), out, loaded)
-    console.print(f"wrote {out}", highlight=False)
+    say(f"wrote {out}")
 
 
 @path_app.command()
@@ -55,7 +60,7 @@ def show(
     path = paths.load(path_yaml, scene)
     headers, rows = frame_table(path, every or max(1, len(path) // 20))
     table = Table(
-        title=f"{path_yaml}: {len(path)} frames, {path.fps:g} fps, {path.width}x{path.height}"
+        title=escape(f"{path_yaml}: {len(path)} frames, {path.fps:g} fps, {path.width}x{path.height}")
     )
     for header in headers:
         table.add_column(header, justify="right")
@@ -82,14 +87,16 @@ def export(
         None, "--dataparser-transforms",
         help="nerfstudio only: the trained model's dataparser_transforms.json (cameras in its frame).",
     ),  # fmt: skip
+    overwrite: bool = OVERWRITE_OPT,
 ) -> None:
     """Write the sampled cameras in another tool's format."""
+    check_output_file(out, overwrite)
     from splatcine import paths
     from splatcine.paths.convert import export as export_path
 
     export_path(paths.load(path_yaml, scene), format, out, downsample=downsample,
                 dataparser_transforms=dataparser_transforms)  # fmt: skip
-    console.print(f"wrote {out}", highlight=False)
+    say(f"wrote {out}")
 
 
 @path_app.command("import")
@@ -99,9 +106,11 @@ def import_(
         ..., help="nerfstudio camera_path.json (from its viewer or Blender add-on)."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Path YAML to write."),
+    overwrite: bool = OVERWRITE_OPT,
 ) -> None:
     """Turn a nerfstudio camera_path.json into a path YAML."""
+    check_output_file(out, overwrite)
     from splatcine.paths.convert import import_nerfstudio
 
     import_nerfstudio(camera_path, out)
-    console.print(f"wrote {out}", highlight=False)
+    say(f"wrote {out}")

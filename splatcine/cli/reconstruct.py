@@ -6,9 +6,10 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from splatcine.cli._app import app, console, progress_bars, user_errors
+from splatcine.cli._app import app, console, progress_bars, say, user_errors
 from splatcine.cli.train import Preset, training_summary
 from splatcine.errors import InputError
 from splatcine.ingest import IngestSettings
@@ -59,7 +60,7 @@ def reconstruct(
         )
     console.print(summary_table(result.report, output))
     if result.training is not None:
-        console.print(training_summary(result.training), highlight=False)
+        say(training_summary(result.training))
 
 
 def _frame_range(text: str | None) -> tuple[int, int | None] | None:
@@ -76,7 +77,7 @@ def _frame_range(text: str | None) -> tuple[int, int | None] | None:
 
 def summary_table(report: ReconstructReport, scene_dir: Path) -> Table:
     """The diagnosis of a run as a rich table."""
-    table = Table(title=f"scene written to {scene_dir}", show_header=False)
+    table = Table(title=escape(f"scene written to {scene_dir}"), show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
 
@@ -99,5 +100,5 @@ def summary_table(report: ReconstructReport, scene_dir: Path) -> Table:
     rows.append(("time per stage", ", ".join(f"{k} {v:.1f}s" for k, v in report.seconds.items())))
     rows += [("warning", w) for w in report.warnings]
     for what, value in rows:
-        table.add_row(what, value)
+        table.add_row(what, escape(value))
     return table

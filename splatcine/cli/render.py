@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from splatcine.cli._app import app, console, progress_bars, user_errors
+from splatcine.cli._app import app, progress_bars, say, user_errors
 
 
 @app.command()
@@ -31,9 +31,6 @@ def render(
         result = render_path(scene, path, out, formats=formats, fit=fit, backend=backend, overwrite=overwrite,
                              progress=progress)  # fmt: skip
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    console.print(
-        f"{result.num_frames} frames {result.width}x{result.height}, "
-        f"{result.unseen_fraction:.0%} unseen on average -> {result.out_dir}",
-        highlight=False,
-    )
+        say(f"warning: {warning}")
+    say(f"{result.num_frames} frames {result.width}x{result.height}, "
+        f"{result.unseen_fraction:.0%} unseen on average -> {result.out_dir}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from splatcine.cli._app import app, console, progress_bars, user_errors
+from splatcine.cli._app import app, progress_bars, say, user_errors
 from splatcine.train import resolve_config
 
 if TYPE_CHECKING:
@@ -42,14 +42,34 @@ def train(
                                                          "random points inside the camera bounds."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of every random choice in the run."),
 ) -> None:
-    """Train 3D Gaussians on a scene's frames; write splat.ply, metrics.json and a contact sheet."""
-    cfg = resolve_config(preset.value if preset else None, config, iterations=iterations,
-                         init=init.value if init else None, seed=seed)  # fmt: skip
+    """Train 3D Gaussians on a scene's frames; write splat.ply, metrics.json and a contact sheet.
+
+    With --resume the checkpoint's own settings are used; --iterations may extend them.
+    """
+    overrides = {"iterations": iterations, "init": init.value if init else None, "seed": seed}
+    if resume and preset is None and config is None:
+        cfg = None if all(v is None for v in overrides.values()) else _checkpoint_config(scene_dir, overrides)
+    else:
+        cfg = resolve_config(preset.value if preset else None, config, **overrides)
     from splatcine.train import train_scene  # torch and kornia: only when training
 
     with progress_bars() as progress:
         result = train_scene(scene_dir, cfg, progress=progress, resume=resume)
-    console.print(training_summary(result), highlight=False)
+    say(training_summary(result))
+
+
+def _checkpoint_config(scene_dir: Path, overrides: dict):
+    """The latest checkpoint's config with the options given laid over it (None: no checkpoint)."""
+    from splatcine.scene import layout
+    from splatcine.train.run import latest_checkpoint
+    from splatcine.train.trainer import checkpoint_meta
+
+    latest = latest_checkpoint(scene_dir / layout.CHECKPOINTS)
+    if latest is None:
+        return None  # train_scene says there is nothing to resume
+    saved = checkpoint_meta(latest).config
+    given = {k: v for k, v in overrides.items() if v is not None}  # already checked by typer
+    return saved.model_validate({**saved.model_dump(), **given})
 
 
 def training_summary(result: TrainResult) -> str:

@@ -19,6 +19,7 @@ from PIL import Image
 
 from splatcine.errors import InputError, ReconstructionError
 from splatcine.ingest.blur import sharp_mask, sharpness
+from splatcine.ingest.checks import check_frames, check_masks
 from splatcine.ingest.cuts import detect_cuts, segments
 from splatcine.ingest.motion import frame_motion, motion_gray, select_by_motion
 from splatcine.io.video import iter_frames, probe_video
@@ -71,6 +72,7 @@ def ingest(
     info = probe_video(shot)
     scale = _resize_scale(info.width, info.height, settings.max_image_size)
     motion, coherence, scores, size = _measure(shot, scale, info.frame_count, progress)
+    check_frames(shot, scores, coherence)  # too few, blank or noise: said before SfM blames the camera
     n = len(scores)
     start, stop = _frame_range(shot, settings.frame_range, n)
     cuts = [start + c for c in detect_cuts(np.array(coherence[start:stop]))]
@@ -91,6 +93,8 @@ def ingest(
         )
     keep = select_by_motion(motion_arr, candidates, settings.max_frames, settings.min_step_fraction * size[0])
     mask_frames = _read_masks(masks, n, (size[1], size[0]), keep) if masks is not None else None
+    if mask_frames is not None:
+        check_masks(masks, mask_frames, MASK_IGNORE)
     wanted = set(keep)  # a second pass decodes only the keyframes: memory stays bounded on long shots
     return Ingested(
         frames=[_resized(f, scale) for i, f in enumerate(iter_frames(shot)) if i in wanted],

@@ -29,17 +29,44 @@ def save_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str
         save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(meta)})
 
 
-def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+class Tensors(dict):
+    """A checkpoint's tensors by name; a missing one is an `InputError` naming the file."""
+
+    def __init__(self, path: Path, tensors: dict[str, torch.Tensor]):
+        super().__init__(tensors)
+        self.path = path
+
+    def __missing__(self, name: str) -> torch.Tensor:
+        raise InputError(f"{self.path}: the checkpoint has no tensor '{name}' (truncated, or not "
+                         f"written by this version of splatcine)")  # fmt: skip
+
+
+def load_checkpoint(path: Path) -> tuple[Tensors, dict[str, Any]]:
     """The tensors and the plain values stored by `save_checkpoint`."""
+    path = Path(path)
+    meta = read_checkpoint_meta(path)
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise InputError(f"{path}: not a readable checkpoint ({_first_line(err)})") from None
+    return Tensors(path, tensors), meta
+
+
+def read_checkpoint_meta(path: Path) -> dict[str, Any]:
+    """Only the plain values of a checkpoint (its header; the tensors are not read)."""
     path = Path(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = json.loads((f.metadata() or {}).get(_META_KEY, "null"))
-        tensors = load_file(str(path))
     except FileNotFoundError:
         raise InputError(f"{path}: no such checkpoint") from None
     except (SafetensorError, OSError, ValueError) as err:
-        raise InputError(f"{path}: not a readable checkpoint ({err})") from None
+        raise InputError(f"{path}: not a readable checkpoint ({_first_line(err)})") from None
     if not isinstance(meta, dict):
         raise InputError(f"{path}: not a splatcine checkpoint (no '{_META_KEY}' metadata)")
-    return tensors, meta
+    return meta
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

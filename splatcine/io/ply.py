@@ -105,4 +105,25 @@ def read_gaussians_ply(path: Path) -> Gaussians:
     )
     if not all(torch.isfinite(t).all() for t in gaussians.tensors().values()):
         raise InputError(f"{path}: the splat holds non-finite values")
+    _check_sizes(path, gaussians)
     return gaussians
+
+
+# Median Gaussian size over the diagonal of the box their centres span. Four splats measured
+# here (procedural sets, 29k-346k Gaussians): median 0.0008-0.0024, largest 0.0032. A median
+# above 100, five orders higher, means every Gaussian dwarfs the scene: nothing renders sensibly.
+MAX_MEDIAN_SCALE_OVER_EXTENT = 100.0
+
+
+def _check_sizes(path: Path, gaussians: Gaussians) -> None:
+    """Refuse splats that would render as nothing: no Gaussians, or absurd scales."""
+    if len(gaussians) == 0:
+        raise InputError(f"{path}: the splat holds no Gaussians")
+    if gaussians.log_scales.max() > 80:  # exp(88) overflows float32; 80 is e^80 ~ 5e34 units already
+        raise InputError(f"{path}: scale_* (log scales) reach {float(gaussians.log_scales.max()):.3g}: "
+                         f"the Gaussians would be infinitely large")  # fmt: skip
+    diagonal = float(torch.linalg.norm(gaussians.means.amax(0) - gaussians.means.amin(0)))
+    median = float(gaussians.log_scales.amax(1).median().exp())
+    if diagonal > 0 and median > MAX_MEDIAN_SCALE_OVER_EXTENT * diagonal:
+        raise InputError(f"{path}: the median Gaussian ({median:.3g}) is {median / diagonal:.3g}x the size "
+                         f"of the whole scene ({diagonal:.3g}); scale_* must be log scales")  # fmt: skip

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from splatcine.errors import InputError
+from splatcine.io.yaml_safe import load_yaml
 from splatcine.paths.schema import PathSpec
 
 Loc = tuple[Any, ...]
@@ -51,8 +52,7 @@ def read_source(path_yaml: Path | str, text: str | None = None) -> PathSource:
         except (OSError, UnicodeDecodeError) as err:
             raise InputError(f"{name}: cannot read ({err})") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, node = load_yaml(text, name)  # aliases measured before anything walks them
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = f":{mark.line + 1}" if mark else ""

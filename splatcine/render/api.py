@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from splatcine.atomic import atomic_directory
+from splatcine.atomic import SHOT_KIND, atomic_directory, check_output_dir
 from splatcine.cameras import Camera
 from splatcine.errors import InputError
 from splatcine.progress import ProgressCallback, silent
@@ -60,8 +60,10 @@ def render_path(
 
     formats = tuple(dict.fromkeys(formats))  # each once, in the order given
     out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InputError(f"{out_dir}: already exists (pass --overwrite to replace it)")
+    # never the scene being read, nor the folder of the path file; only an earlier shot is replaced
+    inputs = [scene.root if isinstance(scene, Scene) else Path(scene)]
+    inputs += [Path(path)] if isinstance(path, (str, Path)) else []
+    check_output_dir(out_dir, overwrite, SHOT_KIND, inputs)
     scene = scene if isinstance(scene, Scene) else load_scene(Path(scene))
     gaussians = _load_gaussians(scene)
     cameras, path_fps, path_name = _path_cameras(path, scene)
@@ -73,7 +75,7 @@ def render_path(
 
     renderer = shot_mod.ShotRenderer(gaussians, cameras, scene.cameras, backend=backend, device=device,
                                      progress=progress)  # fmt: skip
-    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+    with atomic_directory(out_dir, overwrite=overwrite, kind=SHOT_KIND, inputs=inputs) as tmp:
         files.write_maps(renderer.frames(), tmp, len(cameras), size.width, size.height)
         shot = files.read_shot_maps(tmp, cameras, fps)
         shot.source_pixels = renderer.source_pixels
@@ -86,6 +88,9 @@ def render_path(
 
 
 def _load_gaussians(scene: Scene):
+    if scene.splat_path is None and scene.training_unfinished:
+        raise InputError(f"{scene.root}: the scene's training never finished (stopped or killed); "
+                         f"`splatcine train {scene.root} --resume` continues it")
     if scene.splat_path is None:
         raise InputError(f"{scene.root}: the scene has no splat.ply yet (run `splatcine train` first)")
     from splatcine.io.ply import read_gaussians_ply

@@ -50,6 +50,11 @@ class Scene:
         return path if path.is_file() else None
 
     @property
+    def training_unfinished(self) -> bool:
+        """A training was started on this scene and never completed (see layout.TRAINING_MARKER)."""
+        return (self.root / layout.TRAINING_MARKER).is_file()
+
+    @property
     def metres_per_unit(self) -> float | None:
         """Real-world scale, when the manifest records one (e.g. from a metric input)."""
         scale = self.manifest.get("normalization", {}).get("metres_per_unit")
@@ -87,7 +92,7 @@ def load_scene(path: Path) -> Scene:
                 mask_path=root / mask if mask else None,
             )
         )
-    manifest = json.loads((root / layout.MANIFEST).read_text())
+    manifest = _read_manifest(root / layout.MANIFEST)
     points_path = root / layout.POINTS_PLY
     if points_path.is_file():
         from splatcine.io.ply import read_points_ply
@@ -97,6 +102,20 @@ def load_scene(path: Path) -> Scene:
     else:
         points, colors = np.zeros((0, 3)), np.zeros((0, 3), np.uint8)
     return Scene(root=root, frames=frames, points=points, point_colors=colors, manifest=manifest)
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(manifest, dict):
+        raise InputError(f"{path}: a scene manifest is a JSON object, not a {type(manifest).__name__}")
+    normalization = manifest.get("normalization", {})
+    scale = normalization.get("metres_per_unit") if isinstance(normalization, dict) else None
+    if not isinstance(normalization, dict) or not (scale is None or isinstance(scale, (int, float))):
+        raise InputError(f"{path}: field 'normalization' is not what splatcine writes")
+    return manifest
 
 
 def _ranges(values: list[int]) -> str:

@@ -10,6 +10,7 @@
       points.ply          sparse points with colours
       splat.ply           trained Gaussians, standard 3DGS PLY (after training)
       metrics.json        held-out evaluation (after training)
+      training.incomplete while a training runs, and after one that never finished (killed)
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ POINTS_PLY = "points.ply"
 SPLAT_PLY = "splat.ply"
 METRICS = "metrics.json"
 CHECKPOINTS = "checkpoints"
+# Written when training starts and removed when its outputs are complete: a scene that still
+# has it was killed mid-training (SIGKILL, power loss), unlike an `--sfm-only` scene.
+TRAINING_MARKER = "training.incomplete"
 
 # Mask convention, everywhere in splatcine: a single-channel 8-bit image where
 # 255 (white) marks pixels to IGNORE (moving things) and 0 (black) the static set.

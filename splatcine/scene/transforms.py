@@ -10,10 +10,12 @@ Per-frame intrinsics, as nerfstudio allows, are read too.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, StrictStr, ValidationError, field_validator
 
 from splatcine.cameras import Camera, Intrinsics, cam_from_world_from_gl, gl_world_from_cam
 from splatcine.errors import InputError
@@ -57,12 +59,59 @@ def _intrinsics_json(k: Intrinsics) -> dict[str, Any]:
             "k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0}
 
 
+class _Lens(BaseModel):
+    """Pinhole fields nerfstudio allows at the top level or per frame (all optional here)."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    w: Annotated[int, Field(ge=1, le=65536)] | None = None
+    h: Annotated[int, Field(ge=1, le=65536)] | None = None
+    fl_x: PositiveFloat | None = None
+    fl_y: PositiveFloat | None = None
+    cx: float | None = None
+    cy: float | None = None
+    camera_angle_x: Annotated[float, Field(gt=0, lt=math.pi)] | None = None  # radians (NeRF-synthetic)
+
+
+class TransformsFrame(_Lens):
+    file_path: StrictStr
+    transform_matrix: list[list[float]]  # OpenGL camera-to-world, 4x4 or 3x4
+    mask_path: StrictStr | None = None
+    source_frame: Annotated[int, Field(ge=0)] | None = None
+
+    @field_validator("transform_matrix")
+    @classmethod
+    def _rigid(cls, rows: list[list[float]]) -> list[list[float]]:
+        gl = np.asarray(rows, dtype=np.float64) if all(len(r) == 4 for r in rows) else None
+        if gl is None or gl.shape not in ((3, 4), (4, 4)):
+            raise ValueError("must be a 4x4 (or 3x4) matrix of numbers")
+        if gl.shape == (4, 4) and not np.allclose(gl[3], [0, 0, 0, 1], atol=1e-6):
+            raise ValueError("the last row must be [0, 0, 0, 1]")
+        rotation = gl[:3, :3]
+        # A camera-to-world rotation is orthonormal with determinant +1. The tolerance admits the
+        # float32 rounding and 4-decimal printing of exported files (errors ~1e-4) and separates them
+        # from zero, scaled or sheared matrices (errors of order 1).
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 entries: inf, then "not a rotation"
+            gram = rotation.T @ rotation
+        if not np.allclose(gram, np.eye(3), atol=ROTATION_TOLERANCE) or np.linalg.det(rotation) < 0:
+            raise ValueError("the upper-left 3x3 is not a rotation (orthonormal, determinant +1)")
+        return rows
+
+
+class TransformsFile(_Lens):
+    frames: Annotated[list[TransformsFrame], Field(min_length=1)]
+
+
+ROTATION_TOLERANCE = 1e-2
+
+
 def read_transforms(path: Path) -> tuple[list[Camera], list[dict[str, Any]], dict[str, Any]]:
     """Read a nerfstudio (or original NeRF-synthetic) `transforms.json`.
 
-    Returns the cameras (OpenCV `cam_from_world`), the raw frame entries, and the document.
+    Returns the cameras (OpenCV `cam_from_world`), the checked frame entries, and the document.
     NeRF-synthetic files give `camera_angle_x` instead of focal lengths; the image size is
-    then read from the first image.
+    then read from the first image. Wrong types, non-finite or negative focal lengths,
+    matrices that are not rigid and cameras that all sit at one point are one `InputError`
+    naming the file and the field.
     """
     path = Path(path)
     try:
@@ -71,22 +120,34 @@ def read_transforms(path: Path) -> tuple[list[Camera], list[dict[str, Any]], dic
         raise InputError(f"{path}: no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: not valid JSON ({err})") from None
-    frames = doc.get("frames")
-    if not isinstance(frames, list) or not frames:
-        raise InputError(f"{path}: field 'frames' is missing or empty")
+    except OSError as err:
+        raise InputError(f"{path}: cannot read ({err.strerror})") from None
+    try:
+        checked = TransformsFile.model_validate(doc)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+        if first["type"] == "missing":
+            raise InputError(f"{path}: {where} is missing") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise InputError(f"{path}: {where or 'the file'}: {message} (got {_short(first.get('input'))})") from None
+    frames = [f.model_dump(exclude_none=True) for f in checked.frames]
     cameras = []
     for i, frame in enumerate(frames):
-        where = f"{path}: frames[{i}]"
-        try:
-            gl = np.asarray(frame["transform_matrix"], dtype=np.float64)
-        except KeyError:
-            raise InputError(f"{where}.transform_matrix is missing") from None
+        gl = np.asarray(frame["transform_matrix"], dtype=np.float64)
         if gl.shape == (3, 4):
             gl = np.vstack([gl, [0, 0, 0, 1]])
-        if gl.shape != (4, 4) or not np.isfinite(gl).all():
-            raise InputError(f"{where}.transform_matrix must be a finite 4x4 matrix")
-        cameras.append(Camera(cam_from_world_from_gl(gl), _read_intrinsics(path, doc, frame, where)))
+        cameras.append(Camera(cam_from_world_from_gl(gl), _read_intrinsics(path, doc, frame, f"{path}: frames[{i}]")))
+    centers = np.stack([c.center for c in cameras])
+    if len(cameras) > 1 and np.ptp(centers, axis=0).max() <= 1e-9 * max(1.0, np.abs(centers).max()):
+        raise InputError(f"{path}: all {len(cameras)} frames have the same camera position "
+                         f"(transform_matrix): nothing can be triangulated or trained from one point")  # fmt: skip
     return cameras, frames, doc
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _read_intrinsics(path: Path, doc: dict, frame: dict, where: str) -> Intrinsics:

@@ -16,7 +16,9 @@ scene's size (two threads may still sum in a different order).
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -72,6 +74,22 @@ class SfmResult:
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """COLMAP prints nothing while splatcine calls it, and the caller's log level comes back after.
+
+    Even its ERROR lines ("Failed to create any sparse model") only repeat, on stderr and
+    in glog's format, what splatcine reports as one line; FATAL (an abort) still prints.
+    """
+    previous = pycolmap.logging.minloglevel
+    pycolmap.logging.minloglevel = 3
+    try:
+        yield
+    finally:
+        pycolmap.logging.minloglevel = previous
+
+
+@_quiet()
 def run_sfm(
     image_dir: Path,
     work_dir: Path,
@@ -81,7 +99,6 @@ def run_sfm(
     progress: ProgressCallback = silent,
 ) -> SfmResult:
     """Pose the images of `image_dir` (one video's frames, named in order). Raises ReconstructionError."""
-    _quiet()
     pycolmap.set_random_seed(settings.seed)
     names = sorted(p.name for p in Path(image_dir).iterdir() if p.is_file())
     work_dir = Path(work_dir)
@@ -148,6 +165,7 @@ def _map_with_fallback(db: Path, image_dir: Path, work_dir: Path, n_images: int,
     return None, attempts
 
 
+@_quiet()
 def triangulate_known_poses(
     image_dir: Path,
     cameras: dict[str, Camera],  # image name -> known camera
@@ -157,7 +175,6 @@ def triangulate_known_poses(
     settings: SfmSettings = SfmSettings(),
 ) -> SparseModel:
     """Sparse points for images whose cameras are known (features, matching, triangulation)."""
-    _quiet()
     pycolmap.set_random_seed(settings.seed)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -189,10 +206,10 @@ def triangulate_known_poses(
     return SparseModel(rec)
 
 
+@_quiet()
 def plain_colmap(image_dir: Path, work_dir: Path, mapper: Mapper = "incremental") -> SparseModel | None:
     """COLMAP with pycolmap's defaults (one shared SIMPLE_RADIAL camera, no focal prior, no checks):
     the baseline that the benchmark measures splatcine against. The largest model, or None."""
-    _quiet()
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     db = work_dir / "database.db"
@@ -209,9 +226,6 @@ def plain_colmap(image_dir: Path, work_dir: Path, mapper: Mapper = "incremental"
         return None
     return SparseModel(max(models.values(), key=lambda rec: rec.num_reg_images())) if models else None
 
-
-def _quiet() -> None:
-    pycolmap.logging.minloglevel = 2  # errors only: library code does not print
 
 
 def _extraction_options(settings: SfmSettings) -> pycolmap.FeatureExtractionOptions:

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from splatcine.errors import InputError
+from splatcine.io.yaml_safe import load_yaml
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class LearningRates(_Strict):
@@ -33,35 +34,42 @@ class LearningRates(_Strict):
     shN: float = 2.5e-3 / 20
     color_correction: float = 1e-3
 
+    @model_validator(mode="after")
+    def _non_negative(self) -> "LearningRates":
+        for name, rate in self:
+            if rate < 0:
+                raise ValueError(f"{name} must be >= 0, got {rate}")
+        return self
+
 
 class ADCConfig(_Strict):
     """Adaptive density control (clone, split, prune, opacity reset) from the 3DGS paper."""
 
     kind: Literal["adc"] = "adc"
-    grow_grad2d: float = 2e-4  # mean screen-space gradient (NDC units) above which to densify
-    grow_scale3d: float = 0.01  # x scene extent: smaller Gaussians are cloned, larger split
-    prune_opacity: float = 0.005
-    prune_scale3d: float = 0.1  # x scene extent: larger Gaussians are pruned after a reset
-    refine_start: int = 500
-    refine_stop: int = 15_000
-    refine_every: int = 100
-    reset_every: int = 3_000
-    max_gaussians: int = 3_000_000  # growth stops here, a guard for small machines
+    grow_grad2d: float = Field(2e-4, gt=0)  # mean screen-space gradient (NDC units) above which to densify
+    grow_scale3d: float = Field(0.01, gt=0)  # x scene extent: smaller Gaussians are cloned, larger split
+    prune_opacity: float = Field(0.005, ge=0, lt=1)
+    prune_scale3d: float = Field(0.1, gt=0)  # x scene extent: larger Gaussians are pruned after a reset
+    refine_start: int = Field(500, ge=0)
+    refine_stop: int = Field(15_000, ge=0)
+    refine_every: int = Field(100, ge=1)
+    reset_every: int = Field(3_000, ge=1)
+    max_gaussians: int = Field(3_000_000, ge=1)  # growth stops here, a guard for small machines
 
 
 class MCMCConfig(_Strict):
     """3DGS as MCMC: dead Gaussians relocated onto live ones, noise on positions, a fixed budget."""
 
     kind: Literal["mcmc"] = "mcmc"
-    cap_max: int = 1_000_000  # the Gaussian budget
-    noise_lr: float = 5e5  # position noise, times the current position learning rate
-    min_opacity: float = 0.005  # Gaussians below this are dead and get relocated
-    refine_start: int = 500
-    refine_stop: int = 25_000
-    refine_every: int = 100
-    grow_rate: float = 0.05  # add this fraction of Gaussians at each refinement, up to cap_max
-    opacity_reg: float = 0.01
-    scale_reg: float = 0.01
+    cap_max: int = Field(1_000_000, ge=1)  # the Gaussian budget
+    noise_lr: float = Field(5e5, ge=0)  # position noise, times the current position learning rate
+    min_opacity: float = Field(0.005, ge=0, lt=1)  # Gaussians below this are dead and get relocated
+    refine_start: int = Field(500, ge=0)
+    refine_stop: int = Field(25_000, ge=0)
+    refine_every: int = Field(100, ge=1)
+    grow_rate: float = Field(0.05, ge=0)  # add this fraction of Gaussians at each refinement, up to cap_max
+    opacity_reg: float = Field(0.01, ge=0)
+    scale_reg: float = Field(0.01, ge=0)
 
 
 Strategy = Annotated[ADCConfig | MCMCConfig, Field(discriminator="kind")]
@@ -136,11 +144,13 @@ def resolve_config(
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(Path(path).read_text())
+        doc, _ = load_yaml(Path(path).read_text(), str(path))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except yaml.YAMLError as err:
         raise InputError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    except RecursionError:
+        raise InputError(f"{path}: YAML nested too deeply") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):

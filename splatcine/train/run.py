@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from splatcine.atomic import atomic_file
-from splatcine.errors import InputError
+from splatcine.errors import InputError, Interrupted
 from splatcine.gaussians import Gaussians
 from splatcine.io.ply import write_gaussians_ply
 from splatcine.progress import Progress, ProgressCallback, silent
@@ -26,7 +26,7 @@ from splatcine.train.config import MCMCConfig, TrainConfig
 from splatcine.train.data import View, split_views
 from splatcine.train.evaluate import Evaluation, evaluate, write_contact_sheet
 from splatcine.train.init import init_gaussians, random_points, remove_outliers, scene_extent
-from splatcine.train.trainer import TrainState
+from splatcine.train.trainer import TrainState, checkpoint_meta
 
 CONTACT_SHEET = "contact_sheet.png"  # held-out ground truth beside render
 TRAIN_CONFIG = "train_config.json"  # the resolved TrainConfig of the last run
@@ -65,27 +65,34 @@ def train_scene(
     Writes `splat.ply`, `metrics.json`, `contact_sheet.png`, `train_config.json`,
     `checkpoints/` and a `train` entry in the manifest, each file atomically (the
     directory may itself be a temporary one that `reconstruct` renames later).
-    Ctrl-C stops after the current step and leaves a checkpoint; `resume=True`
-    continues from the latest checkpoint to the result an uninterrupted run gives.
+    Ctrl-C (or SIGTERM) stops after the current step, leaves a checkpoint and raises
+    `Interrupted`; `resume=True` continues from the latest checkpoint, with its own config
+    unless `config` is given, to the result an uninterrupted run gives.
     """
-    config = config or TrainConfig()
     root = Path(scene_dir)
     scene = load_scene(root)
+    checkpoints = root / layout.CHECKPOINTS
+    latest = latest_checkpoint(checkpoints) if resume else None
+    if resume and latest is None:
+        raise InputError(f"{checkpoints}: no checkpoint to resume from (training stopped before its "
+                         f"first checkpoint?); `splatcine train {root}` starts it again")  # fmt: skip
+    config = config or (checkpoint_meta(latest).config if latest is not None else TrainConfig())
     device = torch.device("cuda" if config.device == "cuda" or (
         config.device == "auto" and torch.cuda.is_available()) else "cpu")  # fmt: skip
     train_views, test_views = split_views(scene, config.max_width, config.holdout_every, device)
     extent = scene_extent(np.stack([c.center for c in scene.cameras]), scene.points)
-    checkpoints = root / layout.CHECKPOINTS
-    if resume:
-        latest = latest_checkpoint(checkpoints)
-        if latest is None:
-            raise InputError(f"{checkpoints}: no checkpoint to resume from")
+    if latest is not None:
         state = TrainState.load(latest, config, device)
     else:
         state = TrainState(config, initial_gaussians(scene, config, extent), len(train_views),
                            extent, device)  # fmt: skip
 
-    train_seconds = run_steps(state, train_views, checkpoints, progress)
+    mark_training_started(root, config)
+    try:
+        train_seconds = run_steps(state, train_views, checkpoints, progress)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{root}: training stopped at step {state.step_index} of {config.iterations}; "
+                          f"checkpoint saved: `splatcine train {root} --resume` continues it") from None
     save_checkpoint(state, checkpoints)  # lets a later `--resume --iterations M` train further
 
     progress(Progress("evaluate", 0, len(test_views)))
@@ -144,6 +151,14 @@ def _write_outputs(root: Path, gaussians: Gaussians, evaluation: Evaluation, tes
     manifest["train"] = {"config": config.model_dump(mode="json"),
                          **{k: summary[k] for k in ("iterations", "num_gaussians", "psnr", "ssim")}}
     _write_json(root / layout.MANIFEST, manifest)
+    (root / layout.TRAINING_MARKER).unlink(missing_ok=True)
+
+
+def mark_training_started(root: Path, config: TrainConfig) -> None:
+    """Leave `training.incomplete` in the scene until `_write_outputs` has finished."""
+    _write_json(Path(root) / layout.TRAINING_MARKER,
+                {"iterations": config.iterations, "preset": config.preset,
+                 "resume": f"splatcine train {root} --resume"})  # fmt: skip
 
 
 def initial_gaussians(scene: Scene, config: TrainConfig, extent: float) -> Gaussians:
@@ -186,24 +201,28 @@ def _write_json(path: Path, doc: dict) -> None:
 
 @contextlib.contextmanager
 def _interrupt_between_steps() -> Iterator[threading.Event]:
-    """Ctrl-C sets an event the loop checks between steps, so the checkpoint is never half a step.
+    """Ctrl-C (or SIGTERM, as `kill` and schedulers send) sets an event the loop checks between
+    steps, so the checkpoint is never half a step.
 
-    A second Ctrl-C interrupts at once. Outside the main thread signals cannot be
+    A second signal interrupts at once. Outside the main thread signals cannot be
     caught and the event simply stays clear.
     """
     event = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield event
         return
-    previous = signal.getsignal(signal.SIGINT)
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in stops}
 
-    def on_sigint(signum, frame):
+    def on_stop(signum, frame):
         if event.is_set():
             raise KeyboardInterrupt
         event.set()
 
-    signal.signal(signal.SIGINT, on_sigint)
+    for sig in stops:
+        signal.signal(sig, on_stop)
     try:
         yield event
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig in stops:
+            signal.signal(sig, previous[sig])

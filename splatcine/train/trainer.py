@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import Tensor
 from torch.nn import Parameter
 
 from splatcine.errors import InputError
 from splatcine.gaussians import Gaussians
-from splatcine.io.checkpoint import load_checkpoint, save_checkpoint
+from splatcine.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
 from splatcine.train.color import ColorCorrection
 from splatcine.train.config import TrainConfig
 from splatcine.train.data import View
@@ -31,6 +32,9 @@ from splatcine.train.strategy.ops import Optimizers, Params
 
 # Fields that may differ between a checkpoint's config and the config that resumes it.
 RESUMABLE_CHANGES = {"iterations", "checkpoint_every", "backend", "device"}
+
+
+PARAMS = ("means", "quats", "log_scales", "opacity_logits", "sh0", "shN")  # checkpointed as param.NAME
 
 
 @dataclass(frozen=True)
@@ -127,28 +131,60 @@ class TrainState:
         save_checkpoint(path, tensors, meta)
 
     @classmethod
-    def load(cls, path: Path, config: TrainConfig, device: torch.device | str = "cpu") -> "TrainState":
-        tensors, meta = load_checkpoint(path)
-        saved = TrainConfig.model_validate(meta["config"])
-        changed = {k for k in TrainConfig.model_fields if getattr(saved, k) != getattr(config, k)}
+    def load(cls, path: Path, config: TrainConfig | None = None,
+             device: torch.device | str = "cpu") -> "TrainState":  # fmt: skip
+        """The state saved at `path`, to continue with `config` (default: the checkpoint's own).
+
+        `config` may differ from the saved one only in `RESUMABLE_CHANGES`, and may not
+        end before the checkpoint's step.
+        """
+        tensors, raw = load_checkpoint(path)
+        meta = checkpoint_meta(path, raw)
+        config = config or meta.config
+        changed = {k for k in TrainConfig.model_fields if getattr(meta.config, k) != getattr(config, k)}
         if changed - RESUMABLE_CHANGES:
             raise InputError(f"{path}: made with a different training config (field "
                              f"'{sorted(changed - RESUMABLE_CHANGES)[0]}'); resume with the same "
                              f"settings or start afresh")  # fmt: skip
-        p = {k[len("param."):]: v for k, v in tensors.items() if k.startswith("param.")}
+        if config.iterations < meta.step:
+            raise InputError(f"{path}: the checkpoint is at step {meta.step}, past --iterations "
+                             f"{config.iterations}; give at least {meta.step} to resume it")  # fmt: skip
+        p = {name: tensors[f"param.{name}"] for name in PARAMS}  # a missing one names the file
         gaussians = Gaussians(p["means"], p["quats"], p["log_scales"], p["opacity_logits"],
                               torch.cat([p["sh0"], p["shN"]], dim=1))  # fmt: skip
-        state = cls(config, gaussians, tensors["color.affine"].shape[0], meta["extent"], device)
-        state.step_index = int(meta["step"])
+        state = cls(config, gaussians, tensors["color.affine"].shape[0], meta.extent, device)
+        state.step_index = meta.step
         state.color.affine.data.copy_(tensors["color.affine"])
         for name, opt in {**state.optimizers, "color": state.color_optimizer}.items():
             prefix = f"adam.{name}."
             _set_adam_state(opt, {k[len(prefix):]: v if k.endswith(".step") else v.to(device)
                                   for k, v in tensors.items() if k.startswith(prefix)})  # fmt: skip
-        state.strategy.load_state_dict({k[len("strategy."):]: v.to(device) for k, v in tensors.items()
-                                        if k.startswith("strategy.")})  # fmt: skip
+        try:
+            state.strategy.load_state_dict({k[len("strategy."):]: v.to(device) for k, v in tensors.items()
+                                            if k.startswith("strategy.")})  # fmt: skip
+        except KeyError as err:
+            raise InputError(f"{path}: the checkpoint has no tensor 'strategy.{err.args[0]}'") from None
         state.rng.set_state(tensors["rng"])
         return state
+
+
+class CheckpointMeta(BaseModel):
+    """The plain values of a checkpoint, checked (a hand-edited or foreign file is one line)."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    step: int = Field(ge=0)
+    extent: float = Field(gt=0)
+    config: TrainConfig
+
+
+def checkpoint_meta(path: Path, raw: dict | None = None) -> CheckpointMeta:
+    """Step, scene extent and training config of the checkpoint at `path`."""
+    try:
+        return CheckpointMeta.model_validate(read_checkpoint_meta(path) if raw is None else raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{path}: checkpoint field '{where}': {first['msg']}") from None
 
 
 def keep_freed_memory() -> None:
