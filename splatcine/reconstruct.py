@@ -13,7 +13,7 @@ import json
 import platform
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,7 +28,7 @@ from splatcine.io.video import read_image, write_image
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.scene import Scene, layout, load_scene
 from splatcine.scene.transforms import read_transforms, resolve_image_path, write_transforms
-from splatcine.sfm import Normalization, SfmSettings, SparseModel, run_sfm, triangulate_known_poses
+from splatcine.sfm import Normalization, SfmSettings, SparseModel, is_geometric_cut, run_sfm, triangulate_known_poses
 
 if TYPE_CHECKING:
     from splatcine.train import TrainConfig, TrainResult
@@ -62,6 +62,11 @@ class ReconstructReport:
     blurred: list[int] = field(default_factory=list)
     segment: tuple[int, int] | None = None  # [start, stop) source frames considered
     mapper_attempts: list[dict] = field(default_factory=list)
+    mapper_reason: str | None = None  # why the kept model was chosen over the other mapper's
+    focal_range_px: tuple[float, float] | None = None  # focal lengths that fit about as well
+    mapper_agreement: dict | None = None  # the two mappers' cameras compared
+    duplicates: list[int] = field(default_factory=list)  # source frames dropped as repeats
+    jumps: list[int] = field(default_factory=list)  # suspected cuts that geometry links across
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     warnings: list[str] = field(default_factory=list)
 
@@ -86,7 +91,7 @@ def reconstruct(
     *,
     masks: Path | None = None,
     max_frames: int = IngestSettings.max_frames,
-    mapper: Literal["global", "incremental"] = "global",
+    mapper: Literal["global", "incremental"] = "incremental",
     segment: int | None = None,
     frame_range: tuple[int, int | None] | None = None,
     max_image_size: int = IngestSettings.max_image_size,
@@ -152,13 +157,14 @@ def _train(scene_dir: Path, config: TrainConfig | None, progress: ProgressCallba
 def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings: ReconstructSettings,
                progress: ProgressCallback) -> tuple[ReconstructReport, Normalization]:
     t = time.perf_counter()
-    frames = ingest(shot, masks=masks, settings=settings.ingest, progress=progress)
+    frames = ingest(shot, masks=masks, settings=settings.ingest, progress=progress, confirm_cut=is_geometric_cut)
     seconds = {"ingest": time.perf_counter() - t}
     t = time.perf_counter()
     names = _write_frames(root, work, frames, progress)
     seconds["write_frames"] = time.perf_counter() - t
     try:
-        result = run_sfm(root / layout.IMAGES, work / "colmap", settings=settings.sfm, progress=progress,
+        sfm_settings = replace(settings.sfm, unordered=frames.is_folder)
+        result = run_sfm(root / layout.IMAGES, work / "colmap", settings=sfm_settings, progress=progress,
                          mask_dir=work / "colmap_masks" if frames.masks is not None else None)
     except ReconstructionError as err:  # name the shot: SfM only saw a folder of keyframes
         raise ReconstructionError(f"{shot}: {err}") from None
@@ -187,12 +193,18 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
         blurred=frames.blurred,
         segment=frames.considered,
         mapper_attempts=[a.to_json() for a in result.attempts],
+        mapper_reason=result.mapper_reason,
+        focal_range_px=result.focal_range_px,
+        mapper_agreement=result.agreement,
+        duplicates=frames.duplicates,
+        jumps=frames.jumps,
         seconds=seconds,
+        warnings=list(result.warnings),
     )
-    if not result.attempts[-1].focal_refined:
-        report.warnings.append(
-            f"this move does not constrain the focal length (a dolly along the view axis does not); "
-            f"it was held at the prior, {stats.focal_px:.0f} px: the scene's depth scale follows it")
+    if frames.jumps:
+        listed = ", ".join(str(j) for j in frames.jumps)
+        report.warnings.append(f"a jump at frame(s) {listed}: the image changes at once, but matches link the "
+                               "frames across it (one location), so it is posed as one shot")
     return report, normalization
 
 
