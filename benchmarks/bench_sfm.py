@@ -81,7 +81,7 @@ def corpus() -> list[Case]:
         Case("rotation_only_warp", f"{d}/rotation_only_warp/rotation_only_warp.mp4", "refused",
              truth="rotation_only"),
         Case("bikes (5 cuts)", f"{d}/cuts/bikes.mp4", "cut"),
-        Case("tokyo_jumpcut", f"{d}/tokyo_jumpcut/tokyo_jumpcut.mp4", "posed",
+        Case("tokyo_jumpcut", f"{d}/tokyo_jumpcut/tokyo_jumpcut.mp4", "either",
              note="a jump cut inside one location: one set of cameras can span it"),
         Case("tokyo walk (generated)", f"{d}/vda_examples/Tokyo-Walk_rgb.mp4", "posed"),
         Case("davis rollercoaster", f"{d}/vda_examples/davis_rollercoaster.mp4", "refused",
@@ -102,7 +102,11 @@ def corpus() -> list[Case]:
         cases.append(Case(f"photos {folder}", f"{d}/vggsfm_photos/{folder}", "posed", folder=True))
     cases.append(Case("capybara orbit (generated)", f"{d}/dimensionx_orbit/360_capybara.mp4", "posed",
                       options={"max_frames": 70, "max_image_size": 640}))  # the data README's setting
-    return [c for c in cases if Path(c.shot).exists()]
+    first = ("re10k", "dupframes", "rotation", "cat", "train", "kitten", "chair", "davis roll", "cameractrl",
+             "springtime", "motionctrl", "photos", "bedroom", "bikes", "tokyo_jump", "davis lady", "tokyo walk")
+    rank = {c.name: next((i for i, p in enumerate(first) if c.name.startswith(p)), len(first)) for c in cases}
+    # the cases with known poses and the negatives first: a run cut short still measures what matters
+    return sorted((c for c in cases if Path(c.shot).exists()), key=lambda c: rank[c.name])
 
 
 def procedural() -> list[Case]:
@@ -217,6 +221,15 @@ def run_splatcine(case: Case, work: Path) -> dict:
             row[key] = getattr(report, key)
     frames = result.scene.frames
     _errors(row, [f.camera.cam_from_world for f in frames], [f.source_frame for f in frames], ref)
+    row["candidates"] = {}
+    # every trusted model (both mappers'), to check the choice against the truth
+    candidates = {lb: m.cameras() for lb, m in result.sfm.candidates.items()} if getattr(result, "sfm", None) else {}
+    for label, cameras in candidates.items():
+        names = sorted(cameras)
+        sub = {"registered": len(names), "focal_ratio": cameras[names[0]].intrinsics.fx / max(
+            cameras[names[0]].intrinsics.width, cameras[names[0]].intrinsics.height)}
+        _errors(sub, [cameras[n].cam_from_world for n in names], [int(n[6:11]) for n in names], ref)
+        row["candidates"][label] = sub
     return row
 
 
@@ -284,6 +297,9 @@ def verdict(case: Case, ours: dict | None, plain: dict | None) -> str:
         if case.expect == "cut" and "cut" not in ours["refused"]:
             return "FAIL: refused without naming the cuts"
         return "ok: refused"
+    if case.expect == "either":  # a jump inside one location: refusing it as a cut, or posing it, are both right
+        return "ok: refused (cut)" if refused and "cut" in ours["refused"] else "ok: posed" if not refused else \
+            "FAIL: refused for another reason"
     if plain is None:
         return "refused" if refused else "posed"
     working = [m for m in ("incremental", "global") if plain_works(plain, m)]

@@ -28,7 +28,7 @@ from splatcine.io.video import read_image, write_image
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.scene import Scene, layout, load_scene
 from splatcine.scene.transforms import read_transforms, resolve_image_path, write_transforms
-from splatcine.sfm import Normalization, SfmSettings, SparseModel, is_geometric_cut, run_sfm, triangulate_known_poses
+from splatcine.sfm import Normalization, SfmResult, SfmSettings, SparseModel, is_geometric_cut, run_sfm, triangulate_known_poses
 
 if TYPE_CHECKING:
     from splatcine.train import TrainConfig, TrainResult
@@ -83,6 +83,7 @@ class Reconstruction:
     scene: Scene
     report: ReconstructReport
     training: TrainResult | None = None  # None with sfm_only
+    sfm: SfmResult | None = None  # SfM's own result (every trusted model, the comparison); None when posed
 
 
 def reconstruct(
@@ -126,10 +127,11 @@ def reconstruct(
         raise InputError(f"{shot}: --masks is for videos and frame folders; give a posed input's masks "
                          "as mask_path in its transforms.json")
     with atomic_directory(out_dir, overwrite=overwrite) as tmp, tempfile.TemporaryDirectory() as work:
+        sfm = None
         if posed is not None:
             report, normalization = _from_posed(posed, tmp, Path(work), settings, progress)
         else:
-            report, normalization = _from_shot(shot, masks, tmp, Path(work), settings, progress)
+            report, normalization, sfm = _from_shot(shot, masks, tmp, Path(work), settings, progress)
         _write_manifest(tmp, shot if posed is None else posed, masks, settings, normalization)
         (tmp / layout.REPORT).write_text(json.dumps(report.to_json(), indent=2))
     training = None
@@ -141,7 +143,7 @@ def reconstruct(
         report.seconds["train"] = time.perf_counter() - started
         with atomic_file(out_dir / layout.REPORT) as tmp_report:
             tmp_report.write_text(json.dumps(report.to_json(), indent=2))
-    return Reconstruction(load_scene(out_dir), report, training)
+    return Reconstruction(load_scene(out_dir), report, training, sfm)
 
 
 def _train(scene_dir: Path, config: TrainConfig | None, progress: ProgressCallback) -> TrainResult:
@@ -155,7 +157,7 @@ def _train(scene_dir: Path, config: TrainConfig | None, progress: ProgressCallba
 
 
 def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings: ReconstructSettings,
-               progress: ProgressCallback) -> tuple[ReconstructReport, Normalization]:
+               progress: ProgressCallback) -> tuple[ReconstructReport, Normalization, SfmResult]:
     t = time.perf_counter()
     frames = ingest(shot, masks=masks, settings=settings.ingest, progress=progress, confirm_cut=is_geometric_cut)
     seconds = {"ingest": time.perf_counter() - t}
@@ -205,7 +207,7 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
         listed = ", ".join(str(j) for j in frames.jumps)
         report.warnings.append(f"a jump at frame(s) {listed}: the image changes at once, but matches link the "
                                "frames across it (one location), so it is posed as one shot")
-    return report, normalization
+    return report, normalization, result
 
 
 def _write_frames(root: Path, work: Path, frames: Ingested, progress: ProgressCallback) -> dict[str, int]:
