@@ -216,7 +216,7 @@ def run_splatcine(case: Case, work: Path) -> dict:
                focal_ratio=report.focal_px / max(result.scene.frames[0].camera.intrinsics.width,
                                                   result.scene.frames[0].camera.intrinsics.height),
                warnings=report.warnings, attempts=report.mapper_attempts)
-    for key in ("focal_range_px", "mapper_reason", "keyframes"):  # newer reports only
+    for key in ("focal_range_px", "focal_fit_px", "mapper_reason", "mapper_agreement", "duplicates", "jumps"):  # newer reports only
         if getattr(report, key, None) is not None:
             row[key] = getattr(report, key)
     frames = result.scene.frames

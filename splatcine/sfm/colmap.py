@@ -82,6 +82,7 @@ class SfmResult:
     agreement: dict | None = None  # the two mappers' cameras compared, when both were trusted
     warnings: list[str] = field(default_factory=list)
     candidates: dict[str, SparseModel] = field(default_factory=dict)  # every trusted model, by attempt label
+    focal_fit_px: dict[float, float] = field(default_factory=dict)  # focal factor -> reprojection error refit
 
 
 def run_sfm(
@@ -137,14 +138,17 @@ def run_sfm(
             "parallax in the model (median triangulation angle); SfM needs the camera to move"
         )
     t = time.perf_counter()
-    focal_range = focal_profile(model, settings) if settings.focal_profile else None
+    focal_range, focal_fit = None, {}
+    if settings.focal_profile:
+        *focal_range, focal_fit = focal_profile(model, settings)
+        focal_range = tuple(focal_range)
     seconds["focal_profile"] = time.perf_counter() - t
     if focal_range is not None and agreement is not None and not agreement["agree"]:
         others = [m.stats().focal_px for lb, m in models.items() if lb != label]
         focal_range = (min(focal_range[0], *others), max(focal_range[1], *others))
     warnings = _warnings(label, stats, focal_range, agreement)
     return SfmResult(model, label, stats, parallax, attempts, seconds, reason, focal_range, agreement, warnings,
-                     models)
+                     models, {round(f, 2): round(e, 4) for f, e in focal_fit.items()})
 
 
 def _map_both(db: Path, image_dir: Path, work_dir: Path, n_images: int, settings: SfmSettings,
@@ -354,10 +358,13 @@ MORE_REGISTERED = 2
 # ratio (0.7x and 1.4x the chosen one) fit within FOCAL_TOLERANCE of the best: then depth and
 # focal trade off (a dolly along the view axis) and the focal is a guess.
 FOCAL_FACTORS = (0.7, 0.85, 1.0, 1.2, 1.4)
-# Relative increase of the mean reprojection error that still counts as "fits as well". Measured:
-# a well-constrained orbit's error rises 30%+ at 0.85x its focal; on a forward dolly and on the
-# CameraCtrl gifs it stays within 3% over 0.7-1.4x (the data README's flat 290-630 px).
-FOCAL_TOLERANCE = 0.1
+# Relative increase of the mean reprojection error that still counts as "fits as well". Bundle
+# adjustment absorbs much of a wrong focal into the points, so the curve is shallow: on the
+# procedural tabletop (both mappers agree on the focal to 0.3%, truth within 1%) a 10% tolerance
+# still spanned 0.85-1.4x; the data README's generated gif fits its commanded focal, 0.55x the
+# estimate, 2% worse, and that move is the one that does not constrain it. `focal_fit_px` in the
+# report keeps the whole curve.
+FOCAL_TOLERANCE = 0.02
 
 
 def choose_model(models: dict[str, SparseModel], stats: dict[str, ModelStats],
@@ -415,10 +422,11 @@ def compare_models(a: SparseModel, b: SparseModel) -> dict:
     return out
 
 
-def focal_profile(model: SparseModel, settings: SfmSettings) -> tuple[float, float]:
+def focal_profile(model: SparseModel, settings: SfmSettings) -> tuple[float, float, dict[float, float]]:
     """(low, high) focal lengths (px) that fit the model about as well as its own: each of
     `FOCAL_FACTORS` x the focal is held fixed while poses and points are refit by bundle
-    adjustment; the range spans the factors within `FOCAL_TOLERANCE` of the best error."""
+    adjustment; the range spans the factors within `FOCAL_TOLERANCE` of the best error. Third:
+    the mean reprojection error (px) at each factor."""
     rec = model.reconstruction
     focal = model.stats().focal_px
     errors = {}
@@ -439,10 +447,10 @@ def focal_profile(model: SparseModel, settings: SfmSettings) -> tuple[float, flo
         except Exception:  # a refit that fails is no evidence either way
             continue
     if not errors:
-        return focal, focal
+        return focal, focal, errors
     best = min(errors.values())
     within = [f for f, e in errors.items() if e <= best * (1 + FOCAL_TOLERANCE)]
-    return focal * min(within), focal * max(within)
+    return focal * min(within), focal * max(within), errors
 
 
 def _with_focal(camera, focal: float) -> list[float]:
