@@ -409,7 +409,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="procedural cases only")
     parser.add_argument("--corpus", action="store_true", help="the clips of the data folder only")
-    parser.add_argument("--only", default="", help="cases whose name contains this")
+    parser.add_argument("--only", default="", help="cases whose name contains this (or any of a comma-separated list)")
     parser.add_argument("--method", choices=["plain", "splatcine", "all"], default="all")
     parser.add_argument("--label", default="splatcine", help="row label for splatcine's results")
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per case and method")
@@ -420,7 +420,7 @@ def main() -> None:
         _one(args.one[0], args.one[1], Path(args.one[2]))
         return
     cases = ([] if args.corpus else procedural()) + ([] if args.quick else corpus())
-    cases = [c for c in cases if args.only in c.name]
+    cases = [c for c in cases if any(part in c.name for part in args.only.split(","))]
     if not DATA.is_dir():
         print(f"{DATA} is absent: only the procedural cases run")
     methods = ["plain", "splatcine"] if args.method == "all" else [args.method]

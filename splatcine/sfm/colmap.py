@@ -143,10 +143,11 @@ def run_sfm(
         *focal_range, focal_fit = focal_profile(model, settings)
         focal_range = tuple(focal_range)
     seconds["focal_profile"] = time.perf_counter() - t
+    warnings = _warnings(label, stats, focal_range, agreement)
     if focal_range is not None and agreement is not None and not agreement["agree"]:
+        # the other mapper's focal is evidence too: the range the report gives spans both
         others = [m.stats().focal_px for lb, m in models.items() if lb != label]
         focal_range = (min(focal_range[0], *others), max(focal_range[1], *others))
-    warnings = _warnings(label, stats, focal_range, agreement)
     return SfmResult(model, label, stats, parallax, attempts, seconds, reason, focal_range, agreement, warnings,
                      models, {round(f, 2): round(e, 4) for f, e in focal_fit.items()})
 
@@ -443,9 +444,11 @@ def focal_profile(model: SparseModel, settings: SfmSettings) -> tuple[float, flo
         options.print_summary = False
         try:
             pycolmap.bundle_adjustment(trial, options)
-            errors[factor] = float(trial.compute_mean_reprojection_error())
+            error = float(trial.compute_mean_reprojection_error())
         except Exception:  # a refit that fails is no evidence either way
             continue
+        if np.isfinite(error) and error < 1e3:  # a diverged refit (seen: 5e150 px) is no evidence either
+            errors[factor] = error
     if not errors:
         return focal, focal, errors
     best = min(errors.values())
