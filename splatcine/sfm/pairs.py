@@ -59,15 +59,16 @@ def is_geometric_cut(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 # A match is off the dominant homography when its transfer error is over this many times the
-# pair's typical error (the median, which the plane's matches set). For matches that do fit one
-# homography (a pan: every match; a plane: its matches) errors are sub-pixel noise and 4x the
-# median is passed by about 1 in 10^4 of them (Rayleigh-distributed errors); COLMAP's own
-# verification already dropped matches more than 4 px off its model.
+# pair's typical error (the median, which the plane's matches set) and over OFF_PLANE_MIN_PX.
+# For matches that do fit one homography errors are noise with heavy tails: on rotation_only_warp
+# (an exact pan, resampled and H.264-encoded) 5-9% of a pair's matches are beyond 4x the median
+# alone, 0.7-2.4% beyond both 4x and 2 px (`tests/sfm/test_pairs.py` has the noise-free case).
 OFF_PLANE_FACTOR = 4.0
+OFF_PLANE_MIN_PX = 2.0  # frames are at most 960 px wide here: 2 px is 0.1-0.4 degrees
 # ... and the off-plane matches are structure, not stray mismatches, when they are at least this
-# share of the pair's verified matches (and at least MIN_OFF_PLANE of them). A pan leaves 0-2%
-# above the factor (rotation_only_warp, procedural pans); an object on a dominant table 10% and
-# more of the matches of a textured scene (vggsfm_photos/kitchen_1280, the procedural tabletop).
+# share of the pair's verified matches (and at least MIN_OFF_PLANE of them): twice the largest
+# share the exact pan leaves (2.4%); an object over a dominant plane is 10% and more of the
+# matches (the procedural tabletop; the synthetic pairs of the tests: 15%).
 MIN_OFF_PLANE_SHARE = 0.05
 MIN_OFF_PLANE = 12
 
@@ -99,7 +100,7 @@ def pair_parallax(xy1: np.ndarray, xy2: np.ndarray, focal_px: float) -> PairPara
     proj = np.c_[xy1, np.ones(len(xy1))] @ np.asarray(estimate["H"]).T
     error = np.linalg.norm(proj[:, :2] / proj[:, 2:3] - xy2, axis=1)
     median = float(np.median(error))
-    off = error > OFF_PLANE_FACTOR * max(median, 0.1)  # 0.1 px: below it, SIFT positions do not resolve
+    off = error > max(OFF_PLANE_FACTOR * median, OFF_PLANE_MIN_PX)
     share = float(off.mean())
     off_error = float(np.median(error[off])) if off.sum() >= max(MIN_OFF_PLANE, MIN_OFF_PLANE_SHARE * len(error)) else 0.0
     to_deg = lambda px: float(np.degrees(np.arctan(px / focal_px)))  # noqa: E731
