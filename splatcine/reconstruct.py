@@ -13,7 +13,7 @@ import json
 import platform
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,7 +28,7 @@ from splatcine.io.video import read_image, write_image
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.scene import Scene, layout, load_scene
 from splatcine.scene.transforms import read_transforms, resolve_image_path, write_transforms
-from splatcine.sfm import Normalization, SfmSettings, SparseModel, run_sfm, triangulate_known_poses
+from splatcine.sfm import Normalization, SfmResult, SfmSettings, SparseModel, is_geometric_cut, run_sfm, triangulate_known_poses
 
 if TYPE_CHECKING:
     from splatcine.train import TrainConfig, TrainResult
@@ -68,6 +68,12 @@ class ReconstructReport:
     blurred: list[int] = field(default_factory=list)
     segment: tuple[int, int] | None = None  # [start, stop) source frames considered
     mapper_attempts: list[dict] = field(default_factory=list)
+    mapper_reason: str | None = None  # why the kept model was chosen over the other mapper's
+    focal_range_px: tuple[float, float] | None = None  # focal lengths that fit about as well
+    focal_fit_px: dict[float, float] = field(default_factory=dict)  # x focal -> reprojection error, refit
+    mapper_agreement: dict | None = None  # the two mappers' cameras compared
+    duplicates: list[int] = field(default_factory=list)  # source frames dropped as repeats
+    jumps: list[int] = field(default_factory=list)  # suspected cuts that geometry links across
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     warnings: list[str] = field(default_factory=list)
 
@@ -84,6 +90,7 @@ class Reconstruction:
     scene: Scene
     report: ReconstructReport
     training: TrainResult | None = None  # None with sfm_only
+    sfm: SfmResult | None = None  # SfM's own result (every trusted model, the comparison); None when posed
 
 
 def reconstruct(
@@ -92,7 +99,7 @@ def reconstruct(
     *,
     masks: Path | None = None,
     max_frames: int = IngestSettings.max_frames,
-    mapper: Literal["global", "incremental"] = "global",
+    mapper: Literal["global", "incremental"] = "incremental",
     segment: int | None = None,
     frame_range: tuple[int, int | None] | None = None,
     max_image_size: int = IngestSettings.max_image_size,
@@ -134,10 +141,11 @@ def reconstruct(
     check_output_dir(out_dir, overwrite, SCENE_KIND, inputs)  # before any work: refuse early
     with atomic_directory(out_dir, overwrite=overwrite, kind=SCENE_KIND, inputs=inputs) as tmp, \
             tempfile.TemporaryDirectory() as work:
+        sfm = None
         if posed is not None:
             report, normalization = _from_posed(posed, tmp, Path(work), settings, progress)
         else:
-            report, normalization = _from_shot(shot, masks, tmp, Path(work), settings, progress)
+            report, normalization, sfm = _from_shot(shot, masks, tmp, Path(work), settings, progress)
         _write_manifest(tmp, shot if posed is None else posed, masks, settings, normalization)
         (tmp / layout.REPORT).write_text(json.dumps(report.to_json(), indent=2))
         if not sfm_only:  # marked before the rename: a scene killed in training never looks --sfm-only
@@ -151,7 +159,7 @@ def reconstruct(
         report.seconds["train"] = time.perf_counter() - started
         with atomic_file(out_dir / layout.REPORT) as tmp_report:
             tmp_report.write_text(json.dumps(report.to_json(), indent=2))
-    return Reconstruction(load_scene(out_dir), report, training)
+    return Reconstruction(load_scene(out_dir), report, training, sfm)
 
 
 def _train(scene_dir: Path, config: TrainConfig | None, progress: ProgressCallback) -> TrainResult:
@@ -167,15 +175,16 @@ def _train(scene_dir: Path, config: TrainConfig | None, progress: ProgressCallba
 
 
 def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings: ReconstructSettings,
-               progress: ProgressCallback) -> tuple[ReconstructReport, Normalization]:
+               progress: ProgressCallback) -> tuple[ReconstructReport, Normalization, SfmResult]:
     t = time.perf_counter()
-    frames = ingest(shot, masks=masks, settings=settings.ingest, progress=progress)
+    frames = ingest(shot, masks=masks, settings=settings.ingest, progress=progress, confirm_cut=is_geometric_cut)
     seconds = {"ingest": time.perf_counter() - t}
     t = time.perf_counter()
     names = _write_frames(root, work, frames, progress)
     seconds["write_frames"] = time.perf_counter() - t
     try:
-        result = run_sfm(root / layout.IMAGES, work / "colmap", settings=settings.sfm, progress=progress,
+        sfm_settings = replace(settings.sfm, unordered=frames.is_folder)
+        result = run_sfm(root / layout.IMAGES, work / "colmap", settings=sfm_settings, progress=progress,
                          mask_dir=work / "colmap_masks" if frames.masks is not None else None)
     except ReconstructionError as err:  # name the shot: SfM only saw a folder of keyframes
         raise ReconstructionError(f"{shot}: {err}") from None
@@ -204,13 +213,20 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
         blurred=frames.blurred,
         segment=frames.considered,
         mapper_attempts=[a.to_json() for a in result.attempts],
+        mapper_reason=result.mapper_reason,
+        focal_range_px=result.focal_range_px,
+        focal_fit_px=result.focal_fit_px,
+        mapper_agreement=result.agreement,
+        duplicates=frames.duplicates,
+        jumps=frames.jumps,
         seconds=seconds,
+        warnings=list(result.warnings),
     )
-    if not result.attempts[-1].focal_refined:
-        report.warnings.append(
-            f"this move does not constrain the focal length (a dolly along the view axis does not); "
-            f"it was held at the prior, {stats.focal_px:.0f} px: the scene's depth scale follows it")
-    return report, normalization
+    if frames.jumps:
+        listed = ", ".join(str(j) for j in frames.jumps)
+        report.warnings.append(f"a jump at frame(s) {listed}: the image changes at once, but matches link the "
+                               "frames across it (one location), so it is posed as one shot")
+    return report, normalization, result
 
 
 def _write_frames(root: Path, work: Path, frames: Ingested, progress: ProgressCallback) -> dict[str, int]:

@@ -34,8 +34,9 @@ def reconstruct(
                               "white (255) = ignore, black = the static set."),
     max_frames: int = typer.Option(IngestSettings.max_frames, "--max-frames",
                                    help="At most this many keyframes go to SfM."),
-    mapper: MapperChoice = typer.Option(MapperChoice.global_, "--mapper",
-                                        help="COLMAP mapper tried first; the other is the fallback."),
+    mapper: MapperChoice = typer.Option(MapperChoice.incremental, "--mapper",
+                                        help="COLMAP mapper run first; both run and the better "
+                                             "model is kept (report.json says which and why)."),
     segment: int | None = typer.Option(None, "--segment",
                                        help="For a shot with hard cuts: reconstruct segment K (0-based)."),
     frames: str | None = typer.Option(None, "--frames", help="Only source frames A:B (B excluded; A: to the end)."),

@@ -1,16 +1,20 @@
 """Ingest: from a shot (video file or image folder) to the keyframes SfM will see.
 
 A first pass over the shot decodes every frame (resized so the long side is at
-most `max_image_size`), scores its sharpness, and measures its motion and
-coherence with the previous frame (coherence finds cuts); a second pass decodes
-only the keyframes. Then: hard cuts stop the run unless one segment
-is chosen; blurred frames are dropped; keyframes are spread evenly along the
-accumulated image motion and capped at `max_frames`. Masks (255 = ignore, see
+most `max_image_size`), scores its sharpness, drops frames that repeat the one
+before (frame-rate conversion shows frames twice or three times), and measures
+the motion and coherence of each distinct frame with the last distinct one
+(coherence finds cuts); a second pass decodes only the keyframes. Then: hard
+cuts, where geometry confirms them, stop the run unless one segment is chosen
+(a folder of photos is a capture and has none); blurred frames are dropped;
+keyframes are every remaining frame of a short shot, or `max_frames` spread
+along the shot by motion and time together. Masks (255 = ignore, see
 `splatcine.scene.layout`) follow the frames they belong to.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +31,11 @@ from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.scene.layout import MASK_IGNORE
 
 STATIC_MOTION_PX = 2.0  # total image motion below this (full-res pixels) is a static camera
+# A frame repeats the last distinct one when the mean absolute difference of their small grey
+# copies (values 0-1) is under this. Measured: repeated frames after a re-encode differ by
+# 0.0000-0.0001 (re10k_dupframes); consecutive distinct frames by at least 0.007 (a near-static
+# 60 fps phone clip, cat_phone_static), 0.011 (a static generated gif), 0.04-0.1 (moving clips).
+DUPLICATE_MAD = 0.003
 
 
 @dataclass(frozen=True)
@@ -35,27 +44,34 @@ class IngestSettings:
     max_image_size: int = 960  # long side of the frames kept, in pixels (larger inputs are resized)
     segment: int | None = None  # take this segment (0-based) of a shot with hard cuts
     frame_range: tuple[int, int | None] | None = None  # [start, stop) source frames to consider
-    min_step_fraction: float = 0.01  # keyframes at least this x image width of motion apart
     blur_relative: float = 0.4  # blurred: sharpness below this x the local median
+
+
+# Confirms a suspected cut from the frames on either side of it (uint8 RGB [H, W, 3] each): True
+# when geometry finds nothing that links them (`splatcine.sfm.is_geometric_cut`).
+CutCheck = Callable[[np.ndarray, np.ndarray], bool]
 
 
 @dataclass
 class Ingested:
     """The keyframes of a shot, with where they came from and what was dropped."""
 
-    frames: list[np.ndarray]  # kept frames, uint8 RGB [H, W, 3]
+    frames: list[np.ndarray]  # kept frames, uint8 RGB [H, W, 3] (sizes may differ in a photo folder)
     source_frames: list[int]  # index in the source shot of each kept frame
     masks: list[np.ndarray] | None  # uint8 [H, W] per kept frame, 255 = ignore
     frames_read: int
     fps: float | None
-    source_size: tuple[int, int]  # (width, height) of the shot before resizing
+    source_size: tuple[int, int]  # (width, height) of the shot before resizing (of its first frame)
     cuts: list[int] = field(default_factory=list)  # first frame of each new shot (source indices)
     blurred: list[int] = field(default_factory=list)  # dropped source frames
     motion_px: float = 0.0  # accumulated image motion over the frames considered (kept-size pixels)
     considered: tuple[int, int] = (0, 0)  # [start, stop) of the source frames considered
+    duplicates: list[int] = field(default_factory=list)  # dropped: repeats of the frame before
+    jumps: list[int] = field(default_factory=list)  # suspected cuts that geometry links across (kept)
+    is_folder: bool = False  # a folder of images: a capture, not an edit (no cuts, any order)
 
     @property
-    def size(self) -> tuple[int, int]:  # (width, height) of the kept frames
+    def size(self) -> tuple[int, int]:  # (width, height) of the first kept frame
         h, w = self.frames[0].shape[:2]
         return w, h
 
@@ -66,38 +82,50 @@ def ingest(
     masks: Path | None = None,
     settings: IngestSettings = IngestSettings(),
     progress: ProgressCallback = silent,
+    confirm_cut: CutCheck | None = None,
 ) -> Ingested:
-    """Read `shot`, find cuts, drop blurred frames and choose keyframes (see the module doc)."""
+    """Read `shot`, find cuts, drop repeated and blurred frames and choose keyframes (module doc).
+
+    A folder of images is a capture, not an edit: it has no cuts and its order is not a
+    time line. A suspected cut in a video is refused only when `confirm_cut` (if given)
+    agrees that nothing links the frames on either side; otherwise it is kept as a jump.
+    """
     shot = Path(shot)
     info = probe_video(shot)
-    scale = _resize_scale(info.width, info.height, settings.max_image_size)
-    motion, coherence, scores, size = _measure(shot, scale, info.frame_count, progress)
-    check_frames(shot, scores, coherence)  # too few, blank or noise: said before SfM blames the camera
-    n = len(scores)
+    folder = shot.is_dir()
+    m = _measure(shot, settings.max_image_size, info.frame_count, progress, folder)
+    check_frames(shot, list(m.scores), list(m.coherence))  # too few, blank or noise: said before SfM blames the camera
+    n = len(m.scores)
     start, stop = _frame_range(shot, settings.frame_range, n)
-    cuts = [start + c for c in detect_cuts(np.array(coherence[start:stop]))]
+    distinct = np.flatnonzero(m.distinct[start:stop]) + start
+    suspected = [] if folder else [int(distinct[c]) for c in detect_cuts(m.coherence[distinct])]
+    cuts, jumps = _confirm(shot, suspected, distinct, settings.max_image_size, confirm_cut)
     if cuts:
         start, stop = _pick_segment(shot, cuts, start, stop, settings.segment)
     elif settings.segment not in (None, 0):
         raise InputError(f"{shot}: --segment {settings.segment} given but the shot has no cuts")
     candidates = np.zeros(n, dtype=bool)
-    candidates[start:stop] = sharp_mask(np.array(scores[start:stop]), settings.blur_relative)
-    blurred = [i for i in range(start, stop) if not candidates[i]]
-    motion_arr = np.array(motion)
+    candidates[start:stop] = m.distinct[start:stop]
+    candidates[start] = True  # the first frame of a segment is never a repeat of the shot before
+    sharp = sharp_mask(m.scores[candidates], settings.blur_relative)
+    blurred = [int(i) for i in np.flatnonzero(candidates)[~sharp]]
+    candidates[blurred] = False
+    duplicates = [i for i in range(start, stop) if not m.distinct[i]]
+    motion_arr = m.motion.copy()
     motion_arr[start] = 0.0
     total_motion = float(motion_arr[start + 1:stop].sum())
-    if total_motion < STATIC_MOTION_PX:
+    if m.measured and total_motion < STATIC_MOTION_PX:
         raise ReconstructionError(
             f"{shot}: the camera does not translate: 0.0 degrees of parallax "
             f"(static shot, {total_motion:.1f} px of image motion over frames {start}-{stop - 1})"
         )
-    keep = select_by_motion(motion_arr, candidates, settings.max_frames, settings.min_step_fraction * size[0])
-    mask_frames = _read_masks(masks, n, (size[1], size[0]), keep) if masks is not None else None
+    keep = select_by_motion(motion_arr if m.measured else np.ones(n), candidates, settings.max_frames)
+    mask_frames = _read_masks(masks, n, keep, m.sizes) if masks is not None else None
     if mask_frames is not None:
         check_masks(masks, mask_frames, MASK_IGNORE)
     wanted = set(keep)  # a second pass decodes only the keyframes: memory stays bounded on long shots
     return Ingested(
-        frames=[_resized(f, scale) for i, f in enumerate(iter_frames(shot)) if i in wanted],
+        frames=[_fitted(f, settings.max_image_size) for i, f in enumerate(iter_frames(shot)) if i in wanted],
         source_frames=keep,
         masks=mask_frames,
         frames_read=n,
@@ -107,33 +135,72 @@ def ingest(
         blurred=blurred,
         motion_px=total_motion,
         considered=(start, stop),
+        duplicates=duplicates,
+        jumps=jumps,
+        is_folder=folder,
     )
 
 
-def _measure(shot: Path, scale: float, frame_count: int | None, progress: ProgressCallback):
-    """One decoding pass: per frame, motion and coherence with the previous one, and sharpness;
-    and the (width, height) of the resized frames."""
-    motion, coherence, scores = [0.0], [1.0], []
-    prev = None
+@dataclass
+class _Measures:
+    motion: np.ndarray  # [N] image motion from the last distinct frame (kept-size pixels)
+    coherence: np.ndarray  # [N] coherence with the last distinct frame (1 for the first)
+    scores: np.ndarray  # [N] sharpness
+    distinct: np.ndarray  # [N] bool: False for a repeat of the frame before
+    sizes: list[tuple[int, int]]  # (height, width) of each resized frame
+    measured: bool  # False: a folder of mixed sizes, where motion between images means nothing
+
+
+def _measure(shot: Path, max_size: int, frame_count: int | None, progress: ProgressCallback,
+             folder: bool) -> _Measures:
+    """One decoding pass: per frame, sharpness, and motion, coherence and repetition against the
+    last distinct frame (a repeated frame is compared with nothing: it adds no motion)."""
+    motion, coherence, scores, distinct, sizes = [], [], [], [], []
+    last = None  # small grey copy of the last distinct frame
+    measured = True
     for i, frame in enumerate(iter_frames(shot)):
-        frame = _resized(frame, scale)
+        frame = _fitted(frame, max_size)
         gray = motion_gray(frame)
-        if prev is not None:
-            if gray.shape != prev.shape:
+        sizes.append(frame.shape[:2])
+        if last is not None and gray.shape != last.shape:
+            if not folder:
                 raise InputError(f"{shot}: frame {i} has a different size from frame 0")
-            moved, coherent = frame_motion(prev, gray, scale=frame.shape[1] / gray.shape[1])
-            motion.append(moved)
-            coherence.append(coherent)
+            measured = False  # photos of several sizes: no motion to measure between them
+        if last is None or not measured:
+            moved, coherent, repeat = 0.0, 1.0, False
         else:
-            size = (frame.shape[1], frame.shape[0])
-        prev = gray
+            repeat = float(np.abs(gray - last).mean()) < DUPLICATE_MAD
+            moved, coherent = (0.0, 1.0) if repeat else frame_motion(last, gray, scale=frame.shape[1] / gray.shape[1])
+        motion.append(moved)
+        coherence.append(coherent)
+        distinct.append(not repeat)
+        if not repeat:
+            last = gray
         scores.append(sharpness(gray))
         progress(Progress("decode", i + 1, frame_count))
-    return motion, coherence, scores, size
+    return _Measures(np.array(motion), np.array(coherence), np.array(scores), np.array(distinct, bool), sizes,
+                     measured)
+
+
+def _confirm(shot: Path, suspected: list[int], distinct: np.ndarray, max_size: int,
+             confirm_cut: CutCheck | None) -> tuple[list[int], list[int]]:
+    """(cuts, jumps): the suspected cuts that `confirm_cut` confirms, and those it links across."""
+    if not suspected or confirm_cut is None:
+        return suspected, []
+    before = {c: int(distinct[np.searchsorted(distinct, c) - 1]) for c in suspected}
+    wanted = set(before.values()) | set(suspected)
+    frames = {i: _fitted(f, max_size) for i, f in enumerate(iter_frames(shot)) if i in wanted}
+    cuts = [c for c in suspected if confirm_cut(frames[before[c]], frames[c])]
+    return cuts, [c for c in suspected if c not in cuts]
 
 
 def _resize_scale(width: int, height: int, max_size: int) -> float:
     return min(1.0, max_size / max(width, height))
+
+
+def _fitted(frame: np.ndarray, max_size: int) -> np.ndarray:
+    """`frame` resized (never enlarged) so its long side is at most `max_size`."""
+    return _resized(frame, _resize_scale(frame.shape[1], frame.shape[0], max_size))
 
 
 def _resized(frame: np.ndarray, scale: float, resample=Image.LANCZOS) -> np.ndarray:
@@ -167,8 +234,8 @@ def _pick_segment(shot: Path, cuts: list[int], start: int, stop: int, segment: i
     return parts[segment]
 
 
-def _read_masks(path: Path, n: int, shape: tuple[int, int], keep: list[int]) -> list[np.ndarray]:
-    """Masks of the kept frames from a mask video or folder, as uint8 {0, 255} at the frames' size."""
+def _read_masks(path: Path, n: int, keep: list[int], sizes: list[tuple[int, int]]) -> list[np.ndarray]:
+    """Masks of the kept frames from a mask video or folder, as uint8 {0, 255} at their frames' size."""
     wanted = set(keep)
     out: dict[int, np.ndarray] = {}
     count = 0
@@ -176,6 +243,7 @@ def _read_masks(path: Path, n: int, shape: tuple[int, int], keep: list[int]) -> 
         count += 1
         if i in wanted:
             gray = mask.max(axis=2)
+            shape = sizes[i]
             if gray.shape != shape:
                 gray = _resized(gray, shape[0] / gray.shape[0], Image.NEAREST)
                 if gray.shape != shape:

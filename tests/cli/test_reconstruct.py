@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import splatcine.cli.reconstruct as cli_reconstruct
 from splatcine.cli import app
-from splatcine.io.video import write_image
+from splatcine.io.video import write_video
 from splatcine.reconstruct import ReconstructReport, Reconstruction
 
 runner = CliRunner()
@@ -56,12 +56,12 @@ def observed(monkeypatch, tmp_path):
 def test_options_reach_the_library_call(observed, tmp_path):
     shot, out, masks = tmp_path / "shot.mp4", tmp_path / "scene", tmp_path / "masks"
     result = runner.invoke(app, ["reconstruct", str(shot), "-o", str(out), "--masks", str(masks),
-                                 "--max-frames", "25", "--mapper", "incremental", "--frames", "5:40",
+                                 "--max-frames", "25", "--mapper", "global", "--frames", "5:40",
                                  "--segment", "1", "--max-image-size", "640", "--sfm-only", "--overwrite"])
     assert result.exit_code == 0, result.output
     (got_shot, got_out, kwargs), = observed
     assert (got_shot, got_out) == (shot, out)
-    assert kwargs["masks"] == masks and kwargs["max_frames"] == 25 and kwargs["mapper"] == "incremental"
+    assert kwargs["masks"] == masks and kwargs["max_frames"] == 25 and kwargs["mapper"] == "global"
     assert kwargs["frame_range"] == (5, 40) and kwargs["segment"] == 1 and kwargs["max_image_size"] == 640
     assert kwargs["overwrite"] is True and kwargs["sfm_only"] is True and kwargs["train_config"] is None
     assert "20 / 20" in result.output or "20 / 20" in result.stderr  # the summary table
@@ -70,7 +70,7 @@ def test_options_reach_the_library_call(observed, tmp_path):
 def test_defaults_and_a_bad_frame_range(observed, tmp_path):
     assert runner.invoke(app, ["reconstruct", "s.mp4", "-o", str(tmp_path / "x")]).exit_code == 0
     kwargs = observed[0][2]
-    assert kwargs["mapper"] == "global" and kwargs["frame_range"] is None and kwargs["overwrite"] is False
+    assert kwargs["mapper"] == "incremental" and kwargs["frame_range"] is None and kwargs["overwrite"] is False
     assert kwargs["sfm_only"] is False and kwargs["train_config"].preset == "preview"  # trains by default
     result = runner.invoke(app, ["reconstruct", "s.mp4", "-o", str(tmp_path / "x"), "--frames", "five"])
     assert result.exit_code == 2 and "--frames 'five'" in result.output
@@ -102,11 +102,9 @@ def test_bad_input_is_one_error_line_and_no_scene(tmp_path, kind):
 def test_a_shot_with_a_cut_exits_with_the_cut_listed(tmp_path, rng):
     texture = ndimage.gaussian_filter(rng.random((180, 900)), 2.0)
     texture = (255 * (texture - texture.min()) / np.ptp(texture)).astype(np.uint8)
-    shot = tmp_path / "frames"
-    shot.mkdir()
+    shot = tmp_path / "shot.mp4"  # a video: a folder of photos is a capture, with no cuts
     shifts = list(range(0, 48, 4)) + list(range(450, 498, 4))  # two shots of one set: a cut at 12
-    for i, s in enumerate(shifts):
-        write_image(shot / f"{i:03d}.png", np.repeat(texture[:, s:s + 320, None], 3, axis=2))
+    write_video(shot, [np.repeat(texture[:, s:s + 320, None], 3, axis=2) for s in shifts], fps=24)
     result = runner.invoke(app, ["reconstruct", str(shot), "-o", str(tmp_path / "scene")])
     assert result.exit_code == 3  # ReconstructionError
     assert "at frame(s) 12;" in result.output and "--segment" in result.output

@@ -11,7 +11,7 @@ from splatcine.ingest import IngestSettings, ingest
 from splatcine.ingest.blur import sharp_mask, sharpness
 from splatcine.ingest.cuts import detect_cuts
 from splatcine.ingest.motion import frame_motion, motion_gray, select_by_motion
-from splatcine.io.video import write_image
+from splatcine.io.video import write_image, write_video
 
 
 def _texture(rng: np.random.Generator, h: int = 180, w: int = 320, tint=(1.0, 1.0, 1.0)) -> np.ndarray:
@@ -31,23 +31,31 @@ def test_frame_motion_measures_a_known_shift(rng, shift):
     assert measured == pytest.approx(shift, abs=0.3)  # sub-pixel peak fit on a smooth texture
 
 
-def test_keyframes_are_spread_by_motion_not_by_index():
-    motion = np.array([0.0] + [1.0] * 10 + [10.0] * 10)  # slow start, fast end
-    keep = select_by_motion(motion, np.ones(21, bool), max_frames=6, min_step=1.0)
-    travelled = np.concatenate([[0.0], np.cumsum(motion[1:])])[keep]
-    steps = np.diff(travelled)
-    assert keep[0] == 0 and keep[-1] == 20 and len(keep) == 6
-    assert steps.max() <= 2.0 * steps.min()  # even in motion, while a stride would not be
-    assert sum(k <= 10 for k in keep) == 1  # the slow half holds a tenth of the motion
+def test_keyframes_lean_towards_motion_but_keep_covering_time():
+    motion = np.array([0.0] + [1.0] * 50 + [10.0] * 50)  # slow start, fast end
+    keep = select_by_motion(motion, np.ones(101, bool), max_frames=20)
+    assert keep[0] == 0 and keep[-1] == 100 and len(keep) == 20  # exactly max_frames, ends included
+    slow = sum(k <= 50 for k in keep)
+    assert 3 <= slow <= 8  # fewer than a stride's 10 (the slow half moves a tenth as much), never none
+    assert max(np.diff(keep)) <= 101 // 20 * 2 + 1  # no stretch of the shot left without a keyframe
 
 
-def test_keyframes_skip_non_candidates_and_respect_min_step():
-    motion = np.ones(30)
-    candidates = np.ones(30, bool)
-    candidates[[5, 6, 7]] = False
-    keep = select_by_motion(motion, candidates, max_frames=100, min_step=4.0)
-    assert not {5, 6, 7} & set(keep)
-    assert len(keep) == 8  # 29 px of motion / 4 px per step, plus the first frame
+def test_a_move_the_motion_measure_misses_still_keeps_max_frames():
+    # a forward dolly reads as almost no phase-correlation motion: the old spacing kept 6 of 300
+    motion = np.full(300, 0.05)
+    keep = select_by_motion(motion, np.ones(300, bool), max_frames=60)
+    assert len(keep) == 60 and max(np.diff(keep)) <= 6  # a stride's coverage
+
+
+def test_a_short_shot_keeps_every_candidate():
+    motion = np.array([0.0, 0.1, 0.1, 30.0, 0.1, 0.1])
+    candidates = np.array([True, True, False, True, True, True])
+    assert select_by_motion(motion, candidates, max_frames=60) == [0, 1, 3, 4, 5]
+
+
+def test_max_frames_is_an_upper_bound():
+    keep = select_by_motion(np.ones(500), np.ones(500, bool), max_frames=7)
+    assert len(keep) == 7 and len(set(keep)) == 7
 
 
 def test_blurred_frames_are_found_relative_to_their_neighbours(rng):
@@ -89,7 +97,8 @@ def test_ingest_stops_at_cuts_and_takes_one_segment(tmp_path, rng):
     texture = _texture(rng, w=800)
     first = _pan(texture, list(range(0, 60, 4)))
     second = _pan(texture, list(range(400, 460, 4)))
-    shot = _write_folder(tmp_path / "shot", first + second)
+    shot = tmp_path / "shot.mp4"  # a video: a folder of photos is a capture and has no cuts
+    write_video(shot, first + second, fps=24)
     with pytest.raises(ReconstructionError, match=r"1 hard cut\(s\), at frame\(s\) 15;.*--segment"):
         ingest(shot)
     second_only = ingest(shot, settings=IngestSettings(segment=1))
@@ -128,3 +137,50 @@ def test_masks_must_match_the_frame_count(tmp_path, rng):
     masks = _write_folder(tmp_path / "masks", [np.zeros(frames[0].shape[:2], np.uint8)] * (len(frames) - 1))
     with pytest.raises(InputError, match=r"masks: 14 masks for a shot of 15 frames"):
         ingest(shot, masks=masks)
+
+
+def test_repeated_frames_are_dropped_and_are_not_cuts(tmp_path, rng):
+    """Frame-rate conversion shows each frame three times: identical frames, then a jump. The old
+    detector saw a cut at every jump (its neighbours, the repeats, were perfectly coherent)."""
+    distinct = _pan(_texture(rng, w=900), list(range(0, 640, 32)))  # fast: 32 px per distinct frame
+    frames = [f for f in distinct for _ in range(3)]
+    shot = _write_folder(tmp_path / "x3", frames)
+    video = tmp_path / "x3.mp4"
+    write_video(video, frames, fps=24)
+    got = ingest(video)
+    assert got.cuts == [] and got.jumps == []
+    assert len(got.source_frames) == len(distinct)  # one of each repeated triple
+    assert len(got.duplicates) == 2 * len(distinct)
+    assert len({tuple(f[::16, ::16].ravel()) for f in got.frames}) == len(distinct)
+    assert ingest(shot).cuts == []
+
+
+def test_a_photo_folder_has_no_cuts(tmp_path, rng):
+    texture = _texture(rng, w=800)
+    shot = _write_folder(tmp_path / "photos", _pan(texture, list(range(0, 60, 4))) + _pan(texture, [400, 404, 408]))
+    got = ingest(shot)
+    assert got.cuts == [] and got.is_folder and len(got.frames) == 18
+
+
+def test_a_suspected_cut_is_kept_when_geometry_links_it(tmp_path, rng):
+    texture = _texture(rng, w=800)
+    frames = _pan(texture, list(range(0, 60, 4))) + _pan(texture, list(range(400, 460, 4)))
+    video = tmp_path / "cut.mp4"
+    write_video(video, frames, fps=24)
+    seen = []
+
+    def linked(a, b):  # stands in for `splatcine.sfm.is_geometric_cut`: "matches link them"
+        seen.append((a.shape, b.shape))
+        return False
+
+    got = ingest(video, confirm_cut=linked)
+    assert got.cuts == [] and got.jumps == [15] and len(seen) == 1
+    with pytest.raises(ReconstructionError, match=r"1 hard cut\(s\), at frame\(s\) 15"):
+        ingest(video, confirm_cut=lambda a, b: True)
+
+
+def test_a_photo_folder_of_mixed_sizes_is_read(tmp_path, rng):
+    texture = _texture(rng, h=300, w=800)
+    frames = [texture[:180, :256], texture[:300, 100:300], texture[:180, 300:556]]
+    got = ingest(_write_folder(tmp_path / "mixed", frames))
+    assert [f.shape[:2] for f in got.frames] == [(180, 256), (300, 200), (180, 256)]

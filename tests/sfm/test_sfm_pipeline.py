@@ -84,7 +84,7 @@ def test_scene_directory_is_complete_and_consistent(clips):
     manifest = json.loads((root / layout.MANIFEST).read_text())
     assert len(manifest["inputs"]["shot"]["sha256"]) == 64
     assert {"splatcine", "pycolmap", "torch", "numpy"} <= set(manifest["versions"])
-    assert manifest["settings"]["sfm"]["mapper"] == "global"
+    assert manifest["settings"]["sfm"]["mapper"] == "incremental"
     assert json.loads((root / layout.REPORT).read_text())["frames_registered"] == result.report.frames_registered
     # images named by source frame, one per registered camera
     names = sorted(p.name for p in (root / layout.IMAGES).iterdir())
