@@ -1,11 +1,13 @@
 """A set with two movers of different sizes: a person-sized walker near the camera, a rolling ball.
 
 The `walkers` clip tests motion masks: the walker (a 0.42 x 0.35 x 1.75 m textured figure)
-strolls across the frame about 2 m in front of the camera and covers roughly a fifth of
-the frame; the ball (`scenes.world.Mover`, 0.4 m radius) rolls the other way further back.
-Neither path is parallel to the camera's own move: a mover that translates with the camera
-looks, to any two-view geometry, like a static point at another depth, and no motion
-segmentation from geometry alone can tell them apart (see `splatcine.masks`).
+walks away from the camera, 1.3 to 2.3 m in front of it, covering 15-30% of the frame; the
+ball (`scenes.world.Mover`, 0.4 m radius) rolls across the room further back, against the
+camera's sideways move. The walker's path is deliberately not parallel to the camera's:
+a mover that translates along the camera's own direction looks, to any number of views,
+like a static point at another depth (SfM even triangulates it), and no segmentation from
+geometry alone can tell the two apart (see `splatcine.masks.motion`). The ball's path is
+close to that case; its speed is what gives it away.
 """
 
 from __future__ import annotations
@@ -29,14 +31,14 @@ class Walker:
     """An upright box the size of a person, its footprint centre at `start + velocity * time`."""
 
     start: tuple[float, float] = (-1.75, 1.1)  # (x, y) of the footprint centre at time 0
-    velocity: tuple[float, float] = (-0.1, -0.9)  # metres per second
+    velocity: tuple[float, float] = (0.75, -0.25)  # metres per second
     size: tuple[float, float, float] = (0.35, 0.42, 1.75)  # depth (x), width (y), height (z)
 
     @classmethod
     def crossing(cls, duration: float) -> "Walker":
-        """Walking at 0.9 m/s (a stroll) along -y, through (-1.85, 0.2) half-way through `duration` s."""
+        """Walking away from the camera at 0.8 m/s, through (-2.05, 0.3) half-way through `duration` s."""
         v = np.array(cls.velocity)
-        return cls(start=tuple(np.array([-1.85, 0.2]) - v * duration / 2))
+        return cls(start=tuple(np.array([-2.05, 0.3]) - v * duration / 2))
 
     def at(self, time: float) -> Box:
         x, y = np.add(self.start, np.multiply(self.velocity, time))

@@ -61,6 +61,9 @@ class ReconstructReport:
     cuts: list[int] = field(default_factory=list)
     blurred: list[int] = field(default_factory=list)
     segment: tuple[int, int] | None = None  # [start, stop) source frames considered
+    masks: str = "none"  # "auto" (found by splatcine.masks), "user" (--masks DIR) or "none"
+    masked_fraction: dict[int, float] = field(default_factory=dict)  # source frame -> share masked
+    masks_sfm_rerun: bool = False  # SfM ran a second time with the automatic masks
     mapper_attempts: list[dict] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     warnings: list[str] = field(default_factory=list)
@@ -84,7 +87,7 @@ def reconstruct(
     shot: Path,
     out_dir: Path,
     *,
-    masks: Path | None = None,
+    masks: Path | Literal["auto", "none"] | None = "auto",
     max_frames: int = IngestSettings.max_frames,
     mapper: Literal["global", "incremental"] = "global",
     segment: int | None = None,
@@ -98,7 +101,9 @@ def reconstruct(
     """Reconstruct `shot` (video, image folder, or posed transforms.json) into scene directory `out_dir`.
 
     Cameras and sparse points first (written atomically), then, unless `sfm_only`, a
-    Gaussian scene trained with `train_config` (default: the preview preset).
+    Gaussian scene trained with `train_config` (default: the preview preset). `masks`:
+    "auto" finds moving things in a video or frame folder (`splatcine.masks`), "none" (or
+    None) uses whole frames, a path gives the user's own masks (they always win).
 
     Raises `InputError` for unreadable input, `ReconstructionError` (one line, with the
     reason) when no trustworthy cameras can be recovered; nothing is written then.
@@ -117,6 +122,8 @@ def reconstruct(
         sfm_only,
     )
     posed = _posed_transforms(shot)
+    auto = masks == "auto"
+    masks = None if masks in ("auto", "none", None) else Path(masks)
     if posed is not None and masks is not None:
         raise InputError(f"{shot}: --masks is for videos and frame folders; give a posed input's masks "
                          "as mask_path in its transforms.json")
@@ -124,7 +131,7 @@ def reconstruct(
         if posed is not None:
             report, normalization = _from_posed(posed, tmp, Path(work), settings, progress)
         else:
-            report, normalization = _from_shot(shot, masks, tmp, Path(work), settings, progress)
+            report, normalization = _from_shot(shot, masks, auto, tmp, Path(work), settings, progress)
         _write_manifest(tmp, shot if posed is None else posed, masks, settings, normalization)
         (tmp / layout.REPORT).write_text(json.dumps(report.to_json(), indent=2))
     training = None
@@ -149,8 +156,8 @@ def _train(scene_dir: Path, config: TrainConfig | None, progress: ProgressCallba
                              f"`splatcine train {scene_dir} --resume` continues it") from None
 
 
-def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings: ReconstructSettings,
-               progress: ProgressCallback) -> tuple[ReconstructReport, Normalization]:
+def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Path,
+               settings: ReconstructSettings, progress: ProgressCallback) -> tuple[ReconstructReport, Normalization]:
     t = time.perf_counter()
     frames = ingest(shot, masks=masks, settings=settings.ingest, progress=progress)
     seconds = {"ingest": time.perf_counter() - t}
@@ -163,11 +170,16 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
     except ReconstructionError as err:  # name the shot: SfM only saw a folder of keyframes
         raise ReconstructionError(f"{shot}: {err}") from None
     seconds.update(result.seconds)
+    found = None
+    if auto and frames.masks is None:  # the user's masks win
+        found, result = _auto_masks(shot, root, work, names, result, settings, progress)
+        seconds.update(found.seconds)
     t = time.perf_counter()
     normalization = result.model.normalize()
     cameras = result.model.cameras()
     _drop_unregistered(root, names, cameras)
-    _write_model(root, result.model, names, cameras, masked=set(names) if frames.masks is not None else set(),
+    has_masks = frames.masks is not None or (found is not None and found.mean_fraction > 0)
+    _write_model(root, result.model, names, cameras, masked=set(cameras) if has_masks else set(),
                  extra={"normalization": normalization.to_json()})
     seconds["write_scene"] = time.perf_counter() - t
     stats = result.stats
@@ -188,12 +200,56 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
         segment=frames.considered,
         mapper_attempts=[a.to_json() for a in result.attempts],
         seconds=seconds,
+        masks="user" if frames.masks is not None else "auto" if found is not None else "none",
+        masked_fraction=_masked_fraction(root, names, cameras) if has_masks else {},
+        masks_sfm_rerun=found is not None and found.worth_sfm_rerun,
     )
+    if has_masks:
+        _write_mask_sheet(root, names, cameras)
     if not result.attempts[-1].focal_refined:
         report.warnings.append(
             f"this move does not constrain the focal length (a dolly along the view axis does not); "
             f"it was held at the prior, {stats.focal_px:.0f} px: the scene's depth scale follows it")
     return report, normalization
+
+
+def _auto_masks(shot: Path, root: Path, work: Path, names: dict[str, int], result, settings: ReconstructSettings,
+                progress: ProgressCallback):
+    """Masks of moving things from the first SfM pass; SfM again with them when they cover enough."""
+    from splatcine.masks import find_moving
+
+    found = find_moving(root / layout.IMAGES, result.model.cameras(), result.model.points()[0],
+                        progress=progress)
+    found.seconds = {f"masks_{k}": v for k, v in found.seconds.items()}
+    if found.mean_fraction == 0:
+        return found, result
+    for name in names:  # every kept frame gets a mask (an empty one where it was not registered)
+        image_mask = found.masks.get(name)
+        if image_mask is None:
+            image_mask = np.zeros(read_image(root / layout.IMAGES / name).shape[:2], np.uint8)
+        _write_mask(root, work, name, image_mask)
+    if found.worth_sfm_rerun:
+        try:
+            result = run_sfm(root / layout.IMAGES, work / "colmap_masked", settings=settings.sfm,
+                             progress=progress, mask_dir=work / "colmap_masks")
+        except ReconstructionError as err:
+            raise ReconstructionError(f"{shot}: with the moving things masked: {err}") from None
+        found.seconds.update({f"masked_{k}": v for k, v in result.seconds.items()})
+    return found, result
+
+
+def _masked_fraction(root: Path, names: dict[str, int], cameras: dict[str, Camera]) -> dict[int, float]:
+    """Source frame -> share of the frame its mask ignores, for the frames the scene keeps."""
+    return {names[n]: round(float((read_image(root / layout.MASKS / n) >= 128).mean()), 4)
+            for n in sorted(cameras, key=names.get)}
+
+
+def _write_mask_sheet(root: Path, names: dict[str, int], cameras: dict[str, Camera]) -> None:
+    from splatcine.masks import write_mask_sheet
+
+    order = sorted(cameras, key=names.get)
+    write_mask_sheet(root / layout.MASK_SHEET, [read_image(root / layout.IMAGES / n) for n in order],
+                     [read_image(root / layout.MASKS / n) for n in order])
 
 
 def _write_frames(root: Path, work: Path, frames: Ingested, progress: ProgressCallback) -> dict[str, int]:

@@ -6,6 +6,8 @@ keyframes with the flow the posed static set would produce (`splatcine.masks.mot
 (`splatcine.train.loss.RobustWeights`). Masks follow `splatcine.scene.layout`: 255 = ignore.
 """
 
+from splatcine.masks.auto import SFM_RERUN_FRACTION, FoundMasks, find_moving, write_mask_sheet
 from splatcine.masks.motion import MotionMasks, MotionSettings, motion_masks
 
-__all__ = ["MotionMasks", "MotionSettings", "motion_masks"]
+__all__ = ["SFM_RERUN_FRACTION", "FoundMasks", "MotionMasks", "MotionSettings", "find_moving",
+           "motion_masks", "write_mask_sheet"]

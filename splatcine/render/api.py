@@ -69,7 +69,7 @@ def render_path(
         raise InputError(f"{path_name}: the camera path has no frames")
 
     shot = shot_mod.render_cameras(gaussians, cameras, scene.cameras, fps=fps, backend=backend,
-                                   device=device, progress=progress)  # fmt: skip
+                                   device=device, progress=progress, source_masks=_source_masks(scene))
     _attach_references(shot, scene)
     manifest = _manifest(scene, path_name, shot, formats, backend)
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
@@ -77,6 +77,19 @@ def render_path(
         write_formats(shot, tmp, formats, progress=progress)
     return RenderResult(out_dir, len(shot), shot.width, shot.height, fps, formats,
                         float(shot.unseen_fraction.mean()), tuple(shot.warnings()))  # fmt: skip
+
+
+def _source_masks(scene: Scene) -> list[np.ndarray | None] | None:
+    """Each source frame's mask ([H, W] bool, True = a moving thing), or None without masks."""
+    from splatcine.io.video import read_image
+
+    if all(f.mask_path is None for f in scene.frames):
+        return None
+    out = []
+    for f in scene.frames:
+        mask = None if f.mask_path is None else read_image(f.mask_path)
+        out.append(None if mask is None else (mask if mask.ndim == 2 else mask[..., 0]) >= 128)
+    return out
 
 
 def _load_gaussians(scene: Scene):

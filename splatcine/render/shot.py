@@ -88,12 +88,17 @@ def render_cameras(
     backend: str = "auto",
     device: str | torch.device | None = None,
     progress: ProgressCallback = silent,
+    source_masks: list[np.ndarray | None] | None = None,
 ) -> RenderedShot:
-    """Render every camera and derive its maps; `source_cameras` define what counts as seen."""
+    """Render every camera and derive its maps; `source_cameras` define what counts as seen.
+
+    `source_masks` (one per source camera, [H, W] bool, True = a moving thing hid the set, or
+    None) keep masked pixels from counting as seen: a region masked in every source frame
+    is unseen."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     g = gaussians.detach().to(device)
     params = (g.means, g.quats, g.scales, g.opacities, g.sh)
-    sources = _source_views(params, g.sh_degree, source_cameras, backend, device, progress)
+    sources = _source_views(params, g.sh_degree, source_cameras, backend, device, progress, source_masks)
 
     if not cameras:
         raise InputError("render_cameras: the camera path has no frames")
@@ -139,7 +144,8 @@ def pick_sources(count: int, limit: int = MAX_SOURCES) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, count - 1, limit)})
 
 
-def _source_views(params, sh_degree, source_cameras, backend, device, progress) -> list[maps.SourceView]:
+def _source_views(params, sh_degree, source_cameras, backend, device, progress,
+                  source_masks=None) -> list[maps.SourceView]:
     picked = pick_sources(len(source_cameras))
     views = []
     for n, s in enumerate(picked):
@@ -147,9 +153,12 @@ def _source_views(params, sh_degree, source_cameras, backend, device, progress) 
         w, h = maps.reduced_size(cam.intrinsics.width, cam.intrinsics.height, SOURCE_MAX_SIDE)
         K = cam.intrinsics.resized(w, h).K
         out = _raster(params, sh_degree, cam.cam_from_world, K, w, h, backend, device)
+        mask = source_masks[s] if source_masks is not None else None
+        ignored = None if mask is None else torch.nn.functional.interpolate(
+            torch.as_tensor(mask, dtype=torch.float32)[None, None], size=(h, w), mode="area")[0, 0].to(device) > 0.5
         views.append(maps.SourceView(
             torch.as_tensor(cam.cam_from_world, dtype=torch.float32, device=device),
-            torch.as_tensor(K, dtype=torch.float32, device=device), out.depth, out.alpha))  # fmt: skip
+            torch.as_tensor(K, dtype=torch.float32, device=device), out.depth, out.alpha, ignored))  # fmt: skip
         progress(Progress("coverage", n + 1, len(picked)))
     return views
 
