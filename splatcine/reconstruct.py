@@ -202,7 +202,7 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
         seconds=seconds,
         masks="user" if frames.masks is not None else "auto" if found is not None else "none",
         masked_fraction=_masked_fraction(root, names, cameras) if has_masks else {},
-        masks_sfm_rerun=found is not None and found.worth_sfm_rerun,
+        masks_sfm_rerun=any(k.startswith("masked_") for k in seconds),
     )
     if has_masks:
         _write_mask_sheet(root, names, cameras)
@@ -215,7 +215,8 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
 
 def _auto_masks(shot: Path, root: Path, work: Path, names: dict[str, int], result, settings: ReconstructSettings,
                 progress: ProgressCallback):
-    """Masks of moving things from the first SfM pass; SfM again with them when they cover enough."""
+    """Masks of moving things from the first SfM pass; SfM again with them when they cover enough
+    and `splatcine.masks.auto.SFM_RERUN_DEFAULT` allows (off for now: see there)."""
     from splatcine.masks import find_moving
 
     found = find_moving(root / layout.IMAGES, result.model.cameras(), result.model.points()[0],
@@ -228,7 +229,9 @@ def _auto_masks(shot: Path, root: Path, work: Path, names: dict[str, int], resul
         if image_mask is None:
             image_mask = np.zeros(read_image(root / layout.IMAGES / name).shape[:2], np.uint8)
         _write_mask(root, work, name, image_mask)
-    if found.worth_sfm_rerun:
+    from splatcine.masks.auto import SFM_RERUN_DEFAULT
+
+    if SFM_RERUN_DEFAULT and found.worth_sfm_rerun:
         try:
             result = run_sfm(root / layout.IMAGES, work / "colmap_masked", settings=settings.sfm,
                              progress=progress, mask_dir=work / "colmap_masks")

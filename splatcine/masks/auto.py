@@ -16,10 +16,15 @@ from splatcine.io.video import read_image, write_image
 from splatcine.masks.motion import MotionSettings, motion_masks
 from splatcine.progress import ProgressCallback, silent
 
-# SfM runs again with the masks when they cover at least this share of the keyframes on
-# average: below it RANSAC already drops the few features on movers (on the walkers clip,
-# 25% masked, the first pass's camera error was 2-3x that of the second).
+# With `sfm_rerun`, SfM runs again with the masks when they cover at least this share of
+# the keyframes on average (below it RANSAC already drops the few features on movers).
 SFM_RERUN_FRACTION = 0.01
+# The re-run is off by default: masks are only as good as the first pass's cameras, and
+# with automatic masks it made things worse in both cases measured (bench_masks, README):
+# a still dolly (false masks on near props from a first pass with a 40% focal error:
+# 2.9% centre error against < 1%), and the walkers clip (2.2% against 2.0% unmasked; true
+# masks give 0.08%). It becomes the default once the first pass resists large movers.
+SFM_RERUN_DEFAULT = False
 
 
 @dataclass
