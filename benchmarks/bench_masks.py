@@ -131,8 +131,9 @@ def _small_sheet(scene_dir: Path, name: str) -> str | None:
         return None
     target = RESULTS / f"masks_{name}.png"
     image = Image.open(sheet)
-    image.thumbnail((960, 960))
-    image.save(target, optimize=True)
+    image = image.convert("RGB")
+    image.thumbnail((720, 720))
+    image.quantize(128).save(target, optimize=True)  # a small picture to look at, not data
     return str(target.relative_to(RESULTS.parent.parent))
 
 
