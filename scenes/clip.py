@@ -31,6 +31,7 @@ from splatcine.io.video import write_image, write_video
 from splatcine.scene import layout
 from splatcine.scene.transforms import write_transforms
 from scenes.moves import NAMES, cameras_for
+from scenes.walkers import walkers_set
 from scenes.world import Mover, ProceduralSet
 
 VIDEO = "shot.mp4"
@@ -94,7 +95,10 @@ class Clip:
 
 
 def set_for(name: str, seed: int = 0, frames: int = 48, fps: int = 24) -> ProceduralSet:
-    """The set a move is filmed on: for `moving`, with a ball crossing the room during the clip."""
+    """The set a move is filmed on: for `moving`, with a ball crossing the room during the clip;
+    for `walkers`, with a person-sized walker and a ball (`scenes.walkers`)."""
+    if name == "walkers":
+        return walkers_set(seed, duration=max(frames - 1, 1) / fps)
     if name != "moving":
         return ProceduralSet(seed=seed)
     return ProceduralSet(seed=seed, mover=Mover.crossing(duration=max(frames - 1, 1) / fps))

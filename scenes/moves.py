@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from splatcine.cameras import Camera, Intrinsics, look_at
+from scenes.walkers import walkers
 from scenes.world import PIVOT
 
 HFOV_DEG = 60.0
@@ -119,6 +120,7 @@ MOVES: dict[str, Callable[[int, int, int], list[Camera]]] = {
     "pan": pan,
     "static": static,
     "moving": moving,
+    "walkers": walkers,  # a person-sized walker and a ball cross the room (scenes.walkers)
 }
 NAMES = (*MOVES, "cut")
 

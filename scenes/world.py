@@ -94,6 +94,9 @@ class Mover:
     def at(self, time: float) -> Sphere:
         return Sphere(tuple(np.add(self.start, np.multiply(self.velocity, time))), self.radius)
 
+    def textures(self, seed: int) -> list[MipTexture]:
+        return _mover_textures(seed)
+
 
 @dataclass
 class RenderLayers:
@@ -101,19 +104,28 @@ class RenderLayers:
 
     rgb: np.ndarray  # [H, W, 3] uint8
     depth: np.ndarray  # [H, W] float32, z along the optical axis (metres)
-    prop: np.ndarray  # [H, W] int16, index into `ProceduralSet.props` (len(props) = the mover)
-    moving: np.ndarray  # [H, W] bool, pixels that see the moving object
+    prop: np.ndarray  # [H, W] int16, index into `ProceduralSet.props`, then len(props) + i = mover i
+    moving: np.ndarray  # [H, W] bool, pixels that see a moving object
 
 
 class ProceduralSet:
-    """The static room and its props, optionally with an object that moves with time."""
+    """The static room and its props, optionally with objects that move with time.
 
-    def __init__(self, seed: int = 0, mover: Mover | None = None):
+    A mover is anything with `at(time) -> Shape` and `textures(seed) -> [MipTexture]` (one
+    per face of its shape): the rolling `Mover` ball, `scenes.walkers.Walker`, ...
+    """
+
+    def __init__(self, seed: int = 0, mover: Mover | None = None, movers: tuple = ()):
         self.seed = seed
-        self.mover = mover
+        self.movers = ([mover] if mover is not None else []) + list(movers)
         self.props = _static_props()
         self.textures = _textures(seed)
-        self.mover_textures = _mover_textures(seed) if mover else None
+        self.mover_textures = [m.textures(seed) for m in self.movers]
+
+    @property
+    def mover(self):
+        """The first moving object, or None on a still set."""
+        return self.movers[0] if self.movers else None
 
     @property
     def bounds(self) -> np.ndarray:  # [2, 3]: world AABB (min, max) of everything, the room's walls
@@ -143,14 +155,13 @@ class ProceduralSet:
         k = camera.intrinsics
         shapes = [p.shape for p in self.props]
         textures = list(self.textures)
-        if self.mover is not None:
-            shapes.append(self.mover.at(time))
-            textures.append(self.mover_textures)
-        mover = len(self.props) if self.mover is not None else -1
+        shapes += [m.at(time) for m in self.movers]
+        textures += self.mover_textures
+        first_mover = len(self.props)  # shapes from here on move
         o, d = camera_rays(camera)
         depth, prop = _nearest_hits(camera, shapes, o, d)
         colour, face = _colours(shapes, textures, o, d, depth, prop, k)
-        moving = prop == mover
+        moving = prop >= first_mover
         if antialias:
             surface = (prop.astype(np.int64) * 8 + face).reshape(k.height, k.width)
             edge = np.flatnonzero(_edges(surface))
@@ -158,7 +169,7 @@ class ProceduralSet:
             sub_t, sub_prop = _cast(shapes, o, sub_d)
             sub_colour, _ = _colours(shapes, textures, o, sub_d, sub_t, sub_prop, k)
             colour[edge] = sub_colour.reshape(4, len(edge), 3).mean(axis=0)
-            moving[edge] |= (sub_prop == mover).reshape(4, len(edge)).any(axis=0)
+            moving[edge] |= (sub_prop >= first_mover).reshape(4, len(edge)).any(axis=0)
         return RenderLayers(
             rgb=np.clip(colour * 255 + 0.5, 0, 255).astype(np.uint8).reshape(k.height, k.width, 3),
             depth=depth.astype(np.float32).reshape(k.height, k.width),

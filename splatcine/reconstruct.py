@@ -67,6 +67,9 @@ class ReconstructReport:
     cuts: list[int] = field(default_factory=list)
     blurred: list[int] = field(default_factory=list)
     segment: tuple[int, int] | None = None  # [start, stop) source frames considered
+    masks: str = "none"  # "auto" (found by splatcine.masks), "user" (--masks DIR) or "none"
+    masked_fraction: dict[int, float] = field(default_factory=dict)  # source frame -> share masked
+    masks_sfm_rerun: bool = False  # SfM ran a second time with the automatic masks
     mapper_attempts: list[dict] = field(default_factory=list)
     mapper_reason: str | None = None  # why the kept model was chosen over the other mapper's
     focal_range_px: tuple[float, float] | None = None  # focal lengths that fit about as well
@@ -97,7 +100,7 @@ def reconstruct(
     shot: Path,
     out_dir: Path,
     *,
-    masks: Path | None = None,
+    masks: Path | Literal["auto", "none"] | None = "auto",
     max_frames: int = IngestSettings.max_frames,
     mapper: Literal["global", "incremental"] = "incremental",
     segment: int | None = None,
@@ -111,7 +114,9 @@ def reconstruct(
     """Reconstruct `shot` (video, image folder, or posed transforms.json) into scene directory `out_dir`.
 
     Cameras and sparse points first (written atomically), then, unless `sfm_only`, a
-    Gaussian scene trained with `train_config` (default: the preview preset).
+    Gaussian scene trained with `train_config` (default: the preview preset). `masks`:
+    "auto" finds moving things in a video or frame folder (`splatcine.masks`), "none" (or
+    None) uses whole frames, a path gives the user's own masks (they always win).
 
     Raises `InputError` for unreadable input, `ReconstructionError` (one line, with the
     reason) when no trustworthy cameras can be recovered; nothing is written then.
@@ -134,6 +139,8 @@ def reconstruct(
         sfm_only,
     )
     posed = _posed_transforms(shot)
+    auto = masks == "auto"
+    masks = None if masks in ("auto", "none", None) else Path(masks)
     if posed is not None and masks is not None:
         raise InputError(f"{shot}: --masks is for videos and frame folders; give a posed input's masks "
                          "as mask_path in its transforms.json")
@@ -145,7 +152,7 @@ def reconstruct(
         if posed is not None:
             report, normalization = _from_posed(posed, tmp, Path(work), settings, progress)
         else:
-            report, normalization, sfm = _from_shot(shot, masks, tmp, Path(work), settings, progress)
+            report, normalization, sfm = _from_shot(shot, masks, auto, tmp, Path(work), settings, progress)
         _write_manifest(tmp, shot if posed is None else posed, masks, settings, normalization)
         (tmp / layout.REPORT).write_text(json.dumps(report.to_json(), indent=2))
         if not sfm_only:  # marked before the rename: a scene killed in training never looks --sfm-only
@@ -174,7 +181,7 @@ def _train(scene_dir: Path, config: TrainConfig | None, progress: ProgressCallba
                           f"and `splatcine train {scene_dir}` trains it") from None
 
 
-def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings: ReconstructSettings,
+def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Path, settings: ReconstructSettings,
                progress: ProgressCallback) -> tuple[ReconstructReport, Normalization, SfmResult]:
     t = time.perf_counter()
     frames = ingest(shot, masks=masks, settings=settings.ingest, progress=progress, confirm_cut=is_geometric_cut)
@@ -189,11 +196,16 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
     except ReconstructionError as err:  # name the shot: SfM only saw a folder of keyframes
         raise ReconstructionError(f"{shot}: {err}") from None
     seconds.update(result.seconds)
+    found = None
+    if auto and frames.masks is None:  # the user's masks win
+        found, result = _auto_masks(shot, root, work, names, result, settings, progress)
+        seconds.update(found.seconds)
     t = time.perf_counter()
     normalization = result.model.normalize()
     cameras = result.model.cameras()
     _drop_unregistered(root, names, cameras)
-    _write_model(root, result.model, names, cameras, masked=set(names) if frames.masks is not None else set(),
+    has_masks = frames.masks is not None or (found is not None and found.mean_fraction > 0)
+    _write_model(root, result.model, names, cameras, masked=set(cameras) if has_masks else set(),
                  extra={"normalization": normalization.to_json()})
     seconds["write_scene"] = time.perf_counter() - t
     stats = result.stats
@@ -221,12 +233,59 @@ def _from_shot(shot: Path, masks: Path | None, root: Path, work: Path, settings:
         jumps=frames.jumps,
         seconds=seconds,
         warnings=list(result.warnings),
+        masks="user" if frames.masks is not None else "auto" if found is not None else "none",
+        masked_fraction=_masked_fraction(root, names, cameras) if has_masks else {},
+        masks_sfm_rerun=any(k.startswith("masked_") for k in seconds),
     )
+    if has_masks:
+        _write_mask_sheet(root, names, cameras)
     if frames.jumps:
         listed = ", ".join(str(j) for j in frames.jumps)
         report.warnings.append(f"a jump at frame(s) {listed}: the image changes at once, but matches link the "
                                "frames across it (one location), so it is posed as one shot")
     return report, normalization, result
+
+
+def _auto_masks(shot: Path, root: Path, work: Path, names: dict[str, int], result, settings: ReconstructSettings,
+                progress: ProgressCallback):
+    """Masks of moving things from the first SfM pass; SfM again with them when they cover enough
+    and `splatcine.masks.auto.SFM_RERUN_DEFAULT` allows (off for now: see there)."""
+    from splatcine.masks import find_moving
+
+    found = find_moving(root / layout.IMAGES, result.model.cameras(), result.model.points()[0],
+                        progress=progress)
+    found.seconds = {f"masks_{k}": v for k, v in found.seconds.items()}
+    if found.mean_fraction == 0:
+        return found, result
+    for name in names:  # every kept frame gets a mask (an empty one where it was not registered)
+        image_mask = found.masks.get(name)
+        if image_mask is None:
+            image_mask = np.zeros(read_image(root / layout.IMAGES / name).shape[:2], np.uint8)
+        _write_mask(root, work, name, image_mask)
+    from splatcine.masks.auto import SFM_RERUN_DEFAULT
+
+    if SFM_RERUN_DEFAULT and found.worth_sfm_rerun:
+        try:
+            result = run_sfm(root / layout.IMAGES, work / "colmap_masked", settings=settings.sfm,
+                             progress=progress, mask_dir=work / "colmap_masks")
+        except ReconstructionError as err:
+            raise ReconstructionError(f"{shot}: with the moving things masked: {err}") from None
+        found.seconds.update({f"masked_{k}": v for k, v in result.seconds.items()})
+    return found, result
+
+
+def _masked_fraction(root: Path, names: dict[str, int], cameras: dict[str, Camera]) -> dict[int, float]:
+    """Source frame -> share of the frame its mask ignores, for the frames the scene keeps."""
+    return {names[n]: round(float((read_image(root / layout.MASKS / n) >= 128).mean()), 4)
+            for n in sorted(cameras, key=names.get)}
+
+
+def _write_mask_sheet(root: Path, names: dict[str, int], cameras: dict[str, Camera]) -> None:
+    from splatcine.masks import write_mask_sheet
+
+    order = sorted(cameras, key=names.get)
+    write_mask_sheet(root / layout.MASK_SHEET, [read_image(root / layout.IMAGES / n) for n in order],
+                     [read_image(root / layout.MASKS / n) for n in order])
 
 
 def _write_frames(root: Path, work: Path, frames: Ingested, progress: ProgressCallback) -> dict[str, int]:

@@ -29,9 +29,10 @@ def reconstruct(
         ..., help="The shot: a video (mp4, mov, webm, gif, ...), a folder of frames, "
                   "or a posed nerfstudio/NeRF transforms.json (then SfM is skipped)."),
     output: Path = typer.Option(..., "-o", "--output", help="The scene directory to write."),
-    masks: Path | None = typer.Option(
-        None, "--masks", help="Masks of moving things: a video or folder with one mask per frame; "
-                              "white (255) = ignore, black = the static set."),
+    masks: str = typer.Option(
+        "auto", "--masks", help="Moving things to ignore: 'auto' finds them (the default), 'none' keeps "
+                                "whole frames, or a video or folder with one mask per frame "
+                                "(white (255) = ignore, black = the static set)."),
     max_frames: int = typer.Option(IngestSettings.max_frames, "--max-frames",
                                    help="At most this many keyframes go to SfM."),
     mapper: MapperChoice = typer.Option(MapperChoice.incremental, "--mapper",
@@ -55,7 +56,7 @@ def reconstruct(
     config = None if sfm_only else resolve_config(preset.value, train_config, iterations=iterations)
     with progress_bars() as progress:
         result = reconstruct_scene(
-            shot, output, masks=masks, max_frames=max_frames, mapper=mapper.value, segment=segment,
+            shot, output, masks=masks if masks in ("auto", "none") else Path(masks), max_frames=max_frames, mapper=mapper.value, segment=segment,
             frame_range=_frame_range(frames), max_image_size=max_image_size, sfm_only=sfm_only,
             train_config=config, overwrite=overwrite, progress=progress,
         )
@@ -96,6 +97,12 @@ def summary_table(report: ReconstructReport, scene_dir: Path) -> Table:
         ("sparse points", str(report.points)),
         ("focal length", f"{num(report.focal_px, '.0f')} px"),
     ]
+    if report.masked_fraction:
+        shares = list(report.masked_fraction.values())
+        rows.append((f"masks ({report.masks})", f"{sum(shares) / len(shares):.1%} of each frame on average, "
+                     f"at most {max(shares):.1%}" + ("; SfM re-run with them" if report.masks_sfm_rerun else "")))
+    elif report.masks == "auto":
+        rows.append(("masks (auto)", "nothing moves: whole frames used"))
     if report.blurred:
         rows.append(("blurred frames dropped", str(len(report.blurred))))
     rows.append(("time per stage", ", ".join(f"{k} {v:.1f}s" for k, v in report.seconds.items())))

@@ -74,7 +74,7 @@ def render_path(
     check_formats(formats, len(cameras), size.width, size.height, fit)
 
     renderer = shot_mod.ShotRenderer(gaussians, cameras, scene.cameras, backend=backend, device=device,
-                                     progress=progress)  # fmt: skip
+                                     progress=progress, source_masks=_source_masks(scene))  # fmt: skip
     with atomic_directory(out_dir, overwrite=overwrite, kind=SHOT_KIND, inputs=inputs) as tmp:
         files.write_maps(renderer.frames(), tmp, len(cameras), size.width, size.height)
         shot = files.read_shot_maps(tmp, cameras, fps)
@@ -85,6 +85,19 @@ def render_path(
         write_formats(shot, tmp, formats, progress=progress, fit=fit)
     return RenderResult(out_dir, len(shot), shot.width, shot.height, fps, formats,
                         float(shot.unseen_fraction.mean()), tuple(shot.warnings()))  # fmt: skip
+
+
+def _source_masks(scene: Scene) -> list[np.ndarray | None] | None:
+    """Each source frame's mask ([H, W] bool, True = a moving thing), or None without masks."""
+    from splatcine.io.video import read_image
+
+    if all(f.mask_path is None for f in scene.frames):
+        return None
+    out = []
+    for f in scene.frames:
+        mask = None if f.mask_path is None else read_image(f.mask_path)
+        out.append(None if mask is None else (mask if mask.ndim == 2 else mask[..., 0]) >= 128)
+    return out
 
 
 def _load_gaussians(scene: Scene):

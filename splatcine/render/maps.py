@@ -84,6 +84,7 @@ class SourceView:
     K: Tensor  # [3, 3] for the reduced size
     depth: Tensor  # [h, w] expected z-depth
     alpha: Tensor  # [h, w]
+    ignored: Tensor | None = None  # [h, w] bool: the source frame's mask (a moving thing hid the set)
 
     @property
     def center(self) -> Tensor:  # [3] camera centre in world
@@ -131,7 +132,10 @@ def _seen_by(pts: Tensor, src: SourceView) -> Tensor:  # pts [P, 3] world -> [P]
     src_depth = src.depth.reshape(-1).to(pts)[idx]
     src_alpha = src.alpha.reshape(-1).to(pts)[idx]
     agrees = (z - src_depth).abs() <= DEPTH_TOLERANCE * src_depth
-    return inside & agrees & (src_alpha >= SOURCE_ALPHA_MIN)
+    seen = inside & agrees & (src_alpha >= SOURCE_ALPHA_MIN)
+    if src.ignored is not None:  # where a mover hid the set, this view vouches for nothing
+        seen &= ~src.ignored.reshape(-1)[idx]
+    return seen
 
 
 def unseen_score(alpha: Tensor, cov: Coverage) -> Tensor:  # [H, W] in [0, 1]

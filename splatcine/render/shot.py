@@ -131,7 +131,11 @@ class ShotRenderer:
         backend: str = "auto",
         device: str | torch.device | None = None,
         progress: ProgressCallback = silent,
+        source_masks: list[np.ndarray | None] | None = None,
     ):
+        """`source_masks` (one per source camera, [H, W] bool, True = a moving thing hid the set,
+        or None) keep masked pixels from counting as seen: a region masked in every source frame
+        is unseen."""
         if not cameras:
             raise InputError("render_cameras: the camera path has no frames")
         first = cameras[0].intrinsics
@@ -144,13 +148,13 @@ class ShotRenderer:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         g = gaussians.detach().to(self.device)
         self._params, self._sh_degree = (g.means, g.quats, g.scales, g.opacities, g.sh), g.sh_degree
-        self._source_cameras = source_cameras
+        self._source_cameras, self._source_masks = source_cameras, source_masks
         self.source_pixels = np.zeros(0, np.int64)
 
     def frames(self) -> Iterator[Frame]:
         W, H, device = self.width, self.height, self.device
         sources = _source_views(self._params, self._sh_degree, self._source_cameras, self.backend, device,
-                                self.progress)  # fmt: skip
+                                self.progress, self._source_masks)  # fmt: skip
         self.source_pixels = np.zeros(len(sources), np.int64)
         for i, cam in enumerate(self.cameras):
             out = _raster(self._params, self._sh_degree, cam.cam_from_world, cam.intrinsics.K, W, H,
@@ -176,11 +180,13 @@ def render_cameras(
     backend: str = "auto",
     device: str | torch.device | None = None,
     progress: ProgressCallback = silent,
+    source_masks: list[np.ndarray | None] | None = None,
 ) -> RenderedShot:
     """Render every camera and derive its maps, in memory; `source_cameras` define what counts as seen.
 
     `render_path` streams the same frames to disk instead (`ShotRenderer`)."""
-    renderer = ShotRenderer(gaussians, cameras, source_cameras, backend=backend, device=device, progress=progress)
+    renderer = ShotRenderer(gaussians, cameras, source_cameras, backend=backend, device=device, progress=progress,
+                            source_masks=source_masks)  # fmt: skip
     F_, W, H = len(cameras), renderer.width, renderer.height
     color = np.zeros((F_, H, W, 3), np.uint8)
     depth, alpha, unseen = (np.zeros((F_, H, W), np.float32) for _ in range(3))
@@ -215,7 +221,8 @@ def pick_sources(count: int, limit: int = MAX_SOURCES) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, count - 1, limit)})
 
 
-def _source_views(params, sh_degree, source_cameras, backend, device, progress) -> list[maps.SourceView]:
+def _source_views(params, sh_degree, source_cameras, backend, device, progress,
+                  source_masks=None) -> list[maps.SourceView]:
     picked = pick_sources(len(source_cameras))
     views = []
     for n, s in enumerate(picked):
@@ -223,9 +230,12 @@ def _source_views(params, sh_degree, source_cameras, backend, device, progress) 
         w, h = maps.reduced_size(cam.intrinsics.width, cam.intrinsics.height, SOURCE_MAX_SIDE)
         K = cam.intrinsics.resized(w, h).K
         out = _raster(params, sh_degree, cam.cam_from_world, K, w, h, backend, device)
+        mask = source_masks[s] if source_masks is not None else None
+        ignored = None if mask is None else torch.nn.functional.interpolate(
+            torch.as_tensor(mask, dtype=torch.float32)[None, None], size=(h, w), mode="area")[0, 0].to(device) > 0.5
         views.append(maps.SourceView(
             torch.as_tensor(cam.cam_from_world, dtype=torch.float32, device=device),
-            torch.as_tensor(K, dtype=torch.float32, device=device), out.depth, out.alpha))  # fmt: skip
+            torch.as_tensor(K, dtype=torch.float32, device=device), out.depth, out.alpha, ignored))  # fmt: skip
         progress(Progress("coverage", n + 1, len(picked)))
     return views
 

@@ -6,6 +6,8 @@
       transforms.json     nerfstudio-compatible cameras (OpenGL camera-to-world), + source_frame
       images/             kept frames, undistorted, as PNG
       masks/              optional; PNG per frame, 255 = ignore (moving thing), 0 = static set
+      masks.png           contact sheet of the frames with their masks tinted (when there are masks)
+      masks_residual/     after training: pixels the robust loss left out (255), training resolution
       sparse/0/           COLMAP model (cameras.bin, images.bin, points3D.bin), normalised frame
       points.ply          sparse points with colours
       splat.ply           trained Gaussians, standard 3DGS PLY (after training)
@@ -22,6 +24,8 @@ REPORT = "report.json"
 TRANSFORMS = "transforms.json"
 IMAGES = "images"
 MASKS = "masks"
+MASK_SHEET = "masks.png"
+RESIDUAL_MASKS = "masks_residual"
 SPARSE = "sparse/0"
 POINTS_PLY = "points.ply"
 SPLAT_PLY = "splat.ply"

@@ -94,10 +94,14 @@ def _lpips(renders: list[Tensor], views: list[View]) -> tuple[float | None, str]
 
 
 def write_contact_sheet(path: Path, evaluation: Evaluation, views: list[View], max_rows: int = 12) -> None:
-    """A PNG with one row per held-out frame: ground truth on the left, the render on the right."""
+    """A PNG with one row per held-out frame: ground truth on the left (its masked pixels tinted
+    red: moving things the scene ignores), the render on the right."""
     rows = []
     for render, view in list(zip(evaluation.renders, views))[:max_rows]:
         gt = view.image.cpu()
+        if view.valid is not None:
+            red = torch.tensor([1.0, 0.15, 0.15])
+            gt = torch.where(view.valid.cpu()[..., None], gt, 0.45 * gt + 0.55 * red)
         gap = torch.ones(gt.shape[0], max(2, gt.shape[1] // 64), 3)
         rows.append(torch.cat([gt, gap, render], dim=1))
     if not rows:

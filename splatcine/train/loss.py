@@ -59,3 +59,61 @@ def ssim_map(a: Tensor, b: Tensor) -> Tensor:  # [H, W, C], [H, W, C] -> [H, W, 
 def psnr(mse: Tensor | float) -> float:
     mse = float(mse)
     return float("inf") if mse <= 0 else -10.0 * torch.log10(torch.tensor(mse)).item()
+
+
+class RobustWeights:
+    """Residual-based down-weighting of transients: pixels that stay badly fit while the set converges.
+
+    In the spirit of RobustNeRF (Sabour et al. 2023) and SpotLessSplats (Sabour et al. 2024),
+    written for this trainer. Each step, a pixel is an outlier candidate when its residual
+    (mean absolute colour error, smoothed over 3x3 pixels) exceeds both `floor` and the
+    image's median + `k_mad` x 1.4826 MAD; candidates count only in clusters (a 7x7 majority),
+    so texture that is merely slow to fit, scattered, stays in. Each view keeps an exponential
+    average of its outlier map over its visits, at 1/`cell` resolution; once training is past
+    `start`, pixels whose average is above one half are ignored by the loss (they were outliers
+    on most recent visits, not once). The maps are the view's residual mask, written out
+    after training.
+    """
+
+    cell = 4  # the persistent maps are kept at this fraction of the training resolution
+    k_mad = 3.0  # robust z-score of an outlier residual
+    cluster = 7  # window of the majority vote that keeps only clustered outliers
+    decay = 0.7  # weight of the old map at each visit (a pixel flips after 2-3 visits)
+
+    def __init__(self, start: int, floor: float):
+        self.start, self.floor = start, floor
+        self.maps: dict[int, Tensor] = {}  # view index -> [ceil(H / cell), ceil(W / cell)] in [0, 1]
+
+    def valid(self, index: int, render: Tensor, target: Tensor, valid: Tensor | None, step: int) -> Tensor | None:
+        """Update view `index`'s map from this step's residual; the pixels [H, W] the loss keeps."""
+        h, w = target.shape[:2]
+        if index not in self.maps:
+            self.maps[index] = torch.zeros(-(-h // self.cell), -(-w // self.cell), device=target.device)
+        outlier = self.outliers(render.detach(), target, valid)
+        small = F.adaptive_avg_pool2d(outlier[None, None].float(), self.maps[index].shape)[0, 0]
+        self.maps[index].mul_(self.decay).add_((1 - self.decay) * small)
+        if step < self.start:
+            return valid
+        ignore = self.mask(index, h, w)
+        return ~ignore if valid is None else valid & ~ignore
+
+    def outliers(self, render: Tensor, target: Tensor, valid: Tensor | None) -> Tensor:  # [H, W] bool
+        residual = (render - target).abs().mean(-1)
+        residual = F.avg_pool2d(residual[None, None], 3, stride=1, padding=1, count_include_pad=False)[0, 0]
+        judged = residual if valid is None else residual[valid]
+        if judged.numel() == 0:
+            return torch.zeros_like(residual, dtype=torch.bool)
+        median = judged.median()
+        mad = (judged - median).abs().median()
+        candidate = (residual > torch.clamp(median + self.k_mad * 1.4826 * mad, min=self.floor)).float()
+        r = self.cluster // 2
+        clustered = F.avg_pool2d(candidate[None, None], self.cluster, stride=1, padding=r,
+                                 count_include_pad=False)[0, 0] > 0.5
+        return clustered if valid is None else clustered & valid
+
+    def mask(self, index: int, height: int, width: int) -> Tensor:  # [H, W] bool, True = ignored
+        if index not in self.maps:
+            return torch.zeros(height, width, dtype=torch.bool)
+        up = F.interpolate(self.maps[index][None, None], size=(height, width), mode="bilinear",
+                           align_corners=False)[0, 0]
+        return up > 0.5

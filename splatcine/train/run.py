@@ -103,6 +103,8 @@ def train_scene(
     summary = {"preset": config.preset, "iterations": state.step_index, "num_gaussians": len(gaussians),
                "train_seconds": round(train_seconds, 3), "train_frames": len(train_views),
                "held_out_every": config.holdout_every, **evaluation.to_json()}  # fmt: skip
+    if state.robust is not None:
+        summary["residual_masked_fraction"] = write_residual_masks(root, state, train_views)
     _write_outputs(root, gaussians, evaluation, test_views, summary, config)
     return TrainResult(root, root / layout.SPLAT_PLY, gaussians.to("cpu"), state.step_index,
                        evaluation, train_seconds, config)  # fmt: skip
@@ -159,6 +161,22 @@ def mark_training_started(root: Path, config: TrainConfig) -> None:
     _write_json(Path(root) / layout.TRAINING_MARKER,
                 {"iterations": config.iterations, "preset": config.preset,
                  "resume": f"splatcine train {root} --resume"})  # fmt: skip
+
+
+def write_residual_masks(root: Path, state: TrainState, views: list[View]) -> dict[int, float]:
+    """The robust loss's masks of the training frames into `masks_residual/` (255 = left out at the
+    end of training, at the training resolution); returns source frame -> share left out."""
+    from splatcine.io.video import write_image
+
+    folder = root / layout.RESIDUAL_MASKS
+    folder.mkdir(exist_ok=True)
+    shares = {}
+    for view in views:
+        ignored = state.robust.mask(view.index, view.height, view.width).cpu().numpy()
+        with atomic_file(folder / f"{view.name}.png") as tmp:
+            write_image(tmp, np.where(ignored, layout.MASK_IGNORE, 0).astype(np.uint8))
+        shares[view.source_frame] = round(float(ignored.mean()), 4)
+    return shares
 
 
 def initial_gaussians(scene: Scene, config: TrainConfig, extent: float) -> Gaussians:

@@ -26,7 +26,7 @@ from splatcine.train.color import ColorCorrection
 from splatcine.train.config import TrainConfig
 from splatcine.train.data import View
 from splatcine.train.evaluate import render_view
-from splatcine.train.loss import photometric_loss, psnr
+from splatcine.train.loss import RobustWeights, photometric_loss, psnr
 from splatcine.train.strategy import StepInfo, Strategy, make_strategy
 from splatcine.train.strategy.ops import Optimizers, Params
 
@@ -64,6 +64,8 @@ class TrainState:
         self.color_optimizer = torch.optim.Adam(self.color.parameters(), lr=lr.color_correction, fused=True)
         self.strategy: Strategy = make_strategy(config.strategy, extent)
         self.rng = torch.Generator(device=device).manual_seed(config.seed)
+        self.robust = (RobustWeights(round(config.robust_start * config.iterations), config.robust_floor)
+                       if config.robust else None)  # fmt: skip
 
     @property
     def num_gaussians(self) -> int:
@@ -96,7 +98,10 @@ class TrainState:
                       if cfg.random_background else None)  # fmt: skip
         out = render_view(self._live_gaussians(), view, cfg.backend, degree, cfg.antialiased, background)
         rgb = self.color(out.rgb, view.index) if cfg.color_correction else out.rgb
-        loss, mse = photometric_loss(rgb, view.image, view.valid, cfg.ssim_lambda)
+        valid = view.valid
+        if self.robust is not None:  # leave out the pixels that stayed badly fit (transients)
+            valid = self.robust.valid(view.index, rgb, view.image, valid, step)
+        loss, mse = photometric_loss(rgb, view.image, valid, cfg.ssim_lambda)
         loss = loss + self.strategy.regularization(self.params)
         if cfg.color_correction:
             loss = loss + cfg.color_reg * self.color.regularization()
@@ -126,6 +131,8 @@ class TrainState:
         tensors["color.affine"] = self.color.affine.data
         tensors.update({f"strategy.{k}": v for k, v in self.strategy.state_dict().items()})
         tensors["rng"] = self.rng.get_state()
+        if self.robust is not None:
+            tensors.update({f"robust.{i}": m for i, m in self.robust.maps.items()})
         meta = {"step": self.step_index, "extent": self.extent,
                 "config": self.config.model_dump(mode="json")}  # fmt: skip
         save_checkpoint(path, tensors, meta)
@@ -165,6 +172,9 @@ class TrainState:
         except KeyError as err:
             raise InputError(f"{path}: the checkpoint has no tensor 'strategy.{err.args[0]}'") from None
         state.rng.set_state(tensors["rng"])
+        if state.robust is not None:
+            state.robust.maps = {int(k[len("robust."):]): v.to(device).clone() for k, v in tensors.items()
+                                 if k.startswith("robust.")}  # fmt: skip
         return state
 
 

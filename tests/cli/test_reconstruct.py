@@ -109,3 +109,11 @@ def test_a_shot_with_a_cut_exits_with_the_cut_listed(tmp_path, rng):
     assert result.exit_code == 3  # ReconstructionError
     assert "at frame(s) 12;" in result.output and "--segment" in result.output
     assert not (tmp_path / "scene").exists()
+
+
+def test_masks_are_automatic_unless_none_or_a_folder(observed, tmp_path):
+    shot, out = tmp_path / "shot.mp4", tmp_path / "scene"
+    for extra, expected in (([], "auto"), (["--masks", "none"], "none"), (["--masks", "auto"], "auto")):
+        result = runner.invoke(app, ["reconstruct", str(shot), "-o", str(out), "--sfm-only", *extra])
+        assert result.exit_code == 0, result.output
+        assert observed[-1][2]["masks"] == expected

@@ -1,0 +1,274 @@
+"""Motion segmentation from geometry: which pixels move against the posed static set.
+
+For every keyframe `i` and each neighbour `j` (up to `window` keyframes on either side),
+dense optical flow says where each pixel went. With the cameras known, a *static* pixel
+at inverse depth rho must land at
+
+    p_j(rho) = project(K_j (R_ji K_i^-1 x + rho t_ji))        (x homogeneous, rho = 1 / z_i)
+
+so one rho explains its flow to every neighbour at once. A sweep over inverse depths
+(a plane sweep on flow, not on colour) gives each pixel its residual: the mean distance,
+over the neighbours whose flow passed a forward-backward check, between the observed and
+the predicted position, minimised over the rho the static set allows there. That range
+comes from the sparse SfM points projected into the frame (the nearest surface of each
+cell and its neighbourhood, widened by a margin), so a mover that happens to move like
+a static point at *another* depth (along the epipolar lines) is still caught unless it
+matches a depth the set has there. A mover that moves exactly with the camera at the
+depth of the set behind it cannot be told from geometry; nothing can.
+
+The residual is then made consistent over time (median with the neighbours' residuals,
+followed along the flow), split by hysteresis (seeds above `seed_px`, grown through
+pixels above `grow_px`), closed, hole-filled, cleared of specks and dilated slightly so
+the mask covers the whole object and its blurred edge, not only its fastest part.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from splatcine.cameras import Camera
+from splatcine.masks import flow as flow_mod
+from splatcine.progress import Progress, ProgressCallback, silent
+
+
+BORDER_PX = 3  # work pixels at the image's edge where flow is not trusted (DIS's patches leave the image)
+
+
+@dataclass(frozen=True)
+class MotionSettings:
+    work_size: int = 320  # long side, in pixels, of the frames flow and residuals are computed at
+    window: int = 2  # neighbours on each side a pixel's flow is checked against
+    depth_samples: int = 16  # inverse depths tried per pixel over its allowed range, then refined
+    # Residual thresholds in work pixels. Flow on the static procedural set and on the real
+    # clips of data/README.md leaves 0.1-0.4 px (95th percentile 0.6 px at 320 px wide); movers
+    # leave 2-20 px. Seeds need 2 px, growth continues down to 1 px.
+    seed_px: float = 2.0
+    grow_px: float = 1.0
+    error_cap_px: float = 8.0  # one neighbour's error counts at most this much (occlusion, flow failure)
+    fb_tolerance_px: float = 0.7  # forward-backward flow check: + this x 5% of the flow's length
+    cell_px: int = 8  # grid of the sparse-depth prior (work pixels)
+    prior_radius_cells: int = 3  # a pixel's depth range: the points of the cells this close
+    prior_margin: float = 0.35  # widen that range by +-35% in inverse depth (flow noise, sparse sampling)
+    occluded_ratio: float = 1.6  # in a cell, points this many times farther than its nearest are hidden
+    min_area: float = 0.002  # regions under this share of the frame are dropped (specks, flow noise)
+    edge_band_px: int = 3  # the mask's edge is settled on colour edges within this band (0: off)
+    # A shot whose masks cover less than this share on average is a still set: its masks are
+    # emptied. On the still procedural set the specks that survive cover 0.1% on average (at
+    # most 0.7% of one frame); the walkers cover 25%. A mover under ~0.5% of the frame (a
+    # distant bird) is dropped with them.
+    static_shot_fraction: float = 0.005
+    dilate_px: int = 0  # grow the final mask by this much (work pixels): the object's blurred edge
+
+
+@dataclass
+class MotionMasks:
+    """What moved in each keyframe, and the evidence."""
+
+    masks: list[np.ndarray]  # [H, W] bool per keyframe at the frames' size, True = moving
+    residual_px: np.ndarray  # [N, h, w] float32 time-consistent residual at the work size
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def fractions(self) -> np.ndarray:  # [N] share of each frame masked
+        return np.array([m.mean() for m in self.masks], dtype=np.float64)
+
+
+def motion_masks(
+    images: list[np.ndarray],  # [N] uint8 RGB [H, W, 3], in video order
+    cameras: list[Camera],  # [N] their cam_from_world (OpenCV) and intrinsics at [H, W]
+    points: np.ndarray,  # [P, 3] sparse points of the static set, in the cameras' world frame
+    settings: MotionSettings = MotionSettings(),
+    progress: ProgressCallback = silent,
+) -> MotionMasks:
+    """Masks of the moving things in `images` posed by `cameras` (see the module doc)."""
+    n = len(images)
+    height, width = images[0].shape[:2]
+    scale = min(1.0, settings.work_size / max(width, height))
+    w, h = max(8, round(width * scale)), max(8, round(height * scale))
+    cams = [Camera(c.cam_from_world, c.intrinsics.resized(w, h)) for c in cameras]
+    grays = [flow_mod.gray(flow_mod.resize(im, w, h)) for im in images]
+    seconds: dict[str, float] = {}
+
+    t = time.perf_counter()
+    flows = _pair_flows(grays, settings.window, progress)
+    seconds["flow"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    rho_max = _nearest_inverse_depth(cams, points)
+    raw = np.zeros((n, h, w), np.float32)
+    for i in range(n):
+        lo, hi = _prior_range(cams[i], points, rho_max, settings)
+        raw[i] = _residual(i, cams, flows, lo, hi, settings)
+        progress(Progress("motion", i + 1, n))
+    seconds["residual"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    consistent = _along_time(raw, flows, settings)
+    masks = [_regions(r, settings) for r in consistent]
+    masks = [flow_mod.resize(m.astype(np.uint8), width, height, nearest=True) > 0 for m in masks]
+    if settings.edge_band_px:
+        band = max(1, round(settings.edge_band_px / scale))
+        masks = [flow_mod.refine_edges(im, m, band) for im, m in zip(images, masks)]
+    if np.mean([m.mean() for m in masks]) < settings.static_shot_fraction:
+        masks = [np.zeros_like(m) for m in masks]
+    seconds["regions"] = time.perf_counter() - t
+    return MotionMasks(masks, consistent, seconds)
+
+
+def _pair_flows(grays: list[np.ndarray], window: int, progress: ProgressCallback):
+    """Flow [h, w, 2] and its forward-backward validity [h, w] for every ordered pair within `window`."""
+    n = len(grays)
+    solver = flow_mod.FlowField()
+    forward: dict[tuple[int, int], np.ndarray] = {}
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, min(n, i + window + 1))]
+    for done, (i, j) in enumerate(pairs):
+        forward[i, j] = solver(grays[i], grays[j])
+        forward[j, i] = solver(grays[j], grays[i])
+        progress(Progress("flow", done + 1, len(pairs)))
+    return forward
+
+
+def _fb_valid(f_ij: np.ndarray, f_ji: np.ndarray, tolerance: float) -> np.ndarray:
+    """Pixels [h, w] whose flow to j comes back to where it started (not occluded, not out of view)."""
+    h, w = f_ij.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    x, y = xs + f_ij[..., 0], ys + f_ij[..., 1]
+    back = flow_mod.sample(f_ji, x, y)
+    loop = np.hypot(f_ij[..., 0] + back[..., 0], f_ij[..., 1] + back[..., 1])
+    m = BORDER_PX  # flow is extrapolated, not measured, this close to the image's edge
+    inside = (x >= m) & (x <= w - 1 - m) & (y >= m) & (y <= h - 1 - m)
+    inside &= (xs >= m) & (xs <= w - 1 - m) & (ys >= m) & (ys <= h - 1 - m)
+    return inside & (loop <= tolerance + 0.05 * np.hypot(f_ij[..., 0], f_ij[..., 1]))
+
+
+def _nearest_inverse_depth(cams: list[Camera], points: np.ndarray) -> float:
+    """1.5x the inverse depth of the nearest plausible point (99.5th percentile, median over frames)."""
+    nearest = []
+    for cam in cams:
+        z = points @ cam.cam_from_world[:3, :3].T[:, 2] + cam.cam_from_world[2, 3]
+        z = z[z > 0]
+        if len(z):
+            nearest.append(np.percentile(1.0 / z, 99.5))
+    return 1.5 * float(np.median(nearest)) if nearest else 1.0
+
+
+def _prior_range(cam: Camera, points: np.ndarray, rho_max: float, s: MotionSettings):
+    """Per pixel [h, w]: the inverse depths (lo, hi) the static set allows, from the sparse points."""
+    k = cam.intrinsics
+    gw, gh = -(-k.width // s.cell_px), -(-k.height // s.cell_px)
+    cam_pts = points @ cam.cam_from_world[:3, :3].T + cam.cam_from_world[:3, 3]
+    front = cam_pts[:, 2] > 1e-6
+    cam_pts = cam_pts[front]
+    u = k.fx * cam_pts[:, 0] / cam_pts[:, 2] + k.cx
+    v = k.fy * cam_pts[:, 1] / cam_pts[:, 2] + k.cy
+    inside = (u >= 0) & (u < k.width) & (v >= 0) & (v < k.height)
+    rho = 1.0 / cam_pts[inside, 2]
+    cell = (v[inside] // s.cell_px).astype(int) * gw + (u[inside] // s.cell_px).astype(int)
+    nearest = np.full(gw * gh, -np.inf)
+    np.maximum.at(nearest, cell, rho)
+    visible = rho >= nearest[cell] / s.occluded_ratio  # a point far behind its cell's nearest is hidden
+    farthest = np.full(gw * gh, np.inf)
+    np.minimum.at(farthest, cell[visible], rho[visible])
+    size = 2 * s.prior_radius_cells + 1
+    hi = ndimage.maximum_filter(nearest.reshape(gh, gw), size=size, mode="nearest")
+    lo = ndimage.minimum_filter(farthest.reshape(gh, gw), size=size, mode="nearest")
+    empty = ~np.isfinite(hi)  # no point near: any depth is allowed
+    lo, hi = np.where(empty, 0.0, lo * (1 - s.prior_margin)), np.where(empty, rho_max, hi * (1 + s.prior_margin))
+    up = np.ones((s.cell_px, s.cell_px))
+    return (np.kron(lo, up)[: k.height, : k.width].astype(np.float32),
+            np.kron(hi, up)[: k.height, : k.width].astype(np.float32))
+
+
+def _residual(i: int, cams: list[Camera], flows, lo: np.ndarray, hi: np.ndarray,
+              s: MotionSettings) -> np.ndarray:
+    """Residual [h, w] in pixels of frame i's flows against the static set, best rho in [lo, hi].
+
+    NaN where no neighbour's flow passed the forward-backward check (nothing to judge by).
+    The best rho is searched coarse to fine: `depth_samples` evenly over each pixel's range,
+    then as many again over the two steps around the best of those.
+    """
+    k = cams[i].intrinsics
+    h, w = k.height, k.width
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    pix = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5, np.ones(h * w, np.float32)])  # [3, P] centres
+    terms = []  # per valid neighbour: A [3, P], B [3], observed x, y [P], valid [P]
+    for j in range(max(0, i - s.window), min(len(cams), i + s.window + 1)):
+        if j == i:
+            continue
+        f = flows[i, j]
+        T = cams[j].cam_from_world @ np.linalg.inv(cams[i].cam_from_world)  # cam_j_from_cam_i
+        A = (cams[j].intrinsics.K @ T[:3, :3] @ np.linalg.inv(k.K)).astype(np.float32) @ pix
+        B = (cams[j].intrinsics.K @ T[:3, 3]).astype(np.float32)
+        valid = _fb_valid(f, flows[j, i], s.fb_tolerance_px).ravel()
+        terms.append((A, B, pix[0] + f[..., 0].ravel(), pix[1] + f[..., 1].ravel(), valid))
+    count = sum(t[4].astype(np.float32) for t in terms)
+    lo, hi = lo.ravel(), hi.ravel()
+
+    def mean_error(rho: np.ndarray) -> np.ndarray:  # rho [D, P] -> [D, P]
+        total = np.zeros(rho.shape, np.float32)
+        for A, B, obs_x, obs_y, valid in terms:
+            hom = A[:, None, :] + rho[None] * B[:, None, None]  # [3, D, P]
+            z = hom[2]
+            ok = z > 1e-6
+            zs = np.where(ok, z, 1.0)
+            err = np.hypot(hom[0] / zs - obs_x, hom[1] / zs - obs_y)
+            total += np.where(ok, np.minimum(err, s.error_cap_px), s.error_cap_px) * valid
+        return total / np.maximum(count, 1.0)
+
+    steps = np.linspace(0.0, 1.0, s.depth_samples, dtype=np.float32)[:, None]
+    coarse = lo + steps * (hi - lo)  # [D, P]
+    err = mean_error(coarse)
+    best = coarse[err.argmin(axis=0), np.arange(h * w)]
+    step = (hi - lo) / max(1, s.depth_samples - 1)
+    fine = np.clip(best + (2 * steps - 1) * step, lo, hi)
+    best_err = np.minimum(err.min(axis=0), mean_error(fine).min(axis=0))
+    return np.where(count > 0, best_err, np.nan).reshape(h, w).astype(np.float32)
+
+
+def _along_time(raw: np.ndarray, flows, s: MotionSettings) -> np.ndarray:
+    """Each frame's residual [N, h, w] as the median of its own and its neighbours', followed by flow."""
+    n, h, w = raw.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = np.empty_like(raw)
+    for i in range(n):
+        stack = [raw[i]]
+        for j in range(max(0, i - s.window), min(n, i + s.window + 1)):
+            if j == i:
+                continue
+            f = flows[i, j]
+            valid = _fb_valid(f, flows[j, i], s.fb_tolerance_px)
+            seen = flow_mod.sample(raw[j], xs + f[..., 0], ys + f[..., 1])
+            stack.append(np.where(valid, seen, np.nan))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
+            out[i] = np.nanmedian(np.stack(stack), axis=0)
+    return out
+
+
+def _regions(residual: np.ndarray, s: MotionSettings) -> np.ndarray:
+    """Moving regions [h, w] bool of one residual map: hysteresis, closing, holes, specks, dilation."""
+    weak = residual > s.grow_px  # NaN (nothing to judge by) is not
+    labels, count = ndimage.label(weak)
+    if count == 0:
+        return weak
+    seeded = np.zeros(count + 1, bool)
+    seeded[np.unique(labels[residual > s.seed_px])] = True
+    seeded[0] = False
+    mask = seeded[labels]
+    mask = ndimage.binary_closing(mask, structure=np.ones((5, 5)), iterations=1)
+    # Unknown pixels (no flow passed the check) join only when the mask surrounds them: the inside
+    # of a fast mover does, the background a mover uncovers and the frame's border do not.
+    mask = ndimage.binary_fill_holes(mask)
+    labels, count = ndimage.label(mask)
+    if count:
+        sizes = ndimage.sum_labels(mask, labels, np.arange(1, count + 1))
+        keep = np.concatenate([[False], sizes >= s.min_area * mask.size])
+        mask = keep[labels]
+    if s.dilate_px:
+        mask = ndimage.binary_dilation(mask, iterations=s.dilate_px)
+    return mask
