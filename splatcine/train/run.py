@@ -59,6 +59,7 @@ def train_scene(
     config: TrainConfig | None = None,
     progress: ProgressCallback = silent,
     resume: bool = False,
+    initial: Gaussians | None = None,
 ) -> TrainResult:
     """Train Gaussians on a scene directory's frames and write them, evaluated, into it.
 
@@ -67,6 +68,8 @@ def train_scene(
     directory may itself be a temporary one that `reconstruct` renames later).
     Ctrl-C stops after the current step and leaves a checkpoint; `resume=True`
     continues from the latest checkpoint to the result an uninterrupted run gives.
+    `initial` starts from given Gaussians instead of the scene's points (`extend` continues
+    a trained splat this way).
     """
     config = config or TrainConfig()
     root = Path(scene_dir)
@@ -82,8 +85,8 @@ def train_scene(
             raise InputError(f"{checkpoints}: no checkpoint to resume from")
         state = TrainState.load(latest, config, device)
     else:
-        state = TrainState(config, initial_gaussians(scene, config, extent), len(train_views),
-                           extent, device)  # fmt: skip
+        start = initial if initial is not None else initial_gaussians(scene, config, extent)
+        state = TrainState(config, start, len(train_views), extent, device)
 
     train_seconds = run_steps(state, train_views, checkpoints, progress)
     save_checkpoint(state, checkpoints)  # lets a later `--resume --iterations M` train further
