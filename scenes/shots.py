@@ -240,3 +240,55 @@ def change_iou(changes, changed: np.ndarray) -> float:
                      max(b[3] for b in boxes))
             ious.append(box_iou(union, truth))
     return float(np.mean(ious)) if ious else 0.0
+
+
+def extension_figures(scene_dir: Path, result, shot: Shot, normalized_from_world: np.ndarray,
+                      every: int = 2) -> dict[str, float]:
+    """What `extend` (run with `every`) changed, against the truth of a `beyond` shot:
+
+    - unseen_before/after: share of a 6-frame `survey_path` render the binary unseen mask covers;
+    - new_part_psnr_before/after: PSNR against the true frames of the shot's frames extend did
+      not train on, over the pixels the old set had not seen (its unseen mask there);
+    - old_psnr_before/after: the first shot's held-out frames, from `result.held_out`.
+    """
+    from splatcine.io.ply import read_gaussians_ply
+    from splatcine.io.video import read_image
+    from splatcine.render import render_cameras
+    from splatcine.render.fidelity import masked_psnr
+    from splatcine.scene import load_scene
+
+    before_scene, after_scene = load_scene(scene_dir), result.scene
+    before, after = (read_gaussians_ply(s.splat_path) for s in (before_scene, after_scene))
+    k = shot.cameras[0].intrinsics
+    survey = in_scene_frame(survey_path(6, k.width, k.height), normalized_from_world)
+    unseen = [float(render_cameras(g, survey, s.cameras).unseen_binary.mean())
+              for g, s in ((before, before_scene), (after, after_scene))]
+    held = [i for i in range(len(shot.cameras)) if i % every]
+    cams = in_scene_frame([shot.cameras[i] for i in held], normalized_from_world)
+    truth = np.stack([read_image(shot.root / FRAMES / frame_name(i)) for i in held])
+    new_part = render_cameras(before, cams, before_scene.cameras).unseen_binary  # the old set had not seen
+    psnr = [masked_psnr(render_cameras(g, cams, before_scene.cameras).color, truth, new_part)
+            for g in (before, after)]
+    old = next(m for m in result.held_out if m.shot == 1)
+    return {"unseen_before": unseen[0], "unseen_after": unseen[1],
+            "new_part_psnr_before": psnr[0], "new_part_psnr_after": psnr[1],
+            "old_psnr_before": old.psnr_before, "old_psnr_after": old.psnr_after,
+            "new_part_share": float(new_part.mean())}
+
+
+def known_set(root: Path, frames: int = 16, width: int = 320, height: int = 180, views: int = 5
+              ) -> tuple[Path, np.ndarray]:
+    """The `orbit` shot's scene built the way `reconstruct` builds a posed input (true cameras, COLMAP
+    SIFT points, the normalised frame) with a `ground_truth_splat` of `views` frames, under `root`:
+    (the scene directory, its normalized_from_world [4, 4])."""
+    from scenes.clip import write_ground_truth_scene
+    from splatcine.io.ply import write_gaussians_ply
+    from splatcine.reconstruct import reconstruct
+
+    root = Path(root)
+    gt = write_ground_truth_scene("orbit", root / "gt", frames=frames, width=width, height=height, points=2000)
+    reconstruct(gt / "transforms.json", root / "scene", sfm_only=True)
+    manifest = json.loads((root / "scene" / "manifest.json").read_text())
+    m = np.asarray(manifest["normalization"]["normalized_from_colmap"])
+    write_gaussians_ply(root / "scene" / "splat.ply", ground_truth_splat(gt, m, views=views, block=1))
+    return root / "scene", m

@@ -28,10 +28,11 @@ from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.scene import Scene, load_scene
 from splatcine.sfm.register import RegisterSettings
 
-# Defaults of the verdict. A preview splat renders its own held-out frames at 28-30 dB
-# (benchmarks/results/train.json) and an unchanged procedural shot checks at 24-32 dB; a
-# repainted wall or a shot of another set falls under 20.
-MIN_PSNR = 20.0
+# Defaults of the verdict. PSNR is a coarse alarm (another set, another grade of light, a blurred
+# shot), not the detector of local changes (the change regions are): on the procedural set, whose
+# texture is finer than a splat resolves, an unchanged shot scores 18.8 dB against a ground-truth
+# splat, a moved box 17.7, a repainted crate 18.1.
+MIN_PSNR = 15.0
 # Registration puts an unchanged shot within 0.1-0.3% of its path length and 0.1 degrees; a model
 # that drifts from the requested move by a tenth of it is off by 10%. 5% and 5 degrees sit between.
 MAX_CAMERA_ERROR = 5.0  # % of the requested path's length

@@ -21,7 +21,7 @@ def check(
         None, "--render", help="The shot directory `splatcine render` wrote to condition this shot: "
                                "its cameras are the path the shot was asked to follow."),
     min_psnr: float | None = typer.Option(
-        None, "--min-psnr", help="Fail below this masked PSNR (dB) against the set (default 20)."),
+        None, "--min-psnr", help="Fail below this masked PSNR (dB) against the set (default 15)."),
     max_camera_error: float | None = typer.Option(
         None, "--max-camera-error", help="Fail when a frame's camera is further than this % of the path's "
                                          "length from the requested one, with --render (default 5)."),
