@@ -276,8 +276,8 @@ def extension_figures(scene_dir: Path, result, shot: Shot, normalized_from_world
             "new_part_share": float(new_part.mean())}
 
 
-def known_set(root: Path, frames: int = 16, width: int = 320, height: int = 180, views: int = 5
-              ) -> tuple[Path, np.ndarray]:
+def known_set(root: Path, frames: int = 16, width: int = 320, height: int = 180, views: int = 5,
+              block: int = 1) -> tuple[Path, np.ndarray]:
     """The `orbit` shot's scene built the way `reconstruct` builds a posed input (true cameras, COLMAP
     SIFT points, the normalised frame) with a `ground_truth_splat` of `views` frames, under `root`:
     (the scene directory, its normalized_from_world [4, 4])."""
@@ -290,5 +290,5 @@ def known_set(root: Path, frames: int = 16, width: int = 320, height: int = 180,
     reconstruct(gt / "transforms.json", root / "scene", sfm_only=True)
     manifest = json.loads((root / "scene" / "manifest.json").read_text())
     m = np.asarray(manifest["normalization"]["normalized_from_colmap"])
-    write_gaussians_ply(root / "scene" / "splat.ply", ground_truth_splat(gt, m, views=views, block=1))
+    write_gaussians_ply(root / "scene" / "splat.ply", ground_truth_splat(gt, m, views=views, block=block))
     return root / "scene", m

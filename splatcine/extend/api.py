@@ -130,7 +130,7 @@ def extend(
             seconds["points"] = time.perf_counter() - t
             t = time.perf_counter()
             metrics, counts = _train(tmp, new, old, old_shots, points, colors, number,
-                                    train_config or _config(iterations, len(old)), progress)
+                                    train_config or _config(iterations, old), progress)
             seconds["train"] = time.perf_counter() - t
     return ExtendResult(load_scene(out_dir), number, added, located.registration.unplaced, len(points), counts,
                         metrics, verdict, warnings, seconds)
@@ -220,14 +220,15 @@ def _new_points(scene: Scene, names: list[str], old, work: Path, settings: Check
     return xyz[keep], rgb[keep]
 
 
-def _config(iterations: int, count: int):
-    """The preview preset for `iterations` steps, without opacity resets (they would wipe what the set
-    already held) and with room to grow past the old splat's `count` Gaussians."""
+def _config(iterations: int, old):
+    """The preview preset for `iterations` steps at the old splat's SH degree, without opacity resets
+    (they would wipe what the set already held) and with room to grow past its Gaussians."""
     from splatcine.train import ADCConfig, resolve_config
 
     strategy = ADCConfig(refine_start=min(100, iterations), refine_stop=int(0.8 * iterations),
-                         reset_every=10 * iterations, max_gaussians=max(150_000, int(1.3 * count)))
-    return resolve_config("preview", iterations=iterations, strategy=strategy.model_dump())
+                         reset_every=10 * iterations, max_gaussians=max(150_000, int(1.3 * len(old))))
+    return resolve_config("preview", iterations=iterations, sh_degree=old.sh_degree,
+                          strategy=strategy.model_dump())
 
 
 def _train(root: Path, scene: Scene, old, old_shots: np.ndarray, points: np.ndarray, colors: np.ndarray,

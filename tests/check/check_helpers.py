@@ -31,6 +31,6 @@ class KnownSet:
         return shots.in_scene_frame(cameras, self.normalized_from_world)
 
 
-def build_set(root: Path, frames: int = SCENE_FRAMES, views: int = 5) -> KnownSet:
-    scene, m = shots.known_set(root, frames, W, H, views)
+def build_set(root: Path, frames: int = SCENE_FRAMES, views: int = 5, block: int = 1) -> KnownSet:
+    scene, m = shots.known_set(root, frames, W, H, views, block)
     return KnownSet(scene, root / "gt", m)

@@ -13,13 +13,13 @@ from scenes import shots
 from splatcine.io.ply import read_gaussian_shots, read_gaussians_ply
 from splatcine.scene import load_scene
 
-pytestmark = pytest.mark.slow  # registration, triangulation and 300 training steps
+pytestmark = pytest.mark.slow  # registration, triangulation and 150 training steps
 
 
 def test_extend_sees_more_keeps_the_old_and_records_the_shot(tmp_path):
-    known = build_set(tmp_path / "set", views=4)
+    known = build_set(tmp_path / "set", views=3, block=2)  # 43k Gaussians: training stays cheap
     beyond = shots.make_shot("unchanged", tmp_path / "beyond", frames=9, width=W, height=H, path="beyond")
-    result = splatcine.extend(known.scene, beyond.video_path, tmp_path / "scene2", every=2, iterations=300)
+    result = splatcine.extend(known.scene, beyond.video_path, tmp_path / "scene2", every=2, iterations=150)
     figures = shots.extension_figures(known.scene, result, beyond, known.normalized_from_world)
     print({k: round(v, 3) for k, v in figures.items()})
 
