@@ -9,6 +9,7 @@ import typer
 from splatcine.cli._app import console, user_errors
 from scenes.clip import make_clip, write_ground_truth_scene
 from scenes.moves import NAMES
+from scenes.shots import VARIANTS, make_shot
 
 app = typer.Typer(
     help="Procedural test scenes with known cameras and depth.",
@@ -55,6 +56,22 @@ def scene(
         name, out, frames=frames, width=width, height=height, points=points
     )
     console.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+@user_errors
+def shot(
+    variant: str = typer.Argument("unchanged", help=f"What the shot shows: {', '.join(VARIANTS)}."),
+    out: Path = typer.Option(..., "-o", "--out", help="Shot directory to write (replaced if it exists)."),
+    path: str = typer.Option("second", help="The move: second (inside what the orbit saw), beyond (round the "
+                                            "far side of the room), survey (both)."),
+    frames: int = typer.Option(16, help="Number of frames."),
+    width: int = typer.Option(320, help="Image width in pixels (even)."),
+    height: int = typer.Option(180, help="Image height in pixels (even)."),
+) -> None:
+    """A second shot of the orbit's set, as a video model might return it, with its true cameras."""
+    made = make_shot(variant, out, frames=frames, width=width, height=height, path=path)
+    console.print(f"wrote {made.video_path} ({variant}, {path} path, {frames} frames)", highlight=False)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from splatcine import paths  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Camera", "Intrinsics", "RasterOutput", "Reconstruction", "Scene", "SplatcineError", "load_scene",
+__all__ = ["Camera", "CheckResult", "ExtendResult", "Intrinsics", "RasterOutput", "Reconstruction", "Scene", "SplatcineError", "check", "extend", "load_scene",
            "rasterize", "reconstruct", "render_path", "train_scene", "__version__"]
 
 
@@ -59,4 +59,12 @@ def __getattr__(name: str):
         from splatcine.train import train_scene
 
         return train_scene
+    if name in ("check", "CheckResult"):  # the check package (callable); torch loads when it runs
+        import splatcine.check as package
+
+        return package if name == "check" else package.CheckResult
+    if name in ("extend", "ExtendResult"):  # likewise, the extend package
+        import splatcine.extend as package
+
+        return package if name == "extend" else package.ExtendResult
     raise AttributeError(f"module 'splatcine' has no attribute {name!r}")

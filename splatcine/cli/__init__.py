@@ -10,6 +10,8 @@ from splatcine.cli import train  # noqa: E402,F401
 from splatcine.cli import path  # noqa: E402,F401
 from splatcine.cli import render  # noqa: E402,F401
 from splatcine.cli import generate  # noqa: E402,F401
+from splatcine.cli import check  # noqa: E402,F401
+from splatcine.cli import extend  # noqa: E402,F401
 
 
 def main() -> None:

@@ -27,12 +27,7 @@ def write_points_ply(path: Path, xyz: np.ndarray, rgb: np.ndarray | None = None)
 
 def read_points_ply(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """xyz [P, 3] float64 and rgb [P, 3] uint8 (None when the file has no colours)."""
-    try:
-        vertex = PlyData.read(str(path))["vertex"]
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except Exception as err:
-        raise InputError(f"{path}: not a readable PLY point cloud ({err})") from None
+    vertex = _read_vertex(path, "PLY point cloud")
     xyz = np.stack([vertex["x"], vertex["y"], vertex["z"]], axis=1).astype(np.float64)
     names = vertex.data.dtype.names
     rgb = None
@@ -49,12 +44,17 @@ def _gaussian_fields(n_rest: int) -> list[tuple[str, str]]:
     return [(name, "f4") for name in names]
 
 
-def write_gaussians_ply(path: Path, gaussians: Gaussians) -> None:
+SHOT = "shot"  # extra vertex property: the shot that created each Gaussian (splatcine extend)
+
+
+def write_gaussians_ply(path: Path, gaussians: Gaussians, shots: np.ndarray | None = None) -> None:
     """The standard 3DGS PLY (SuperSplat, web viewers, nerfstudio and gsplat read it).
 
     Stored as the reference implementation stores it: opacity as a logit, scales as
     logs, rotations as (w, x, y, z), and the higher SH bands channel-major (all red
-    coefficients, then green, then blue) in `f_rest_*`.
+    coefficients, then green, then blue) in `f_rest_*`. `shots` [N] (ints), when given, is
+    one more vertex property, `shot`, after the standard ones; readers that pick properties by
+    name ignore it. It is float32 like the rest, since some web viewers assume every property is.
     """
     g = gaussians.detach().to("cpu")
     sh = g.sh.float().numpy()  # [N, K, 3]
@@ -63,8 +63,14 @@ def write_gaussians_ply(path: Path, gaussians: Gaussians) -> None:
     columns = [g.means.float().numpy(), np.zeros((n, 3), np.float32), sh[:, 0], rest,
                g.opacity_logits.float().numpy()[:, None], g.log_scales.float().numpy(),
                g.quats.float().numpy()]
+    fields = _gaussian_fields(3 * (k - 1))
+    if shots is not None:
+        if len(shots) != n:
+            raise ValueError(f"{len(shots)} shots for {n} Gaussians")
+        columns.append(np.asarray(shots, np.float32)[:, None])
+        fields.append((SHOT, "f4"))
     table = np.concatenate(columns, axis=1).astype(np.float32)
-    data = np.empty(n, dtype=_gaussian_fields(3 * (k - 1)))
+    data = np.empty(n, dtype=fields)
     for i, name in enumerate(data.dtype.names):
         data[name] = table[:, i]
     PlyData([PlyElement.describe(data, "vertex")]).write(str(path))
@@ -72,12 +78,7 @@ def write_gaussians_ply(path: Path, gaussians: Gaussians) -> None:
 
 def read_gaussians_ply(path: Path) -> Gaussians:
     """Read a standard 3DGS PLY (from splatcine or another trainer) into `Gaussians`."""
-    try:
-        vertex = PlyData.read(str(path))["vertex"]
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except Exception as err:  # plyfile raises several types for a malformed file
-        raise InputError(f"{path}: not a readable PLY file ({err})") from None
+    vertex = _read_vertex(path, "PLY file")
     names = set(vertex.data.dtype.names)
     n_rest = sum(1 for name in names if name.startswith("f_rest_"))
     missing = [name for name, _ in _gaussian_fields(n_rest) if name not in names and name[0] != "n"]
@@ -127,3 +128,21 @@ def _check_sizes(path: Path, gaussians: Gaussians) -> None:
     if diagonal > 0 and median > MAX_MEDIAN_SCALE_OVER_EXTENT * diagonal:
         raise InputError(f"{path}: the median Gaussian ({median:.3g}) is {median / diagonal:.3g}x the size "
                          f"of the whole scene ({diagonal:.3g}); scale_* must be log scales")  # fmt: skip
+
+
+def read_gaussian_shots(path: Path) -> np.ndarray | None:
+    """The `shot` of every Gaussian of a splat PLY [N] int, or None when the file records none."""
+    vertex = _read_vertex(path, "PLY file")
+    if SHOT not in vertex.data.dtype.names:
+        return None
+    return np.rint(np.asarray(vertex[SHOT], np.float64)).astype(np.int64)
+
+
+def _read_vertex(path: Path, what: str):
+    """The `vertex` element of a PLY file; InputError naming the file when it cannot be read."""
+    try:
+        return PlyData.read(str(path))["vertex"]
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except Exception as err:  # plyfile raises several types for a malformed file
+        raise InputError(f"{path}: not a readable {what} ({err})") from None

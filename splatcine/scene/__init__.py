@@ -28,6 +28,7 @@ class SceneFrame:
     camera: Camera
     source_frame: int  # index of the frame in the source video
     mask_path: Path | None = None  # 255 = ignore (see layout.MASK_IGNORE)
+    shot: int = 1  # which shot of the set the frame comes from (1: the one reconstructed; see extend)
 
 
 @dataclass
@@ -90,6 +91,7 @@ def load_scene(path: Path) -> Scene:
                 camera=camera,
                 source_frame=int(entry.get("source_frame", len(frames))),
                 mask_path=root / mask if mask else None,
+                shot=int(entry.get("shot", 1)),
             )
         )
     manifest = _read_manifest(root / layout.MANIFEST)

@@ -59,6 +59,7 @@ def train_scene(
     config: TrainConfig | None = None,
     progress: ProgressCallback = silent,
     resume: bool = False,
+    initial: Gaussians | None = None,
 ) -> TrainResult:
     """Train Gaussians on a scene directory's frames and write them, evaluated, into it.
 
@@ -68,6 +69,8 @@ def train_scene(
     Ctrl-C (or SIGTERM) stops after the current step, leaves a checkpoint and raises
     `Interrupted`; `resume=True` continues from the latest checkpoint, with its own config
     unless `config` is given, to the result an uninterrupted run gives.
+    `initial` starts from given Gaussians instead of the scene's points (`extend` continues
+    a trained splat this way).
     """
     root = Path(scene_dir)
     scene = load_scene(root)
@@ -84,8 +87,8 @@ def train_scene(
     if latest is not None:
         state = TrainState.load(latest, config, device)
     else:
-        state = TrainState(config, initial_gaussians(scene, config, extent), len(train_views),
-                           extent, device)  # fmt: skip
+        start = initial if initial is not None else initial_gaussians(scene, config, extent)
+        state = TrainState(config, start, len(train_views), extent, device)
 
     mark_training_started(root, config)
     try:

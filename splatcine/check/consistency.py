@@ -1,0 +1,188 @@
+"""Does a generated frame show the set the splat holds? Masked metrics, an error map, changed regions.
+
+Only pixels the set has seen well are compared: the splat covers them (alpha) and the scene's
+own shot saw them from a similar direction (the render's graded unseen mask, `splatcine.render`).
+Before comparing, each frame's colours are fitted to the render with a per-channel gain and
+offset (robustly, on the pixels that already agree): a video model's exposure drift is not a
+change of the set. The error map is the mean absolute colour difference after a light blur,
+which forgives the splat's softness and sub-pixel registration error but not a moved prop.
+
+A "change" is a region whose error stays high for several frames in a row: per frame, the
+error map is thresholded, opened, split into connected regions; regions of consecutive frames
+are linked when their boxes overlap; a chain of at least `min_frames` is reported with its
+frame range and one image-space box per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+# A pixel is compared where the splat covers it (alpha) and the shot saw it (graded unseen mask:
+# one source view from a similar direction scores 0.25, two 0.06; see splatcine.render.maps).
+MIN_ALPHA = 0.9
+MAX_UNSEEN = 0.3
+EDGE_PX = 2  # the compared region is eroded this much: silhouettes carry registration error
+# The comparison runs at about a third of the resolution (a Gaussian blur of 3 px at 320 px wide,
+# scaled with the width): a splat resolves less than a generated frame shows where the new camera
+# comes closer than the scene's shot did, and what a change is made of (a prop, a paint) is larger.
+BLUR_SIGMA_PX = 3.0
+# Blurred mean absolute error (0-1) above which a pixel disagrees. Measured on the procedural set
+# (benchmarks/bench_check.py) against a ground-truth splat: unchanged pixels 0.094 at the 99th
+# percentile and 0.137 at the 99.9th (scattered: no region of 0.2% of a frame lasts 3 frames);
+# the moved box and the repainted crate have a median of 0.13-0.15 and regions averaging 0.17-0.23.
+DISAGREE = 0.12
+MIN_REGION = 0.002  # a changed region covers at least this share of the frame (0.2%)
+MIN_FRAMES = 3  # and lasts this many frames in a row
+
+
+@dataclass(frozen=True)
+class FrameScore:
+    psnr: float | None  # dB over the compared pixels (None when none)
+    ssim: float | None
+    compared: float  # share of the frame compared
+    disagree: float  # share of the compared pixels over the disagreement threshold
+    gain: tuple[float, float, float]  # colour fit applied to the generated frame
+    offset: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class ChangeRegion:
+    """A part of the set that looks different in the generated shot, for `frames` in a row."""
+
+    first: int  # frame indices of the shot, inclusive
+    last: int
+    boxes: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)  # frame -> x0, y0, x1, y1 (exclusive)
+    mean_error: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"frames": [self.first, self.last], "mean_error": round(self.mean_error, 4),
+                "boxes": {str(i): list(b) for i, b in self.boxes.items()}}
+
+
+def compared_mask(alpha: np.ndarray, unseen: np.ndarray) -> np.ndarray:  # [H, W] float -> [H, W] bool
+    well = (alpha >= MIN_ALPHA) & (unseen <= MAX_UNSEEN)
+    return ndimage.binary_erosion(well, iterations=EDGE_PX) if EDGE_PX else well
+
+
+def fit_colours(generated: np.ndarray, render: np.ndarray, mask: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Generated [H, W, 3] float 0-1 mapped onto the render's colours: (fitted, gain [3], offset [3]).
+
+    Least squares per channel on the 70% of the compared pixels that agree best (first as they
+    are, then after each fit), so a changed prop does not pull the fit. Gains stay within 0.5-2.
+    """
+    gain, offset = np.ones(3), np.zeros(3)
+    if mask.sum() < 100:
+        return generated, gain, offset
+    g, r = generated[mask], render[mask]  # [M, 3]
+    for _ in range(3):
+        residual = np.abs(g * gain + offset - r).mean(axis=1)
+        keep = residual <= np.quantile(residual, 0.7)
+        for c in range(3):
+            A = np.c_[g[keep, c], np.ones(keep.sum())]
+            (a, b), *_ = np.linalg.lstsq(A, r[keep, c], rcond=None)
+            gain[c], offset[c] = np.clip(a, 0.5, 2.0), b
+    return np.clip(generated * gain + offset, 0.0, 1.0), gain, offset
+
+
+def score_frame(generated: np.ndarray, render: np.ndarray, alpha: np.ndarray, unseen: np.ndarray
+                ) -> tuple[FrameScore, np.ndarray, np.ndarray]:
+    """Metrics of one generated frame [H, W, 3] uint8 against its render, the error map [H, W] (0-1,
+    0 outside the compared region) and the compared mask [H, W]."""
+    import kornia
+
+    mask = compared_mask(alpha, unseen)
+    gen = generated.astype(np.float32) / 255.0
+    ren = render.astype(np.float32) / 255.0
+    gen, gain, offset = fit_colours(gen, ren, mask)
+    sigma = BLUR_SIGMA_PX * generated.shape[1] / 320.0
+    blur = [ndimage.gaussian_filter(x, (sigma, sigma, 0)) for x in (gen, ren)]
+    error = np.abs(blur[0] - blur[1]).mean(axis=2) * mask
+    n = int(mask.sum())
+    if n == 0:
+        return FrameScore(None, None, 0.0, 0.0, tuple(gain), tuple(offset)), error, mask
+    mse = float(((gen - ren) ** 2)[mask].mean())
+    psnr = float("inf") if mse == 0 else -10.0 * np.log10(mse)
+    with torch.no_grad():
+        a, b = (torch.from_numpy(x).permute(2, 0, 1)[None] for x in (gen, ren))
+        ssim_map = kornia.metrics.ssim(a, b, window_size=11)[0].mean(0).numpy()
+    ssim = float(ssim_map[mask].mean())
+    disagree = float((error[mask] > DISAGREE).mean())
+    score = FrameScore(psnr, ssim, n / mask.size, disagree, tuple(map(float, gain)), tuple(map(float, offset)))
+    return score, error, mask
+
+
+def frame_regions(error: np.ndarray) -> list[tuple[tuple[int, int, int, int], float]]:
+    """Boxes (x0, y0, x1, y1) and mean error of the disagreeing regions of one error map [H, W]."""
+    hot = ndimage.binary_opening(error > DISAGREE, iterations=1)
+    hot = ndimage.binary_closing(hot, iterations=2)
+    labels, count = ndimage.label(hot)
+    out = []
+    for i, window in enumerate(ndimage.find_objects(labels), start=1):
+        region = labels[window] == i
+        if region.sum() < MIN_REGION * error.size:
+            continue
+        ys, xs = window
+        out.append(((xs.start, ys.start, xs.stop, ys.stop), float(error[window][region].mean())))
+    return out
+
+
+def changed_regions(per_frame: list[list[tuple[tuple[int, int, int, int], float]] | None],
+                    min_frames: int = MIN_FRAMES) -> list[ChangeRegion]:
+    """Link the regions of consecutive frames whose boxes overlap; keep chains of `min_frames` or more.
+
+    `per_frame[i]` is None for a frame that could not be compared (not placed): it breaks chains.
+    """
+    chains: list[dict] = []  # open chains: {"first", "boxes", "errors"}
+    done: list[dict] = []
+    for i, regions in enumerate(per_frame):
+        still_open = []
+        used = set()
+        for chain in chains:
+            last_box = chain["boxes"][i - 1]
+            match = None
+            if regions:
+                overlaps = [(_overlap(last_box, box), j) for j, (box, _) in enumerate(regions) if j not in used]
+                overlaps = [o for o in overlaps if o[0] > 0]
+                if overlaps:
+                    match = max(overlaps)[1]
+            if match is None:
+                done.append(chain)
+                continue
+            used.add(match)
+            chain["boxes"][i] = regions[match][0]
+            chain["errors"].append(regions[match][1])
+            still_open.append(chain)
+        for j, (box, err) in enumerate(regions or []):
+            if j not in used:
+                still_open.append({"first": i, "boxes": {i: box}, "errors": [err]})
+        chains = still_open
+    done += chains
+    out = [ChangeRegion(c["first"], max(c["boxes"]), c["boxes"], float(np.mean(c["errors"])))
+           for c in done if len(c["boxes"]) >= min_frames]
+    return sorted(out, key=lambda r: (r.first, r.last))
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection area of two boxes, each grown by a quarter of its size (the camera moves)."""
+    def grow(box):
+        x0, y0, x1, y1 = box
+        dx, dy = (x1 - x0) / 4, (y1 - y0) / 4
+        return x0 - dx, y0 - dy, x1 + dx, y1 + dy
+
+    a, b = grow(a), grow(b)
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(w, 0) * max(h, 0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
