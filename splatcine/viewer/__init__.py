@@ -10,6 +10,21 @@ page, a thin layer over `splatcine.paths.Editor` (which holds all the state).
 
 from __future__ import annotations
 
-from splatcine.viewer.editor_app import EditorApp
+from splatcine.errors import MissingDependencyError
 
-__all__ = ["EditorApp"]
+try:
+    from splatcine.viewer.editor_app import EditorApp
+except ModuleNotFoundError as err:  # viser is an optional extra
+    if err.name != "viser":
+        raise
+    EditorApp = None  # type: ignore[assignment,misc]
+
+
+def serve(editor, *, host: str = "127.0.0.1", port: int = 8080) -> "EditorApp":
+    """Serve `editor` (a `splatcine.paths.Editor`) in the browser; `.stop()` ends it."""
+    if EditorApp is None:
+        raise MissingDependencyError("the editor needs viser: pip install 'splatcine[editor]'")
+    return EditorApp(editor, host=host, port=port)
+
+
+__all__ = ["EditorApp", "serve"]
