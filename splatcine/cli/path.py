@@ -121,7 +121,7 @@ def edit(
     from splatcine.viewer import serve
 
     app = serve(Editor(path_yaml or Path("next-shot.yaml"), scene), host=host, port=port)
-    console.print(f"editing {app.editor.name} at {app.url} (Ctrl-C to stop)", highlight=False)
+    console.print(f"editing {app.editor.name} at {app.url} (Ctrl-C to stop)", highlight=False, soft_wrap=True)
     try:
         while True:
             time.sleep(3600)

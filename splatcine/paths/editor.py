@@ -232,14 +232,13 @@ class Editor:
             keyframe = self._anchor(index)
             for key, value in fields.items():
                 _set(keyframe, key, _rounded(key, value))
+            self._fit_duration()
             if "time" not in fields or "start" in self._doc:
                 return index
             anchors = self._doc["keyframes"]
             order = sorted(range(len(anchors)), key=lambda i: float(anchors[i].get("time") or 0.0))
-            if order != list(range(len(anchors))):
-                items = [anchors[i] for i in order]
-                anchors[:] = items
-            self._fit_duration()
+            if order != list(range(len(anchors))):  # sorted is stable: equal times keep their order
+                anchors[:] = [anchors[i] for i in order]
             return order.index(index)
 
         return self._edit(edit)

@@ -36,7 +36,7 @@ class EditorApp:
     def __init__(self, editor: Editor, *, host: str = "127.0.0.1", port: int = 8080):
         self.editor = editor
         self.server = viser.ViserServer(host=host, port=port, verbose=False)
-        self.server.gui.configure_theme(control_width="large", show_share_button=False)
+        self.server.gui.configure_theme(control_width="medium", show_share_button=False)
         self._lock = threading.RLock()  # viser calls back from a thread pool
         self._selected = 0
         self._version = 0  # bumps on every edit; a quick render for an older one is dropped
