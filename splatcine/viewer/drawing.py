@@ -53,7 +53,8 @@ def add_frustum(scene: viser.SceneApi, name: str, cam_from_world: np.ndarray, vf
                 aspect: float, scale: float, color) -> viser.CameraFrustumHandle:  # fmt: skip
     wxyz, position = pose_of(cam_from_world)
     return scene.add_camera_frustum(name, fov=float(np.radians(vfov_deg)), aspect=aspect, scale=scale,
-                                    color=color, wxyz=wxyz, position=position)  # fmt: skip
+                                    thickness=2.0, thickness_units="screen", color=color, wxyz=wxyz,
+                                    position=position)  # fmt: skip
 
 
 def path_segments(centres: np.ndarray, unseen: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -141,6 +141,7 @@ def test_edit_a_path_in_the_browser(editor_page, path_file, editor_scene, tmp_pa
     shown = page.wait_for_selector("#splatcine-preview, #splatcine-error", state="attached", timeout=3 * STEP_TIMEOUT * 1000)
     assert shown.get_attribute("id") == "splatcine-preview", shown.inner_text()
     final = tmp_path / "final.png"
+    app._on_connect(client)  # back to the page's opening view, behind the path, for the picture
     close = page.locator(".mantine-Notification-closeButton")  # "software WebGL" notice: not the picture
     if close.count():
         close.first.dispatch_event("click")
@@ -159,4 +160,4 @@ def test_edit_a_path_in_the_browser(editor_page, path_file, editor_scene, tmp_pa
 
     keep = os.environ.get("SPLATCINE_EDITOR_SCREENSHOT")  # README picture: made by this test
     if keep:
-        write_image(Path(keep), read_image(final)[..., :3])
+        write_image(Path(keep), read_image(final)[..., :3])  # a .jpg keeps it near 100 KB
