@@ -14,7 +14,7 @@ from splatcine.atomic import check_output_file
 from splatcine.cli._app import app, say, user_errors
 
 path_app = typer.Typer(
-    help="Camera paths in YAML: preview, inspect, export and import.", no_args_is_help=True
+    help="Camera paths in YAML: edit, preview, inspect, export and import.", no_args_is_help=True
 )
 app.add_typer(path_app, name="path")
 
@@ -114,3 +114,30 @@ def import_(
 
     import_nerfstudio(camera_path, out)
     say(f"wrote {out}")
+
+
+@path_app.command()
+@user_errors
+def edit(
+    scene: Path = typer.Argument(..., help="Scene directory (with a trained splat.ply)."),
+    path_yaml: Optional[Path] = typer.Argument(
+        None, help="Path YAML to open, or to create (default: next-shot.yaml)."
+    ),
+    port: int = typer.Option(8080, "--port", "-p", help="Port of the page on localhost."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (keep localhost; reach it over ssh -L)."
+    ),
+) -> None:
+    """Edit a camera path in the browser, over the set (Ctrl-C to stop)."""
+    import time
+
+    from splatcine.paths import Editor
+    from splatcine.viewer import serve
+
+    app = serve(Editor(path_yaml or Path("next-shot.yaml"), scene), host=host, port=port)
+    say(f"editing {app.editor.name} at {app.url} (Ctrl-C to stop)")
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        app.stop()

@@ -8,7 +8,9 @@
 
 The format is documented in the README (section camera-paths) and by the examples in
 `cameras/`; `schema.py` is its one definition. Conversions to and from other tools'
-formats are in `convert/` (one module each), the preview figure in `preview.py`.
+formats are in `convert/` (one module each), the preview figure in `preview.py`. `Editor`
+(`editor.py`) is the state behind `splatcine path edit`: keyframes, moves and target edited in
+the YAML itself.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from splatcine.paths.build import SampledPath
+from splatcine.paths.editor import Editor
 from splatcine.paths.source import read_source
 from splatcine.scene import Scene
 
@@ -34,4 +37,4 @@ def loads(text: str, scene: Scene | Path | str | None = None, name: str = "<path
     return build(read_source(name, text=text), scene)
 
 
-__all__ = ["SampledPath", "load", "loads"]
+__all__ = ["Editor", "SampledPath", "load", "loads"]
