@@ -31,7 +31,7 @@ from splatcine.sfm.register import RegisterSettings
 # Defaults of the verdict. PSNR is a coarse alarm (another set, another grade of light, a blurred
 # shot), not the detector of local changes (the change regions are): on the procedural set, whose
 # texture is finer than a splat resolves, an unchanged shot scores 18.8 dB against a ground-truth
-# splat, a moved box 17.7, a repainted crate 18.1.
+# splat, a moved box 18.0, a repainted crate 18.5 (benchmarks/results/check.json).
 MIN_PSNR = 15.0
 # Registration puts an unchanged shot within 0.1-0.3% of its path length and 0.1 degrees; a model
 # that drifts from the requested move by a tenth of it is off by 10%. 5% and 5 degrees sit between.
