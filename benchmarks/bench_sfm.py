@@ -288,6 +288,8 @@ def verdict(case: Case, ours: dict | None, plain: dict | None) -> str:
     """Did splatcine meet issue 9's bar on this case? One short line."""
     if ours is None:
         return "not run"
+    if "registered" not in ours and "refused" not in ours:
+        return "not measured (timed out on the loaded machine)" if "timed_out" in ours else "FAIL: crashed"
     refused = "refused" in ours
     if case.expect in ("refused", "cut"):
         if not refused:
@@ -350,6 +352,8 @@ def summarise(doc: dict, cases: list[Case], label: str) -> list[dict]:
     out = []
     for case in cases:
         plain = rows.get(f"{case.name}|plain")
+        if plain is not None and "kept" not in plain:  # timed out or crashed: no figures
+            plain = None
         ours = rows.get(f"{case.name}|{label}")
         before = rows.get(f"{case.name}|splatcine before")
         ref_focal = None
