@@ -72,6 +72,7 @@ class Registration:
         return [i for i, c in enumerate(self.cameras) if c is None]
 
 
+@_quiet()
 def register_frames(
     model_dir: Path,
     keyframe_dir: Path,
@@ -83,7 +84,6 @@ def register_frames(
 ) -> Registration:
     """Register every image of `frame_dir` (one shot, named in order) into the COLMAP model at
     `model_dir` whose images are in `keyframe_dir`. Raises InputError for an unusable model."""
-    _quiet()
     pycolmap.set_random_seed(settings.seed)
     model = _read_model(Path(model_dir))
     work_dir = Path(work_dir)
