@@ -394,6 +394,19 @@ def _one(case_name: str, method: str, out: Path) -> None:
     out.write_text(json.dumps(row, default=float))
 
 
+def _commit() -> str:
+    """The code a row was measured with: the commit, marked "+dirty" when the worktree had changes."""
+    root = Path(__file__).parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def _load() -> dict:
     try:
         doc = json.loads(RESULTS.read_text())
@@ -417,7 +430,8 @@ def main() -> None:
     parser.add_argument("--method", choices=["plain", "splatcine", "all"], default="all")
     parser.add_argument("--label", default="splatcine", help="row label for splatcine's results")
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per case and method")
-    parser.add_argument("--skip-done", action="store_true", help="keep rows that are already measured")
+    parser.add_argument("--skip-done", action="store_true",
+                        help="keep rows that are already measured (a timed-out or crashed row is measured again)")
     parser.add_argument("--one", nargs=3, metavar=("CASE", "METHOD", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -431,7 +445,8 @@ def main() -> None:
     for n, case in enumerate(cases):
         for method in methods:
             key = f"{case.name}|{'plain' if method == 'plain' else args.label}"
-            if args.skip_done and key in _load().get("rows", {}):
+            done = _load().get("rows", {}).get(key)
+            if args.skip_done and done is not None and "timed_out" not in done and "crashed" not in done:
                 continue
             print(f"[{n + 1}/{len(cases)}] {case.name}: {method}", flush=True)
             with tempfile.TemporaryDirectory() as tmp:
@@ -445,6 +460,7 @@ def main() -> None:
                     row = {"timed_out": args.timeout}
                 row["wall_seconds"] = time.perf_counter() - started
             row["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+            row["commit"], row["load_avg"] = _commit(), [round(x, 1) for x in os.getloadavg()]
             doc = _load()  # re-read: another run may have added rows meanwhile
             doc.setdefault("rows", {})[key] = row
             _save(doc)

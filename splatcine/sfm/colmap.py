@@ -19,9 +19,7 @@ scene's size (two threads may still sum in a different order).
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -34,6 +32,7 @@ from splatcine.errors import ReconstructionError
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.sfm.model import ModelStats, SparseModel
 from splatcine.sfm.pairs import shot_parallax
+from splatcine.sfm.quiet import bundle_adjust, quiet
 
 Mapper = Literal["global", "incremental"]
 
@@ -87,22 +86,7 @@ class SfmResult:
     focal_fit_px: dict[float, float] = field(default_factory=dict)  # focal factor -> reprojection error refit
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """COLMAP prints nothing while splatcine calls it, and the caller's log level comes back after.
-
-    Even its ERROR lines ("Failed to create any sparse model") only repeat, on stderr and
-    in glog's format, what splatcine reports as one line; FATAL (an abort) still prints.
-    """
-    previous = pycolmap.logging.minloglevel
-    pycolmap.logging.minloglevel = 3
-    try:
-        yield
-    finally:
-        pycolmap.logging.minloglevel = previous
-
-
-@_quiet()
+@quiet()
 def run_sfm(
     image_dir: Path,
     work_dir: Path,
@@ -197,7 +181,7 @@ def _map_both(db: Path, image_dir: Path, work_dir: Path, n_images: int, settings
     return trusted, attempts
 
 
-@_quiet()
+@quiet()
 def triangulate_known_poses(
     image_dir: Path,
     cameras: dict[str, Camera],  # image name -> known camera
@@ -244,7 +228,7 @@ def plain_colmap(image_dir: Path, work_dir: Path, mapper: Mapper = "incremental"
     return plain_colmap_mappers(image_dir, work_dir, (mapper,), camera_mode="single")[mapper]
 
 
-@_quiet()
+@quiet()
 def plain_colmap_mappers(
     image_dir: Path,
     work_dir: Path,
@@ -456,7 +440,7 @@ def focal_profile(model: SparseModel, settings: SfmSettings) -> tuple[float, flo
         options.ceres.solver_options.max_num_iterations = 50
         options.print_summary = False
         try:
-            pycolmap.bundle_adjustment(trial, options)
+            bundle_adjust(trial, options)
             error = float(trial.compute_mean_reprojection_error())
         except Exception:  # a refit that fails is no evidence either way
             continue

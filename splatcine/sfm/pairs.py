@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pycolmap
 
+from splatcine.sfm.quiet import quiet
+
 # Two frames are linked when COLMAP's verification keeps at least this many inlier matches.
 # Measured (SIFT, 960 px, `count_verified_matches`): across the five hard cuts of cuts/bikes.mp4
 # 0-24 (spurious RANSAC survivors of unrelated views; COLMAP's own floor is 15); consecutive frames
@@ -26,8 +28,7 @@ def count_verified_matches(a: np.ndarray, b: np.ndarray, seed: int = 0) -> int:
     """Inlier matches COLMAP verifies between two uint8 RGB frames [H, W, 3] (SIFT, exhaustive)."""
     from splatcine.io.video import write_image
 
-    pycolmap.logging.minloglevel = 2
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, quiet():
         root = Path(tmp)
         (root / "images").mkdir()
         write_image(root / "images" / "a.png", a)

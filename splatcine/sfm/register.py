@@ -26,7 +26,8 @@ from scipy.spatial import cKDTree
 from splatcine.cameras import Camera, Intrinsics
 from splatcine.errors import InputError
 from splatcine.progress import Progress, ProgressCallback, silent
-from splatcine.sfm.colmap import SfmSettings, _extraction_options, _quiet
+from splatcine.sfm.colmap import SfmSettings, _extraction_options
+from splatcine.sfm.quiet import quiet
 from splatcine.sfm.model import SparseModel
 
 KEY, NEW = "key", "new"  # sub-folders of the work image folder: the scene's keyframes, the new shot
@@ -72,7 +73,7 @@ class Registration:
         return [i for i, c in enumerate(self.cameras) if c is None]
 
 
-@_quiet()
+@quiet()
 def register_frames(
     model_dir: Path,
     keyframe_dir: Path,

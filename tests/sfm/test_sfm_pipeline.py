@@ -206,3 +206,22 @@ def test_reconstruct_trains_unless_sfm_only(tmp_path):
     report = json.loads((tmp_path / "scene" / layout.REPORT).read_text())
     assert report["seconds"]["train"] > 0  # the report is rewritten with the training stage
     assert json.loads((tmp_path / "scene" / layout.MANIFEST).read_text())["train"]["iterations"] == 20
+
+
+def test_colmap_prints_nothing_and_the_log_level_comes_back(clips, capfd):
+    """`pycolmap.bundle_adjustment` resets COLMAP's log level to INFO: before it was scoped, every
+    call after the focal profile's first refit printed glog lines on stderr."""
+    import pycolmap
+
+    from splatcine.sfm import SfmSettings, focal_profile
+
+    model = SparseModel.read(clips.scene_dir("orbit") / layout.SPARSE) if clips.reconstruction("orbit") else None
+    capfd.readouterr()
+    before = pycolmap.logging.minloglevel
+    from splatcine.sfm.quiet import quiet
+
+    with quiet():
+        focal_profile(model, SfmSettings())
+        focal_profile(model, SfmSettings())  # the second call printed before the fix
+    assert pycolmap.logging.minloglevel == before
+    assert capfd.readouterr().err == ""
