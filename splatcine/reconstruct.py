@@ -73,7 +73,7 @@ class ReconstructReport:
     mapper_attempts: list[dict] = field(default_factory=list)
     mapper_reason: str | None = None  # why the kept model was chosen over the other mapper's
     focal_range_px: tuple[float, float] | None = None  # focal lengths that fit about as well
-    focal_fit_px: dict[float, float] = field(default_factory=dict)  # x focal -> reprojection error, refit
+    focal_fit_px: dict[float, float] = field(default_factory=dict)  # focal held (px) -> reprojection error, refit
     mapper_agreement: dict | None = None  # the two mappers' cameras compared
     duplicates: list[int] = field(default_factory=list)  # source frames dropped as repeats
     jumps: list[int] = field(default_factory=list)  # suspected cuts that geometry links across

@@ -24,10 +24,15 @@ def quiet() -> Iterator[None]:
 
 
 def bundle_adjust(rec: pycolmap.Reconstruction, options: pycolmap.BundleAdjustmentOptions) -> None:
-    """`pycolmap.bundle_adjustment`, keeping the log level: its OptionManager resets COLMAP's
-    minloglevel to INFO (pycolmap 4.2.1), so every later call of the run printed its INFO lines."""
-    level = pycolmap.logging.minloglevel
-    try:
-        pycolmap.bundle_adjustment(rec, options)
-    finally:
-        pycolmap.logging.minloglevel = level
+    """Global bundle adjustment of every registered image of `rec`, in place, printing nothing.
+
+    What `pycolmap.bundle_adjustment` does (all registered images, the gauge fixed by three
+    points), through the adjuster it builds: that function goes through COLMAP's OptionManager,
+    which resets the log level to INFO, so it printed its heading and timer whatever the level.
+    """
+    config = pycolmap.BundleAdjustmentConfig()
+    for image_id in rec.reg_image_ids():
+        config.add_image(image_id)
+    config.fix_gauge(pycolmap.BundleAdjustmentGauge.THREE_POINTS)
+    pycolmap.create_default_bundle_adjuster(options, config, rec).solve()
+    rec.update_point_3d_errors()  # the controller does this too: the points' cached errors are stale

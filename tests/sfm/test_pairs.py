@@ -86,3 +86,18 @@ def test_choice_prefers_registration_then_the_better_fit():
     assert tie[0] == "incremental" and "tie" in tie[1]
     only = choose_model({"global": models["global"]}, {"global": _stats(25, 0.5, 272)}, "incremental")
     assert only[0] == "global" and only[2] is None
+
+
+def test_the_focal_range_always_holds_the_kept_focal():
+    from splatcine.sfm.colmap import focal_range
+
+    # the case issue 9 saw: kept at 336 px while a refit held at 286 px fitted better; the range
+    # came out 197-286 (with the other mapper's focal), leaving the kept focal outside it
+    better_elsewhere = {235.2: 0.60, 285.6: 0.20, 336.0: 0.48, 403.2: 0.70, 470.4: 0.90}
+    lo, hi = focal_range(336.0, 0.48, better_elsewhere)
+    assert lo <= 336.0 <= hi and lo == 285.6
+    # a move that leaves the focal free: every held refit fits alike, the range spans them all
+    assert focal_range(300.0, 0.5, {210.0: 0.5, 255.0: 0.505, 300.0: 0.5, 360.0: 0.5, 420.0: 0.501}) == (210.0, 420.0)
+    # a focal that only its own value fits; refits that failed are absent, not evidence
+    assert focal_range(300.0, 0.5, {210.0: 0.9, 300.0: 0.5, 420.0: 0.8}) == (300.0, 300.0)
+    assert focal_range(300.0, 0.5, {}) == (300.0, 300.0)
