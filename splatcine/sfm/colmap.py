@@ -32,7 +32,7 @@ from splatcine.errors import ReconstructionError
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.sfm.model import ModelStats, SparseModel
 from splatcine.sfm.pairs import shot_parallax
-from splatcine.sfm.quiet import bundle_adjust, quiet
+from splatcine.sfm.runtime import bundle_adjust, pinned, quiet
 
 Mapper = Literal["global", "incremental"]
 
@@ -219,9 +219,7 @@ def triangulate_known_poses(
             db.update_camera(camera)  # the known intrinsics, not the reader's guess
     finally:
         db.close()
-    options = pycolmap.IncrementalPipelineOptions()
-    options.num_threads = settings.num_threads
-    options.random_seed = settings.seed
+    options = pinned(pycolmap.IncrementalPipelineOptions(), settings.num_threads, settings.seed)
     (work_dir / "sparse").mkdir(exist_ok=True)
     rec = pycolmap.triangulate_points(model.reconstruction, str(db_path), str(image_dir),
                                       str(work_dir / "sparse"), options=options)
@@ -269,8 +267,7 @@ def plain_colmap_mappers(
 
 
 def _extraction_options(settings: SfmSettings) -> pycolmap.FeatureExtractionOptions:
-    extraction = pycolmap.FeatureExtractionOptions()
-    extraction.num_threads = settings.num_threads
+    extraction = pinned(pycolmap.FeatureExtractionOptions(), settings.num_threads, settings.seed)
     extraction.use_gpu = False
     extraction.sift.max_num_features = settings.max_num_features
     return extraction
@@ -297,15 +294,12 @@ def _extract(db: Path, image_dir: Path, names: list[str], mask_dir: Path | None,
 
 
 def _match(db: Path, settings: SfmSettings, sequential: bool) -> None:
-    matching = pycolmap.FeatureMatchingOptions()
-    matching.num_threads = settings.num_threads
+    matching = pinned(pycolmap.FeatureMatchingOptions(), settings.num_threads, settings.seed)
     matching.use_gpu = False
-    verification = pycolmap.TwoViewGeometryOptions()
-    verification.ransac.random_seed = settings.seed
+    verification = pinned(pycolmap.TwoViewGeometryOptions(), settings.num_threads, settings.seed)
     if sequential:
-        pairing = pycolmap.SequentialPairingOptions()
+        pairing = pinned(pycolmap.SequentialPairingOptions(), settings.num_threads, settings.seed)
         pairing.overlap = settings.overlap
-        pairing.num_threads = settings.num_threads
         pycolmap.match_sequential(str(db), matching, pairing, verification, device=pycolmap.Device.cpu)
     else:
         pycolmap.match_exhaustive(str(db), matching, verification_options=verification,
@@ -317,22 +311,13 @@ def _map(mapper: str, db: Path, image_dir: Path, out: Path, settings: SfmSetting
     out.mkdir(parents=True, exist_ok=True)
     try:
         if mapper == "global":
-            options = pycolmap.GlobalPipelineOptions()
-            options.num_threads = settings.num_threads
-            options.random_seed = settings.seed
-            options.mapper.num_threads = settings.num_threads
-            options.mapper.random_seed = settings.seed
-            options.mapper.rotation_averaging.random_seed = settings.seed
-            options.mapper.global_positioning.random_seed = settings.seed
+            options = pinned(pycolmap.GlobalPipelineOptions(), settings.num_threads, settings.seed)
             options.mapper.global_positioning.use_gpu = False
             options.mapper.bundle_adjustment.ceres.use_gpu = False
-            options.mapper.retriangulation.random_seed = settings.seed
             options.mapper.bundle_adjustment.refine_focal_length = refine_focal
             models = pycolmap.global_mapping(str(db), str(image_dir), str(out), options)
         else:
-            options = pycolmap.IncrementalPipelineOptions()
-            options.num_threads = settings.num_threads
-            options.random_seed = settings.seed
+            options = pinned(pycolmap.IncrementalPipelineOptions(), settings.num_threads, settings.seed)
             options.min_model_size = 3
             options.ba_refine_focal_length = refine_focal
             options.mapper.abs_pose_refine_focal_length = refine_focal
@@ -491,11 +476,10 @@ def _refit(rec: pycolmap.Reconstruction, focal: float | None, settings: SfmSetti
     if focal is not None:
         for camera in rec.cameras.values():
             camera.params = _with_focal(camera, focal)
-    options = pycolmap.BundleAdjustmentOptions()
+    options = pinned(pycolmap.BundleAdjustmentOptions(), settings.num_threads, settings.seed)
     options.refine_focal_length = refine_focal
     options.refine_principal_point = False
     options.refine_extra_params = False
-    options.ceres.solver_options.num_threads = settings.num_threads
     options.ceres.solver_options.max_num_iterations = 50
     options.print_summary = False
     try:

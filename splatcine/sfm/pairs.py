@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pycolmap
 
-from splatcine.sfm.quiet import quiet
+from splatcine.sfm.runtime import pinned, quiet
 
 # Two frames are linked when COLMAP's verification keeps at least this many inlier matches.
 # Measured (SIFT, 960 px, `count_verified_matches`): across the five hard cuts of cuts/bikes.mp4
 # 0-24 (spurious RANSAC survivors of unrelated views; COLMAP's own floor is 15); consecutive frames
 # of one shot in the corpus 150 and more; the 2-second jump of tokyo_jumpcut see the benchmark.
 MIN_LINKING_MATCHES = 40
+THREADS = 2  # as `SfmSettings.num_threads`: the count is fixed so the answer does not depend on the machine
 
 
 def count_verified_matches(a: np.ndarray, b: np.ndarray, seed: int = 0) -> int:
@@ -34,15 +35,12 @@ def count_verified_matches(a: np.ndarray, b: np.ndarray, seed: int = 0) -> int:
         write_image(root / "images" / "a.png", a)
         write_image(root / "images" / "b.png", b)
         db_path = root / "database.db"
-        extraction = pycolmap.FeatureExtractionOptions()
-        extraction.num_threads = 2
+        extraction = pinned(pycolmap.FeatureExtractionOptions(), THREADS, seed)
         extraction.use_gpu = False
         pycolmap.extract_features(str(db_path), str(root / "images"), camera_mode=pycolmap.CameraMode.PER_IMAGE,
                                   extraction_options=extraction, device=pycolmap.Device.cpu)
-        verification = pycolmap.TwoViewGeometryOptions()
-        verification.ransac.random_seed = seed
-        matching = pycolmap.FeatureMatchingOptions()
-        matching.num_threads = 2
+        verification = pinned(pycolmap.TwoViewGeometryOptions(), THREADS, seed)
+        matching = pinned(pycolmap.FeatureMatchingOptions(), THREADS, seed)
         matching.use_gpu = False
         pycolmap.match_exhaustive(str(db_path), matching, verification_options=verification,
                                   device=pycolmap.Device.cpu)

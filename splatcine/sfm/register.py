@@ -27,7 +27,7 @@ from splatcine.cameras import Camera, Intrinsics
 from splatcine.errors import InputError
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.sfm.colmap import SfmSettings, _extraction_options
-from splatcine.sfm.quiet import quiet
+from splatcine.sfm.runtime import pinned, quiet
 from splatcine.sfm.model import SparseModel
 
 KEY, NEW = "key", "new"  # sub-folders of the work image folder: the scene's keyframes, the new shot
@@ -239,13 +239,11 @@ def _keyframe_point_ids(db, image_id: int, model: SparseModel, name: str, settin
 
 def _match_pairs(db: Path, pairs_file: Path, pairs: list[tuple[str, str]], settings: RegisterSettings) -> None:
     pairs_file.write_text("".join(f"{a} {b}\n" for a, b in pairs))
-    matching = pycolmap.FeatureMatchingOptions()
-    matching.num_threads = settings.num_threads
+    matching = pinned(pycolmap.FeatureMatchingOptions(), settings.num_threads, settings.seed)
     matching.use_gpu = False
-    pairing = pycolmap.ImportedPairingOptions()
+    pairing = pinned(pycolmap.ImportedPairingOptions(), settings.num_threads, settings.seed)
     pairing.match_list_path = str(pairs_file)
-    verification = pycolmap.TwoViewGeometryOptions()
-    verification.ransac.random_seed = settings.seed
+    verification = pinned(pycolmap.TwoViewGeometryOptions(), settings.num_threads, settings.seed)
     pycolmap.match_image_pairs(str(db), matching, pairing, verification, device=pycolmap.Device.cpu)
 
 
@@ -289,9 +287,8 @@ def _correspondences(db_path: Path, ids: dict[str, int], new_names: list[str], k
 
 def _solve(matches: dict[str, tuple[np.ndarray, np.ndarray]], camera: pycolmap.Camera, settings: RegisterSettings):
     """Poses [3, 4] cam_from_world, inlier counts, mean errors and the one focal of the shot."""
-    estimation = pycolmap.AbsolutePoseEstimationOptions()
+    estimation = pinned(pycolmap.AbsolutePoseEstimationOptions(), settings.num_threads, settings.seed)
     estimation.ransac.max_error = settings.max_error_px
-    estimation.ransac.random_seed = settings.seed
     enough = {n: m for n, m in matches.items() if len(m[0]) >= settings.min_inliers}
     # 1. Each frame alone, its focal free: the median is the shot's first focal estimate.
     estimation.estimate_focal_length = True

@@ -10,7 +10,8 @@ from splatcine.io.video import read_image, write_image, write_video
 from splatcine.reconstruct import Reconstruction, reconstruct
 from splatcine.sfm import pose_errors
 
-# Each test reconstructs a 16-20 frame 320x180 shot with both mappers and the focal profile: about
+# Each test reconstructs a 16-20 frame 320x180 shot with both mappers and the focal profile (no
+# automatic masks: nothing moves in these sets, and the masks stage is tested in tests/masks): about
 # 30-45 s each on an idle 2-core machine (measured 2-9 min each at load 12-17). They run in CI.
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,7 @@ def test_repeated_frames_are_posed_once_each_without_cuts(clips, tmp_path):
     picked = list(range(0, 32, 2))  # 16 distinct frames
     frames = [read_image(clip.frame_paths[i]) for i in picked for _ in range(3)]
     write_video(tmp_path / "x3.mp4", frames, fps=24)
-    result = reconstruct(tmp_path / "x3.mp4", tmp_path / "scene", sfm_only=True)
+    result = reconstruct(tmp_path / "x3.mp4", tmp_path / "scene", sfm_only=True, masks="none")
     report = result.report
     assert report.cuts == [] and len(report.duplicates) == 32  # two of every three
     assert report.frames_kept == report.frames_registered == 16
@@ -45,7 +46,7 @@ def test_a_shuffled_photo_folder_is_a_capture(clips, tmp_path):
     (tmp_path / "photos").mkdir()
     for rank, i in enumerate(order):
         write_image(tmp_path / "photos" / f"IMG_{rank:04d}.jpg", read_image(clip.frame_paths[i]))
-    result = reconstruct(tmp_path / "photos", tmp_path / "scene", sfm_only=True)
+    result = reconstruct(tmp_path / "photos", tmp_path / "scene", sfm_only=True, masks="none")
     assert result.report.input_kind == "frames" and result.report.cuts == []
     assert result.report.frames_registered == len(order)
     errors = _errors(result, [clip.cameras[i] for i in order])
@@ -62,7 +63,7 @@ def tabletop(tmp_path_factory):
 def test_a_move_over_a_dominant_plane_is_not_a_pan(tabletop, tmp_path):
     """The floor fills most of the frame, so most matches fit one homography; the table and the
     ball give the parallax. Issue 9 saw such a shot refused with 0.03 degrees."""
-    result = reconstruct(tabletop.shot_path, tmp_path / "scene", sfm_only=True)
+    result = reconstruct(tabletop.shot_path, tmp_path / "scene", sfm_only=True, masks="none")
     assert result.report.frames_registered == result.report.frames_kept == 20
     errors = _errors(result, tabletop.cameras)
     assert errors.centre_error_pct < 1.0 and errors.rotation_error_deg < 0.5

@@ -101,3 +101,27 @@ def test_the_focal_range_always_holds_the_kept_focal():
     # a focal that only its own value fits; refits that failed are absent, not evidence
     assert focal_range(300.0, 0.5, {210.0: 0.9, 300.0: 0.5, 420.0: 0.8}) == (300.0, 300.0)
     assert focal_range(300.0, 0.5, {}) == (300.0, 300.0)
+
+
+def test_every_thread_count_and_seed_of_the_mappers_is_pinned():
+    """COLMAP's -1 (every core, a random seed) left in any nested field makes cameras depend on the
+    machine: the global mapper's bundle adjuster and the incremental triangulator were such fields."""
+    import pycolmap
+
+    from splatcine.sfm.runtime import pinned
+
+    def fields(options, prefix=""):
+        for name in dir(options):
+            value = getattr(options, name) if not name.startswith("_") else None
+            if name in ("num_threads", "random_seed"):
+                yield prefix + name, value
+            elif hasattr(value, "todict") and not callable(value):
+                yield from fields(value, f"{prefix}{name}.")
+
+    for kind in (pycolmap.GlobalPipelineOptions, pycolmap.IncrementalPipelineOptions,
+                 pycolmap.TwoViewGeometryOptions, pycolmap.BundleAdjustmentOptions):
+        found = dict(fields(pinned(kind(), 2, 7)))
+        assert "num_threads" in "".join(found)  # the walk reaches the fields
+        assert all(v == (2 if k.endswith("num_threads") else 7) for k, v in found.items()), (kind, found)
+    nested = dict(fields(pinned(pycolmap.GlobalPipelineOptions(), 2, 7)))
+    assert nested["mapper.bundle_adjustment.ceres.solver_options.num_threads"] == 2

@@ -1,4 +1,5 @@
-"""COLMAP's log output, scoped: splatcine reports in one line what COLMAP would print in many."""
+"""How splatcine calls COLMAP: quietly (it reports in one line what COLMAP prints in many), and
+with every thread count and seed fixed, so a clip gives the same cameras on any machine."""
 
 from __future__ import annotations
 
@@ -36,3 +37,21 @@ def bundle_adjust(rec: pycolmap.Reconstruction, options: pycolmap.BundleAdjustme
     config.fix_gauge(pycolmap.BundleAdjustmentGauge.THREE_POINTS)
     pycolmap.create_default_bundle_adjuster(options, config, rec).solve()
     rec.update_point_3d_errors()  # the controller does this too: the points' cached errors are stale
+
+
+def pinned(options, num_threads: int, seed: int):
+    """`options` (a pycolmap options object) with every `num_threads` and `random_seed` in it, nested
+    ones included, set: COLMAP's default, -1, means every core and a random seed, so a field left
+    out (the global mapper's bundle adjuster, the incremental triangulator, RANSAC's threads) made
+    the cameras depend on the machine and the run."""
+    for name in dir(options):
+        if name.startswith("_"):
+            continue
+        value = getattr(options, name)
+        if name == "num_threads":
+            setattr(options, name, num_threads)
+        elif name == "random_seed":
+            setattr(options, name, seed)
+        elif hasattr(value, "todict") and not callable(value):
+            pinned(value, num_threads, seed)
+    return options
