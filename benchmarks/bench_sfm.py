@@ -113,6 +113,7 @@ def procedural() -> list[Case]:
     """Shots rendered by `scenes` with known cameras, one per failure class of issue 9."""
     return [
         Case("proc orbit", "orbit:32", "posed", "procedural", "scene"),
+        Case("proc dolly with a pan", "dolly:32", "posed", "procedural", "scene"),
         Case("proc forward dolly (focal unconstrained)", "forward:32", "posed", "procedural", "scene"),
         Case("proc repeated frames x3", "repeated:24", "posed", "procedural", "scene"),
         Case("proc dominant plane + object", "tabletop:32", "posed", "procedural", "scene"),

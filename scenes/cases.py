@@ -10,7 +10,9 @@
   of the frame, one object (the table with its box) gives the parallax.
 - `photos`: a walk around the table written as a folder of JPEG photos in shuffled order.
 - `long`: a slow 300-frame truck move (most frames barely differ).
-- `orbit`, `pan`, `static`: the moves of `scenes.moves` (a pan and a static camera are negatives).
+- `orbit`, `dolly`, `pan`, `static`: the moves of `scenes.moves` (a pan and a static camera are negatives;
+  the dolly pans 40 degrees while it moves in: its focal is constrained, but a mapper can stop on a
+  wrong one).
 
 `clip.cameras[i]` is the camera of source frame i as splatcine reads the shot (for `photos`,
 the i-th file in name order).
@@ -26,7 +28,7 @@ import numpy as np
 from splatcine.atomic import atomic_directory
 from splatcine.cameras import Camera, look_at
 from splatcine.io.video import write_image, write_video
-from scenes.moves import _ramp, intrinsics, orbit, pan, static, truck
+from scenes.moves import _ramp, dolly, intrinsics, orbit, pan, static, truck
 from scenes.world import PIVOT, ProceduralSet
 
 WIDTH, HEIGHT = 320, 180
@@ -65,7 +67,7 @@ def around(frames: int, width: int, height: int) -> list[Camera]:
     return [Camera(look_at(e, PIVOT), intrinsics(width, height)) for e in eyes]
 
 
-CASES = ("orbit", "forward", "repeated", "tabletop", "photos", "long", "pan", "static")
+CASES = ("orbit", "dolly", "forward", "repeated", "tabletop", "photos", "long", "pan", "static")
 
 
 def make_case_clip(name: str, out_dir: Path, frames: int = 32, width: int = WIDTH, height: int = HEIGHT,
@@ -73,7 +75,7 @@ def make_case_clip(name: str, out_dir: Path, frames: int = 32, width: int = WIDT
     """Render case `name` (see `CASES`) into `out_dir`: shot.mp4, or photos/ for `photos`."""
     if name not in CASES:
         raise ValueError(f"unknown case {name!r} (choose from: {', '.join(CASES)})")
-    moves = {"orbit": orbit, "forward": forward, "tabletop": tabletop, "long": truck, "pan": pan,
+    moves = {"orbit": orbit, "dolly": dolly, "forward": forward, "tabletop": tabletop, "long": truck, "pan": pan,
              "static": static, "repeated": orbit, "photos": around}
     cameras = moves[name](frames, width, height)
     world = ProceduralSet(seed=seed)
