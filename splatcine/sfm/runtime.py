@@ -53,5 +53,7 @@ def pinned(options, num_threads: int, seed: int):
         elif name == "random_seed":
             setattr(options, name, seed)
         elif hasattr(value, "todict") and not callable(value):
-            pinned(value, num_threads, seed)
+            # RANSAC runs on one thread: matching runs pairs in parallel and COLMAP refuses parallel
+            # RANSAC inside it ("Parallel RANSAC is not supported inside multi-threaded matching")
+            pinned(value, 1 if name == "ransac" else num_threads, seed)
     return options

@@ -122,6 +122,8 @@ def test_every_thread_count_and_seed_of_the_mappers_is_pinned():
                  pycolmap.TwoViewGeometryOptions, pycolmap.BundleAdjustmentOptions):
         found = dict(fields(pinned(kind(), 2, 7)))
         assert "num_threads" in "".join(found)  # the walk reaches the fields
-        assert all(v == (2 if k.endswith("num_threads") else 7) for k, v in found.items()), (kind, found)
+        threads = {k: v for k, v in found.items() if k.endswith("num_threads")}
+        assert all(v == (1 if k.startswith("ransac.") else 2) for k, v in threads.items()), (kind, found)
+        assert all(v == 7 for k, v in found.items() if k.endswith("random_seed")), (kind, found)
     nested = dict(fields(pinned(pycolmap.GlobalPipelineOptions(), 2, 7)))
     assert nested["mapper.bundle_adjustment.ceres.solver_options.num_threads"] == 2
