@@ -12,8 +12,10 @@ error), since a model coming back is not success, and when only the focal length
 ran away that mapper runs again with it held at the prior. The trusted models are
 compared camera by camera and one is kept by a rule validated on clips with known
 poses (`choose_model`); bundle adjustment with the focal held at other values
-measures how sure the focal length is (`focal_profile`). Seeds and thread counts are fixed, so a clip
-registers the same frames every run, with poses equal to about 1e-4 of the
+measures how sure the focal length is, and released again from them, takes the
+model out of a wrong focal a mapper stopped on (`focal_profile`). Every seed and
+thread count is pinned (`splatcine.sfm.runtime`), so a clip registers the same
+frames in every run and environment, with poses equal to about 1e-4 of the
 scene's size (two threads may still sum in a different order).
 """
 
