@@ -25,11 +25,11 @@ def _errors(result: Reconstruction, clip):
 
 # The dolly (40 degree pan while moving in) constrains its focal, but the global mapper stops at
 # 338 px (4.3% centre error) and the incremental one at 197 px (2.9%); the focal profile's released
-# refit leaves that local minimum (276.8 px, truth 277.1, 0.06%, 0.48 -> 0.20 px). Measured passing
-# in a plain process and once under pytest, then failing once under pytest after every seed was
-# pinned (the incremental triangulator's seed changed: its model may now win the choice before the
-# global one is refit). Open until it passes three runs in a row: issue 9.
-_DOLLY_OPEN = pytest.mark.xfail(reason="issue 9: the dolly passed 2 of 3 runs (see above)", strict=False)
+# refit leaves that local minimum (276.8 px, truth 277.1, 0.06%, 0.48 -> 0.20 px). Measured: passing
+# in a plain process and in 2 of 3 pytest runs (one before every seed was pinned, one after), and
+# failing once after; why it differs between runs is not found yet (the rendered clip's hash was the
+# same in the plain runs). Open until it passes three runs in a row: issue 9.
+_DOLLY_OPEN = pytest.mark.xfail(reason="issue 9: the dolly passed 2 of 3 pytest runs (see above)", strict=False)
 
 
 @pytest.mark.parametrize("name", [pytest.param("dolly", marks=_DOLLY_OPEN), "orbit"])
