@@ -26,10 +26,10 @@ def _errors(result: Reconstruction, clip):
 # The dolly (40 degree pan while moving in) constrains its focal, but the global mapper stops at
 # 338 px (4.3% centre error) and the incremental one at 197 px (2.9%); the focal profile's released
 # refit leaves that local minimum (276.8 px, truth 277.1, 0.06%, 0.48 -> 0.20 px). Measured: passing
-# in a plain process and in 2 of 3 pytest runs (one before every seed was pinned, one after), and
-# failing once after; why it differs between runs is not found yet (the rendered clip's hash was the
-# same in the plain runs). Open until it passes three runs in a row: issue 9.
-_DOLLY_OPEN = pytest.mark.xfail(reason="issue 9: the dolly passed 2 of 3 pytest runs (see above)", strict=False)
+# in a plain process and in 3 of 4 pytest runs (one before every seed was pinned, two after), failing
+# once after; why one run differs is not found yet (the rendered clip's hash was the same in the
+# plain runs). Open until it passes three runs in a row: issue 9.
+_DOLLY_OPEN = pytest.mark.xfail(reason="issue 9: the dolly passed 3 of 4 pytest runs (see above)", strict=False)
 
 
 @pytest.mark.parametrize("name", [pytest.param("dolly", marks=_DOLLY_OPEN), "orbit"])
