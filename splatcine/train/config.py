@@ -84,7 +84,10 @@ class TrainConfig(_Strict):
     sh_degree: int = Field(1, ge=0, le=3)
     sh_degree_interval: int = Field(500, ge=1)  # raise the SH degree by one this often
     ssim_lambda: float = Field(0.2, ge=0.0, le=1.0)  # loss = (1 - l) L1 + l (1 - SSIM)
-    init: Literal["sfm", "random"] = "sfm"
+    # auto: the SfM points, joined by random points in the cameras' shared view volume when SfM
+    # gives fewer than `init_min_points` (posed input without points, sparse object captures)
+    init: Literal["auto", "sfm", "random"] = "auto"
+    init_min_points: int = Field(5_000, ge=0)
     init_random_count: int = Field(50_000, ge=1)
     init_opacity: float = Field(0.1, gt=0.0, lt=1.0)
     init_scale: float = Field(1.0, gt=0.0)  # times the mean distance to the 3 nearest points
