@@ -207,6 +207,7 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
     _drop_unregistered(root, names, cameras)
     has_masks = frames.masks is not None or (found is not None and found.mean_fraction > 0)
     _write_model(root, result.model, names, cameras, masked=set(cameras) if has_masks else set(),
+                 with_alpha=set(cameras) if frames.alphas is not None else set(),
                  extra={"normalization": normalization.to_json()})
     seconds["write_scene"] = time.perf_counter() - t
     stats = result.stats
@@ -296,6 +297,9 @@ def _write_frames(root: Path, work: Path, frames: Ingested, progress: ProgressCa
     for n, (image, source) in enumerate(zip(frames.frames, frames.source_frames)):
         name = f"frame_{source:05d}.png"
         write_image(root / layout.IMAGES / name, image)
+        if frames.alphas is not None:
+            (root / layout.ALPHA).mkdir(exist_ok=True)
+            write_image(root / layout.ALPHA / name, frames.alphas[n])
         if frames.masks is not None:
             _write_mask(root, work, name, frames.masks[n])
         names[name] = source
@@ -318,6 +322,7 @@ def _drop_unregistered(root: Path, names: dict[str, int], cameras: dict[str, Cam
         if name not in cameras:
             (root / layout.IMAGES / name).unlink()
             (root / layout.MASKS / name).unlink(missing_ok=True)
+            (root / layout.ALPHA / name).unlink(missing_ok=True)
 
 
 def _write_model(root: Path, model: SparseModel, names: dict[str, int], cameras: dict[str, Camera],

@@ -100,3 +100,29 @@ def test_frames_with_and_without_alpha_are_refused_naming_both(tmp_path):
     message = str(err.value)
     assert message.startswith(f"{capture}: frames[3].file_path: has no alpha channel")
     assert "frames[0].file_path has one" in message and "\n" not in message
+
+
+def _moving_rgba(n: int) -> list[np.ndarray]:
+    """Windows of a blocky random picture, 8 px apart (so the folder's camera moves), on a disc of alpha."""
+    rng = np.random.default_rng(0)
+    picture = np.kron(rng.integers(30, 225, size=(16, 40, 3)), np.ones((4, 4, 1)))  # 64 x 160
+    yy, xx = np.mgrid[:64, :64]
+    alpha = np.clip(24 - np.hypot(xx - 32, yy - 32), 0, 1) * 255
+    return [np.dstack([picture[:, 8 * i:8 * i + 64], alpha]).round().astype(np.uint8) for i in range(n)]
+
+
+def test_a_folder_of_rgba_frames_is_composited_with_its_alpha_kept(tmp_path):
+    from splatcine.ingest import ingest
+
+    frames = _moving_rgba(6)
+    (tmp_path / "shot").mkdir()
+    for i, frame in enumerate(frames):
+        write_image(tmp_path / "shot" / f"{i:03d}.png", frame)
+    got = ingest(tmp_path / "shot")
+    assert got.alphas is not None and len(got.alphas) == len(got.frames) == 6
+    for rgba, image, alpha in zip(frames, got.frames, got.alphas):
+        np.testing.assert_array_equal(alpha, rgba[..., 3])
+        assert np.abs(image - rgba[..., :3] * (rgba[..., 3:] / 255.0)).max() <= 0.5  # over black
+    write_image(tmp_path / "shot" / "003.png", frames[3][..., :3])
+    with pytest.raises(InputError, match=r"003\.png: has no alpha channel, but 000\.png has one"):
+        ingest(tmp_path / "shot")
