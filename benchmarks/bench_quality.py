@@ -74,8 +74,11 @@ def prepare(name: str, work: Path) -> Path | None:
     return scene
 
 
-def run(scene_dir: Path, marks_min: list[float], overrides: dict) -> dict:
-    """Train on `scene_dir` with the preview preset (+ `overrides`), evaluating at each mark."""
+def run(scene_dir: Path, marks_min: list[float], overrides: dict, save=lambda row: None,
+        steps: list[int] = ()) -> dict:  # fmt: skip
+    """Train on `scene_dir` with the preview preset (+ `overrides`), evaluating at each mark of
+    CPU minutes and at each of `steps` (`save` gets the row so far after each)."""
+    import splatcine  # noqa: F401  (before torch: it makes OpenMP wait passively, or spinning threads eat the CPU clock)
     import torch
 
     from splatcine.scene import load_scene
@@ -107,22 +110,27 @@ def run(scene_dir: Path, marks_min: list[float], overrides: dict) -> dict:
               f"{ev.psnr:6.2f} dB  ssim {ev.ssim:.3f}  worst {worst.psnr:5.2f} dB  "
               f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
 
+    def summary() -> dict:
+        return {"scene": scene_dir.parent.name, "train_views": len(train_views), "held_out": len(test_views),
+                "size": [train_views[0].width, train_views[0].height], "init_gaussians": init_count,
+                "init_seconds": round(init_seconds, 1),
+                "cpu_seconds_per_step": round(clock / max(state.step_index, 1), 4),
+                "config": config.model_dump(mode="json"), "marks": rows, "torch_threads": torch.get_num_threads()}
+
     while marks:
         if state.step_index >= config.iterations:
             for m in marks:
                 record(m, True)
+            save(summary())
             break
         t, w = time.process_time(), time.perf_counter()
         state.step(train_views[state.view_for(state.step_index, len(train_views))])
         clock += time.process_time() - t
         wall += time.perf_counter() - w
-        if clock >= 60.0 * marks[0]:
-            record(marks.pop(0), False)
-    return {"scene": scene_dir.parent.name, "train_views": len(train_views), "held_out": len(test_views),
-            "size": [train_views[0].width, train_views[0].height], "init_gaussians": init_count,
-            "init_seconds": round(init_seconds, 1), "cpu_seconds_per_step": round(clock / max(state.step_index, 1), 4),
-            "config": config.model_dump(mode="json"), "marks": rows,
-            "torch_threads": torch.get_num_threads()}  # fmt: skip
+        if clock >= 60.0 * marks[0] or state.step_index in steps:
+            record(marks.pop(0) if clock >= 60.0 * marks[0] else round(clock / 60.0, 2), False)
+            save(summary())
+    return summary()
 
 
 def parse_set(items: list[str]) -> dict:
@@ -144,6 +152,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenes", default=",".join(SCENES))
     parser.add_argument("--minutes", default="2,5,10", help="wall-clock marks of training time")
+    parser.add_argument("--steps", default="", help="also evaluate at these steps (a sweep's curve)")
     parser.add_argument("--set", action="append", default=[], help="FIELD=VALUE over the preset")
     parser.add_argument("--label", default="preview")
     parser.add_argument("--work", type=Path, default=Path("build/bench_quality"))
@@ -169,13 +178,19 @@ def main() -> int:
             print(f"{name}: source not in {DATA}: left out")
             continue
         print(f"{name} [{args.label}] {json.dumps(overrides) if overrides else ''}", flush=True)
-        row = run(scene, marks, overrides)
-        row["overrides"], row["commit"] = overrides, _commit()
-        doc["runs"].setdefault(args.label, {})[name] = row
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
-        tmp.replace(args.out)  # written after every scene: a cut-off run keeps what it measured
+        commit = _commit()
+
+        def save(row: dict, name: str = name) -> None:  # after every mark: a cut-off run keeps what it measured
+            latest = json.loads(args.out.read_text()) if args.out.is_file() else doc  # other runs' rows too
+            latest.setdefault("runs", {}).setdefault(args.label, {})[name] = {**row, "overrides": overrides,
+                                                                              "commit": commit}
+            latest["machine"] = doc["machine"]
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = args.out.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(latest, indent=1) + "\n")
+            tmp.replace(args.out)
+
+        run(scene, marks, overrides, save, [int(n) for n in args.steps.split(",") if n])
     return 0
 
 

@@ -191,13 +191,18 @@ def initial_gaussians(scene: Scene, config: TrainConfig, extent: float) -> Gauss
         points, colors = scene.points[kept], scene.point_colors[kept]
     if config.init == "sfm" and len(points) < 4:
         raise InputError(f"{scene.root / layout.POINTS_PLY}: the scene has {len(points)} sparse points to "
-                         f"initialise from (train with --init auto or --init random)")  # fmt: skip
+                         f"initialise from with init 'sfm'; use init 'auto' or 'random' (`splatcine train "
+                         f"--init auto`, or `init: auto` in a --train-config file)")  # fmt: skip
     if config.init == "random" or (config.init == "auto" and len(points) < config.init_min_points):
         cams = scene.cameras
-        more, more_colors = view_volume_points(
-            np.stack([c.cam_from_world for c in cams]), np.stack([c.intrinsics.K for c in cams]),
-            np.array([(c.intrinsics.width, c.intrinsics.height) for c in cams]),
-            config.init_random_count, extent, config.seed)  # fmt: skip
+        sizes = np.array([(c.intrinsics.width, c.intrinsics.height) for c in cams])
+        # At most one random Gaussian per 2x2 pixels of a training frame: enough to cover a view
+        # with 2-pixel footprints; more only slows the first steps (and a small test scene down).
+        scale = min(1.0, config.max_width / sizes[:, 0].max()) if config.max_width else 1.0
+        count = min(config.init_random_count, max(4, int((sizes.prod(1).max() * scale**2) // 4)))
+        more, more_colors = view_volume_points(np.stack([c.cam_from_world for c in cams]),
+                                               np.stack([c.intrinsics.K for c in cams]), sizes, count, extent,
+                                               config.seed)  # fmt: skip
         points, colors = np.concatenate([points, more]), np.concatenate([colors, more_colors])
     if isinstance(config.strategy, MCMCConfig) and len(points) > config.strategy.cap_max:
         pick = np.random.default_rng(config.seed).choice(len(points), config.strategy.cap_max, replace=False)

@@ -74,26 +74,27 @@ def test_random_points_of_a_forward_move_lie_ahead_of_the_cameras():
     assert (_share_seen(points, cameras) >= SHARED_VIEW_SHARE).mean() == 1.0
 
 
-def test_auto_init_joins_random_points_only_when_sfm_gave_few(small_scene, tmp_path):
+def test_auto_init_joins_random_points_only_when_sfm_gave_few(small_scene):
+    assert resolve_config("preview").init == "auto"
     scene = load_scene(small_scene)
     extent = scene_extent(np.stack([c.center for c in scene.cameras]), scene.points)
     n_sfm = len(initial_gaussians(scene, short_config(init="sfm"), extent))
     assert n_sfm <= len(scene.points)  # outliers removed
     enough = initial_gaussians(scene, short_config(init="auto", init_min_points=n_sfm), extent)
     assert len(enough) == n_sfm  # SfM gave enough: nothing added
-    few = initial_gaussians(scene, short_config(init="auto", init_min_points=n_sfm + 1, init_random_count=700), extent)
-    assert len(few) == n_sfm + 700
+    few = initial_gaussians(scene, short_config(init="auto", init_min_points=n_sfm + 1, init_random_count=300), extent)
+    assert len(few) == n_sfm + 300
     torch.testing.assert_close(few.means[:n_sfm], enough.means)  # the SfM points kept, first
 
 
 def test_a_scene_without_points_trains_from_its_shared_view_volume(small_scene, tmp_path):
     scene = shutil.copytree(small_scene, tmp_path / "scene")
     (scene / layout.POINTS_PLY).unlink()
-    with pytest.raises(InputError, match="--init auto or --init random") as err:
+    with pytest.raises(InputError, match="use init 'auto' or 'random'") as err:
         train_scene(scene, short_config(iterations=2, init="sfm"))
     assert "\n" not in str(err.value)
-    result = train_scene(scene, short_config(iterations=2, init_random_count=500))  # auto, the default
-    assert len(result.gaussians) == 500
+    result = train_scene(scene, short_config(iterations=2, init="auto", init_random_count=10_000))
+    assert len(result.gaussians) == 64 * 36 // 4  # one per 2x2 pixels of a frame at most
     cameras = load_scene(scene).cameras
     assert (_share_seen(result.gaussians.means.double().numpy(), cameras) >= SHARED_VIEW_SHARE).all()
 
