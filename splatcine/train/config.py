@@ -84,16 +84,18 @@ class TrainConfig(_Strict):
     sh_degree: int = Field(1, ge=0, le=3)
     sh_degree_interval: int = Field(500, ge=1)  # raise the SH degree by one this often
     ssim_lambda: float = Field(0.2, ge=0.0, le=1.0)  # loss = (1 - l) L1 + l (1 - SSIM)
-    # auto: the SfM points, joined by random points in the cameras' shared view volume when SfM
-    # gives fewer than `init_min_points` (a posed input without points, a sparse object capture).
-    # Measured (benchmarks/results/quality.json, low-resolution sweep, preview schedule): at equal
-    # steps 15k random points joined to the SfM ones gain 1.1 dB on the object capture (2.5k SfM
-    # points; 28.8 against 27.8 dB near step 560) and 0.5 dB on the RealEstate10K clip 0f47577
-    # (698 points; 20.5 against 20.0 at step 250), at the price of a slow first ~100 steps while
-    # the random fog is pruned; 50k random points kept both runs near 7 dB for their first
-    # 15 steps. Real clips here give 0.7-3.4k SfM points; the demo orbit 7.2k (SfM points only).
+    # auto: the SfM points, joined by random points in the cameras' shared view volume for an
+    # object capture (frames with alpha: SfM finds points only on its textured surfaces, the
+    # volume round it is compact) or when SfM gave fewer than `init_min_points` (a posed input
+    # without points). Measured (benchmarks/results/quality.json, low-resolution sweep, preview
+    # schedule, held-out PSNR at equal steps): on the object capture (2.5k SfM points) 15k random
+    # points joined to them reach 28.8 dB at step 548 and 31.4 at 1287, the SfM points alone 27.2
+    # at 500, 28.7 at 750, 30.0 at 1000; on the RealEstate10K clip 0f47577 (698 points) random
+    # points gain 0.5 dB at step 250 and then lose (22.7 against 23.1 dB at 500, 22.9 against
+    # 25.3 at 750): a real clip keeps its SfM points, however few. 50k random points kept both
+    # near 7 dB for their first 15 steps.
     init: Literal["auto", "sfm", "random"] = "auto"
-    init_min_points: int = Field(5_000, ge=0)
+    init_min_points: int = Field(100, ge=0)
     init_random_count: int = Field(15_000, ge=1)  # capped at one per 2x2 pixels of a frame
     init_opacity: float = Field(0.1, gt=0.0, lt=1.0)
     init_scale: float = Field(1.0, gt=0.0)  # times the mean distance to the 3 nearest points
