@@ -31,8 +31,10 @@ from splatcine.scene import Scene, layout, load_scene
 from splatcine.scene.transforms import read_transforms, resolve_image_path, write_transforms
 from splatcine.sfm import Normalization, SfmResult, SfmSettings, SparseModel, is_geometric_cut, run_sfm, triangulate_known_poses
 
+from splatcine.train.config import TrainConfig  # pydantic only: no torch
+
 if TYPE_CHECKING:
-    from splatcine.train import TrainConfig, TrainResult
+    from splatcine.train import TrainResult
 
 
 # The smallest long side SfM is asked to work at. Measured on the procedural orbit, dolly and
@@ -402,8 +404,8 @@ def _from_posed(path: Path, root: Path, work: Path, settings: ReconstructSetting
     if with_alpha:
         warnings.append(f"frames with alpha: composited on black ({layout.ALPHA}/ keeps the alpha; "
                         "training puts them over a random background each step)")
-    elif stats.points < 4:
-        warnings.append("training starts from random points in the cameras' shared view (init auto)")
+    elif stats.points < TrainConfig.model_fields["init_min_points"].default:
+        warnings.append("few sparse points: training adds random points in the cameras' shared view (init auto)")
     report = ReconstructReport(
         input_kind="posed",
         frames_read=len(entries),
