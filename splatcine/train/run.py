@@ -184,8 +184,8 @@ def write_residual_masks(root: Path, state: TrainState, views: list[View]) -> di
 
 def initial_gaussians(scene: Scene, config: TrainConfig, extent: float) -> Gaussians:
     """From the scene's SfM points (outliers removed), random points in the cameras' shared view
-    volume, or (init auto) the SfM points joined by random ones for an object capture (frames with
-    alpha) or when SfM gave too few (see `TrainConfig.init`)."""
+    volume, or (init auto) the SfM points joined by random ones when SfM gave too few (see
+    `TrainConfig.init`)."""
     points, colors = np.zeros((0, 3)), np.zeros((0, 3), np.uint8)
     if config.init != "random" and len(scene.points):
         kept = remove_outliers(scene.points, config.outlier_neighbors, config.outlier_std_ratio)
@@ -194,8 +194,7 @@ def initial_gaussians(scene: Scene, config: TrainConfig, extent: float) -> Gauss
         raise InputError(f"{scene.root / layout.POINTS_PLY}: the scene has {len(points)} sparse points to "
                          f"initialise from with init 'sfm'; use init 'auto' or 'random' (`splatcine train "
                          f"--init auto`, or `init: auto` in a --train-config file)")  # fmt: skip
-    has_alpha = any(f.alpha_path is not None for f in scene.frames)  # an object capture
-    if config.init == "random" or (config.init == "auto" and (has_alpha or len(points) < config.init_min_points)):
+    if config.init == "random" or (config.init == "auto" and len(points) < config.init_min_points):
         cams = scene.cameras
         sizes = np.array([(c.intrinsics.width, c.intrinsics.height) for c in cams])
         # At most one random Gaussian per 2x2 pixels of a training frame: enough to cover a view

@@ -87,14 +87,6 @@ def test_auto_init_joins_random_points_only_when_sfm_gave_few(small_scene):
     torch.testing.assert_close(few.means[:n_sfm], enough.means)  # the SfM points kept, first
 
 
-def test_auto_init_joins_random_points_for_an_object_capture(small_scene, tmp_path):
-    scene = load_scene(_alpha_scene(small_scene, tmp_path / "alpha"))  # frames with alpha
-    extent = scene_extent(np.stack([c.center for c in scene.cameras]), scene.points)
-    n_sfm = len(initial_gaussians(scene, short_config(init="sfm"), extent))
-    config = short_config(init="auto", init_min_points=0, init_random_count=300)  # SfM gave plenty
-    assert len(initial_gaussians(scene, config, extent)) == n_sfm + 300
-
-
 def test_a_scene_without_points_trains_from_its_shared_view_volume(small_scene, tmp_path):
     scene = shutil.copytree(small_scene, tmp_path / "scene")
     (scene / layout.POINTS_PLY).unlink()
