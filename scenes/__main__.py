@@ -74,5 +74,19 @@ def shot(
     console.print(f"wrote {made.video_path} ({variant}, {path} path, {frames} frames)", highlight=False)
 
 
+@app.command("object")
+@user_errors
+def object_capture(
+    out: Path = typer.Option(..., "-o", "--out", help="Capture directory to write (replaced if it exists)."),
+    views: int = typer.Option(96, help="Number of views round the object."),
+    size: int = typer.Option(400, help="Image width and height in pixels."),
+) -> None:
+    """An object capture with alpha, NeRF-synthetic style: transforms.json and RGBA images/."""
+    from scenes.object import write_object_capture
+
+    path = write_object_capture(out, views=views, size=size)
+    console.print(f"wrote {path} ({views} RGBA views, {size}x{size})", highlight=False)
+
+
 if __name__ == "__main__":
     app()

@@ -292,14 +292,13 @@ def _screen_window(camera: Camera, shape: Shape) -> tuple[slice, slice]:
 @functools.lru_cache(maxsize=4)
 def _textures(seed: int) -> list[list[MipTexture]]:
     """One texture per face of every static prop, each from its own seed (never repeating)."""
-    out = []
-    for i, prop in enumerate(_static_props()):
-        faces = []
-        for f in range(prop.shape.n_faces):
-            w, h = prop.shape.face_extent(f)
-            faces.append(MipTexture(make_texture(w, h, prop.style_of(f), seed=(seed, i, f))))
-        out.append(faces)
-    return out
+    return prop_textures(_static_props(), (seed,))
+
+
+def prop_textures(props: list[Prop], seed: tuple[int, ...]) -> list[list[MipTexture]]:
+    """One texture per face of each prop, from the seed `(*seed, prop index, face)`."""
+    return [[MipTexture(make_texture(*prop.shape.face_extent(f), prop.style_of(f), seed=(*seed, i, f)))
+             for f in range(prop.shape.n_faces)] for i, prop in enumerate(props)]
 
 
 @functools.lru_cache(maxsize=4)

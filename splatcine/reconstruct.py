@@ -24,14 +24,17 @@ from splatcine.atomic import SCENE_KIND, atomic_directory, atomic_file, check_ou
 from splatcine.cameras import Camera
 from splatcine.errors import InputError, Interrupted, ReconstructionError
 from splatcine.ingest import IngestSettings, Ingested, ingest
-from splatcine.io.video import read_image, write_image
+from splatcine.ingest.alpha import alpha_png, check_alpha, composite
+from splatcine.io.video import read_image, read_image_alpha, write_image
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.scene import Scene, layout, load_scene
 from splatcine.scene.transforms import read_transforms, resolve_image_path, write_transforms
 from splatcine.sfm import Normalization, SfmResult, SfmSettings, SparseModel, is_geometric_cut, run_sfm, triangulate_known_poses
 
+from splatcine.train.config import TrainConfig  # pydantic only: no torch
+
 if TYPE_CHECKING:
-    from splatcine.train import TrainConfig, TrainResult
+    from splatcine.train import TrainResult
 
 
 # The smallest long side SfM is asked to work at. Measured on the procedural orbit, dolly and
@@ -206,6 +209,7 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
     _drop_unregistered(root, names, cameras)
     has_masks = frames.masks is not None or (found is not None and found.mean_fraction > 0)
     _write_model(root, result.model, names, cameras, masked=set(cameras) if has_masks else set(),
+                 with_alpha=set(cameras) if frames.alphas is not None else set(),
                  extra={"normalization": normalization.to_json()})
     seconds["write_scene"] = time.perf_counter() - t
     stats = result.stats
@@ -295,6 +299,9 @@ def _write_frames(root: Path, work: Path, frames: Ingested, progress: ProgressCa
     for n, (image, source) in enumerate(zip(frames.frames, frames.source_frames)):
         name = f"frame_{source:05d}.png"
         write_image(root / layout.IMAGES / name, image)
+        if frames.alphas is not None:
+            (root / layout.ALPHA).mkdir(exist_ok=True)
+            write_image(root / layout.ALPHA / name, frames.alphas[n])
         if frames.masks is not None:
             _write_mask(root, work, name, frames.masks[n])
         names[name] = source
@@ -317,10 +324,11 @@ def _drop_unregistered(root: Path, names: dict[str, int], cameras: dict[str, Cam
         if name not in cameras:
             (root / layout.IMAGES / name).unlink()
             (root / layout.MASKS / name).unlink(missing_ok=True)
+            (root / layout.ALPHA / name).unlink(missing_ok=True)
 
 
 def _write_model(root: Path, model: SparseModel, names: dict[str, int], cameras: dict[str, Camera],
-                 masked: set[str], extra: dict) -> None:
+                 masked: set[str], extra: dict, with_alpha: set[str] = frozenset()) -> None:
     from splatcine.io.ply import write_points_ply  # here: it loads torch, which `import splatcine` avoids
 
     model.write(root / layout.SPARSE)
@@ -333,6 +341,7 @@ def _write_model(root: Path, model: SparseModel, names: dict[str, int], cameras:
         [f"{layout.IMAGES}/{name}" for name in order],
         [names[name] for name in order],
         mask_paths=[f"{layout.MASKS}/{name}" if name in masked else None for name in order],
+        alpha_paths=[f"{layout.ALPHA}/{name}" for name in order] if with_alpha else None,
         extra=extra,
     )
 
@@ -351,15 +360,23 @@ def _from_posed(path: Path, root: Path, work: Path, settings: ReconstructSetting
     t = time.perf_counter()
     cameras_in, entries, _ = read_transforms(path)
     (root / layout.IMAGES).mkdir()
-    names, cameras, masked = {}, {}, set()
+    names, cameras, masked, with_alpha = {}, {}, set(), set()
     for i, (camera, entry) in enumerate(zip(cameras_in, entries)):
         source = int(entry.get("source_frame", i))
         name = f"frame_{source:05d}.png"
         if name in names:
             raise InputError(f"{path}: frames[{i}].source_frame {source} is used by another frame too")
-        image = read_image(resolve_image_path(path.parent, entry["file_path"]))
+        image, alpha = read_image_alpha(resolve_image_path(path.parent, entry["file_path"]))
         if image.shape[:2] != (camera.intrinsics.height, camera.intrinsics.width):
             raise InputError(f"{path}: frames[{i}]: the image size differs from the file's w/h")
+        if i == 0:
+            first_has_alpha = alpha is not None
+        check_alpha(f"{path}: frames[{i}].file_path", alpha, "frames[0].file_path", first_has_alpha)
+        if alpha is not None:  # composited on the known background; alpha kept beside it
+            image = composite(image, alpha)
+            (root / layout.ALPHA).mkdir(exist_ok=True)
+            write_image(root / layout.ALPHA / name, alpha_png(alpha))
+            with_alpha.add(name)
         write_image(root / layout.IMAGES / name, image)
         names[name] = source
         cameras[name] = camera
@@ -382,8 +399,13 @@ def _from_posed(path: Path, root: Path, work: Path, settings: ReconstructSetting
     if stats.points == 0 and not warnings:
         warnings.append("no sparse points: no features could be triangulated with the known cameras")
     normalization = model.normalize()
-    _write_model(root, model, names, model.cameras(), masked=masked,
+    _write_model(root, model, names, model.cameras(), masked=masked, with_alpha=with_alpha,
                  extra={"normalization": normalization.to_json()})
+    if with_alpha:
+        warnings.append(f"frames with alpha: composited on black ({layout.ALPHA}/ keeps the alpha; "
+                        "training puts them over a random background each step)")
+    elif stats.points < TrainConfig.model_fields["init_min_points"].default:
+        warnings.append("few sparse points: training adds random points in the cameras' shared view (init auto)")
     report = ReconstructReport(
         input_kind="posed",
         frames_read=len(entries),

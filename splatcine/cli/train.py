@@ -21,6 +21,7 @@ class Preset(str, Enum):
 
 
 class Init(str, Enum):
+    auto = "auto"
     sfm = "sfm"
     random = "random"
 
@@ -38,8 +39,9 @@ def train(
                                "laid over the preset."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in "
                                                         "SCENE_DIR/checkpoints."),
-    init: Init | None = typer.Option(None, "--init", help="Start from the SfM points (sfm) or from "
-                                                         "random points inside the camera bounds."),
+    init: Init | None = typer.Option(None, "--init", help="Start from the SfM points (sfm), from random "
+                                                         "points in the cameras' shared view (random), "
+                                                         "or both when SfM gave few (auto, the default)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of every random choice in the run."),
 ) -> None:
     """Train 3D Gaussians on a scene's frames; write splat.ply, metrics.json and a contact sheet.

@@ -156,7 +156,9 @@ def _copy_scene(scene: Scene, root: Path, frames: list[np.ndarray], cameras: lis
     doc = json.loads((scene.root / layout.TRANSFORMS).read_text())
     extra = {k: v for k, v in doc.items() if k not in ("frames", "camera_model", "fl_x", "fl_y", "cx", "cy",
                                                        "w", "h", "k1", "k2", "p1", "p2")}
-    write_transforms(root / layout.TRANSFORMS, all_cameras, files, sources, masks, extra=extra)
+    alphas = [str(f.alpha_path.relative_to(scene.root)) if f.alpha_path else None for f in old] + [None] * len(added)
+    write_transforms(root / layout.TRANSFORMS, all_cameras, files, sources, masks, extra=extra,
+                     alpha_paths=alphas)
     doc = json.loads((root / layout.TRANSFORMS).read_text())
     for frame, shot_of in zip(doc["frames"], [f.shot for f in old] + [number] * len(added)):
         frame["shot"] = shot_of

@@ -26,7 +26,8 @@ from splatcine.ingest.blur import sharp_mask, sharpness
 from splatcine.ingest.checks import check_frames, check_masks
 from splatcine.ingest.cuts import detect_cuts, segments
 from splatcine.ingest.motion import frame_motion, motion_gray, select_by_motion
-from splatcine.io.video import iter_frames, probe_video
+from splatcine.ingest.alpha import alpha_png, check_alpha, composite
+from splatcine.io.video import image_files, iter_frames, probe_video, read_image_alpha
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.scene.layout import MASK_IGNORE
 
@@ -69,6 +70,9 @@ class Ingested:
     duplicates: list[int] = field(default_factory=list)  # dropped: repeats of the frame before
     jumps: list[int] = field(default_factory=list)  # suspected cuts that geometry links across (kept)
     is_folder: bool = False  # a folder of images: a capture, not an edit (no cuts, any order)
+    # uint8 [H, W] per kept frame (255 = opaque) when the folder's images have alpha; `frames`
+    # are then composited on black (splatcine.ingest.alpha)
+    alphas: list[np.ndarray] | None = None
 
     @property
     def size(self) -> tuple[int, int]:  # (width, height) of the first kept frame
@@ -124,8 +128,12 @@ def ingest(
     if mask_frames is not None:
         check_masks(masks, mask_frames, MASK_IGNORE)
     wanted = set(keep)  # a second pass decodes only the keyframes: memory stays bounded on long shots
+    frames, alphas = (_folder_keyframes(shot, keep, settings.max_image_size) if folder else
+                      ([_fitted(f, settings.max_image_size) for i, f in enumerate(iter_frames(shot)) if i in wanted],
+                       None))  # fmt: skip
     return Ingested(
-        frames=[_fitted(f, settings.max_image_size) for i, f in enumerate(iter_frames(shot)) if i in wanted],
+        frames=frames,
+        alphas=alphas,
         source_frames=keep,
         masks=mask_frames,
         frames_read=n,
@@ -139,6 +147,21 @@ def ingest(
         jumps=jumps,
         is_folder=folder,
     )
+
+
+def _folder_keyframes(folder: Path, keep: list[int], max_size: int) -> tuple[list[np.ndarray], list | None]:
+    """The kept images of a folder, composited on black where they have alpha, and their alphas."""
+    files = image_files(folder)  # the order `iter_frames` reads them in
+    frames, alphas = [], []
+    for n, i in enumerate(keep):
+        rgb, alpha = read_image_alpha(files[i])
+        if n == 0:
+            first, first_has_alpha = files[i].name, alpha is not None
+        check_alpha(str(files[i]), alpha, first, first_has_alpha)
+        frames.append(_fitted(rgb if alpha is None else composite(rgb, alpha), max_size))
+        if alpha is not None:
+            alphas.append(_fitted(alpha_png(alpha), max_size))
+    return frames, alphas or None
 
 
 @dataclass

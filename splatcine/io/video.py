@@ -31,16 +31,33 @@ class VideoInfo:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """An image as uint8 [H, W, 3] (RGB) or [H, W] for single-channel files."""
+    """An image as uint8 [H, W, 3] (RGB) or [H, W] for single-channel files (alpha left out:
+    `read_image_alpha` keeps it)."""
+    img = _imread(path)
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]
+    return img
+
+
+def read_image_alpha(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """An image as uint8 RGB [H, W, 3] and its alpha channel as float32 [H, W] in [0, 1]
+    (None when the file has none). The colour is as stored: straight, not composited."""
+    img = _imread(path)
+    alpha = None
+    if img.ndim == 3 and img.shape[2] in (2, 4):  # grey + alpha, RGB + alpha
+        a = img[..., -1]
+        alpha = a.astype(np.float32) / (np.iinfo(a.dtype).max if a.dtype.kind == "u" else 1.0)
+        img = img[..., :-1] if img.shape[2] == 4 else img[..., 0]
+    return _rgb(img), alpha
+
+
+def _imread(path: Path) -> np.ndarray:
     try:
-        img = iio.imread(path)
+        return iio.imread(path)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except Exception as err:  # imageio raises many types for a bad file
         raise InputError(f"{path}: not a readable image ({type(err).__name__})") from None
-    if img.ndim == 3 and img.shape[2] == 4:
-        img = img[..., :3]
-    return img
 
 
 def write_image(path: Path, image: np.ndarray) -> None:

@@ -28,6 +28,7 @@ class SceneFrame:
     camera: Camera
     source_frame: int  # index of the frame in the source video
     mask_path: Path | None = None  # 255 = ignore (see layout.MASK_IGNORE)
+    alpha_path: Path | None = None  # the input's alpha (255 = opaque); the image is composited on black
     shot: int = 1  # which shot of the set the frame comes from (1: the one reconstructed; see extend)
 
 
@@ -83,7 +84,7 @@ def load_scene(path: Path) -> Scene:
     frames = []
     for camera, entry in zip(cameras, entries):
         image_path = resolve_image_path(root, entry["file_path"])
-        mask = entry.get("mask_path")
+        mask, alpha = entry.get("mask_path"), entry.get("alpha_path")
         frames.append(
             SceneFrame(
                 name=image_path.stem,
@@ -91,6 +92,7 @@ def load_scene(path: Path) -> Scene:
                 camera=camera,
                 source_frame=int(entry.get("source_frame", len(frames))),
                 mask_path=root / mask if mask else None,
+                alpha_path=root / alpha if alpha else None,
                 shot=int(entry.get("shot", 1)),
             )
         )

@@ -6,6 +6,8 @@
       transforms.json     nerfstudio-compatible cameras (OpenGL camera-to-world), + source_frame
       images/             kept frames, undistorted, as PNG
       masks/              optional; PNG per frame, 255 = ignore (moving thing), 0 = static set
+      alpha/              optional; the alpha of input frames that had one (255 = opaque); their
+                          images/ are composited on black (splatcine.ingest.alpha)
       masks.png           contact sheet of the frames with their masks tinted (when there are masks)
       masks_residual/     after training: pixels the robust loss left out (255), training resolution
       sparse/0/           COLMAP model (cameras.bin, images.bin, points3D.bin), normalised frame
@@ -24,6 +26,7 @@ REPORT = "report.json"
 TRANSFORMS = "transforms.json"
 IMAGES = "images"
 MASKS = "masks"
+ALPHA = "alpha"
 MASK_SHEET = "masks.png"
 RESIDUAL_MASKS = "masks_residual"
 SPARSE = "sparse/0"

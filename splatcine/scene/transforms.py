@@ -3,7 +3,8 @@
 Written with one shared pinhole camera at the top level (`fl_x`, `fl_y`, `cx`, `cy`,
 `w`, `h`, `camera_model: OPENCV` with zero distortion since frames are undistorted)
 and per frame `file_path`, `transform_matrix` (OpenGL camera-to-world), optional
-`mask_path`, and splatcine's `source_frame` (index of the video frame it came from).
+`mask_path`, and splatcine's `source_frame` (index of the video frame it came from) and
+`alpha_path` (the alpha of a frame given with one; its image is composited on black).
 Per-frame intrinsics, as nerfstudio allows, are read too.
 """
 
@@ -28,6 +29,7 @@ def write_transforms(
     source_frames: list[int],
     mask_paths: list[str | None] | None = None,
     extra: dict[str, Any] | None = None,
+    alpha_paths: list[str | None] | None = None,
 ) -> None:
     """Write `transforms.json`. Paths are relative to the file's directory."""
     if not cameras:
@@ -48,6 +50,8 @@ def write_transforms(
             frame.update(_intrinsics_json(cam.intrinsics))
         if mask_paths is not None and mask_paths[i] is not None:
             frame["mask_path"] = mask_paths[i]
+        if alpha_paths is not None and alpha_paths[i] is not None:
+            frame["alpha_path"] = alpha_paths[i]  # splatcine's: the frame's alpha (see ingest/alpha.py)
         frames.append(frame)
     doc["frames"] = frames
     doc.update(extra or {})
@@ -76,6 +80,7 @@ class TransformsFrame(_Lens):
     file_path: StrictStr
     transform_matrix: list[list[float]]  # OpenGL camera-to-world, 4x4 or 3x4
     mask_path: StrictStr | None = None
+    alpha_path: StrictStr | None = None
     source_frame: Annotated[int, Field(ge=0)] | None = None
 
     @field_validator("transform_matrix")

@@ -84,8 +84,18 @@ class TrainConfig(_Strict):
     sh_degree: int = Field(1, ge=0, le=3)
     sh_degree_interval: int = Field(500, ge=1)  # raise the SH degree by one this often
     ssim_lambda: float = Field(0.2, ge=0.0, le=1.0)  # loss = (1 - l) L1 + l (1 - SSIM)
-    init: Literal["sfm", "random"] = "sfm"
-    init_random_count: int = Field(50_000, ge=1)
+    # auto: the SfM points, joined by random points in the cameras' shared view volume when SfM
+    # gave fewer than `init_min_points` (a posed input without points). Measured
+    # (benchmarks/results/quality.json; held-out PSNR): at 100x100 on the object capture (2.5k
+    # SfM points) 15k random points joined to them gain ~1 dB at equal steps (28.8 dB at step 548
+    # against 27.2 at 500 and 28.7 at 750), but at its real 400x400 they make the first steps
+    # 4x dearer (step 100 after 1.7 CPU minutes at 8.1 dB, against 0.4 minutes and 19.7 dB from
+    # the SfM points alone), a fog a 10-minute preview cannot afford; on the RealEstate10K clip
+    # 0f47577 (698 points) they gain 0.5 dB at step 250 and then lose (22.9 against 25.3 dB at
+    # 750). So a scene keeps its SfM points, however few, unless there are almost none.
+    init: Literal["auto", "sfm", "random"] = "auto"
+    init_min_points: int = Field(100, ge=0)
+    init_random_count: int = Field(15_000, ge=1)  # capped at one per 2x2 pixels of a frame
     init_opacity: float = Field(0.1, gt=0.0, lt=1.0)
     init_scale: float = Field(1.0, gt=0.0)  # times the mean distance to the 3 nearest points
     outlier_neighbors: int = Field(20, ge=0)  # 0 turns statistical outlier removal off
@@ -126,6 +136,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "sh_degree": 3,
         "sh_degree_interval": 1_000,
         "checkpoint_every": 7_000,
+        "init_random_count": 100_000,  # 3DGS's random start of the synthetic scenes
         "strategy": ADCConfig().model_dump(),
     },
 }

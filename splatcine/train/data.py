@@ -22,12 +22,20 @@ class View:
     index: int  # position among the training views (indexes the colour correction)
     name: str
     source_frame: int
-    image: Tensor  # [H, W, 3] float32 in [0, 1]
+    image: Tensor  # [H, W, 3] float32 in [0, 1]; composited on black where the input had alpha
     valid: Tensor | None  # [H, W] bool, False where the mask says ignore; None: all valid
     cam_from_world: Tensor  # [4, 4] float32, OpenCV
     K: Tensor  # [3, 3] float32
     width: int
     height: int
+    alpha: Tensor | None = None  # [H, W] float32 in [0, 1], the input's alpha; None: opaque
+
+    def target(self, background: Tensor | None) -> Tensor:  # [H, W, 3]
+        """The frame as seen over `background` [3] (None: black, the scene's background): where
+        the input had alpha, the background shows through by 1 - alpha."""
+        if self.alpha is None or background is None:
+            return self.image
+        return self.image + (1.0 - self.alpha)[..., None] * background
 
 
 def split_views(
@@ -66,6 +74,13 @@ def _load_view(index: int, frame: SceneFrame, max_width: int | None, device) -> 
         mask = mask[..., 0] if mask.ndim == 3 else mask
         ignore = torch.from_numpy((mask >= MASK_IGNORE // 2 + 1).astype(np.float32))
         valid = _resize(ignore[None], height, width)[0] <= 0.0  # a pixel touching the mask is ignored
+    alpha = None
+    if frame.alpha_path is not None:
+        a = torch.from_numpy(read_image(frame.alpha_path).astype(np.float32) / 255.0)
+        if tuple(a.shape[:2]) != image.shape[:2]:
+            raise InputError(f"{frame.alpha_path}: alpha is {a.shape[1]}x{a.shape[0]} but its image "
+                             f"{frame.image_path} is {image.shape[1]}x{image.shape[0]}")  # fmt: skip
+        alpha = _resize((a[..., 0] if a.dim() == 3 else a)[None], height, width)[0].clamp(0.0, 1.0).to(device)
     return View(
         index=index,
         name=frame.name,
@@ -76,6 +91,7 @@ def _load_view(index: int, frame: SceneFrame, max_width: int | None, device) -> 
         K=torch.as_tensor(intr.K, dtype=torch.float32, device=device),
         width=width,
         height=height,
+        alpha=alpha,
     )
 
 

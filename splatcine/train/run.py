@@ -25,7 +25,7 @@ from splatcine.scene import layout
 from splatcine.train.config import MCMCConfig, TrainConfig
 from splatcine.train.data import View, split_views
 from splatcine.train.evaluate import Evaluation, evaluate, write_contact_sheet
-from splatcine.train.init import init_gaussians, random_points, remove_outliers, scene_extent
+from splatcine.train.init import init_gaussians, remove_outliers, scene_extent, view_volume_points
 from splatcine.train.trainer import TrainState, checkpoint_meta
 
 CONTACT_SHEET = "contact_sheet.png"  # held-out ground truth beside render
@@ -183,16 +183,28 @@ def write_residual_masks(root: Path, state: TrainState, views: list[View]) -> di
 
 
 def initial_gaussians(scene: Scene, config: TrainConfig, extent: float) -> Gaussians:
-    """From the scene's SfM points (outliers removed), or random points inside the camera bounds."""
-    if config.init == "random":
-        centers = np.stack([c.center for c in scene.cameras])
-        points, colors = random_points(centers, config.init_random_count, extent, config.seed)
-    else:
-        if len(scene.points) == 0:
-            raise InputError(f"{scene.root / layout.POINTS_PLY}: the scene has no sparse points to "
-                             f"initialise from (train with --init random)")  # fmt: skip
+    """From the scene's SfM points (outliers removed), random points in the cameras' shared view
+    volume, or (init auto) the SfM points joined by random ones when SfM gave too few (see
+    `TrainConfig.init`)."""
+    points, colors = np.zeros((0, 3)), np.zeros((0, 3), np.uint8)
+    if config.init != "random" and len(scene.points):
         kept = remove_outliers(scene.points, config.outlier_neighbors, config.outlier_std_ratio)
         points, colors = scene.points[kept], scene.point_colors[kept]
+    if config.init == "sfm" and len(points) < 4:
+        raise InputError(f"{scene.root / layout.POINTS_PLY}: the scene has {len(points)} sparse points to "
+                         f"initialise from with init 'sfm'; use init 'auto' or 'random' (`splatcine train "
+                         f"--init auto`, or `init: auto` in a --train-config file)")  # fmt: skip
+    if config.init == "random" or (config.init == "auto" and len(points) < config.init_min_points):
+        cams = scene.cameras
+        sizes = np.array([(c.intrinsics.width, c.intrinsics.height) for c in cams])
+        # At most one random Gaussian per 2x2 pixels of a training frame: enough to cover a view
+        # with 2-pixel footprints; more only slows the first steps (and a small test scene down).
+        scale = min(1.0, config.max_width / sizes[:, 0].max()) if config.max_width else 1.0
+        count = min(config.init_random_count, max(4, int((sizes.prod(1).max() * scale**2) // 4)))
+        more, more_colors = view_volume_points(np.stack([c.cam_from_world for c in cams]),
+                                               np.stack([c.intrinsics.K for c in cams]), sizes, count, extent,
+                                               config.seed)  # fmt: skip
+        points, colors = np.concatenate([points, more]), np.concatenate([colors, more_colors])
     if isinstance(config.strategy, MCMCConfig) and len(points) > config.strategy.cap_max:
         pick = np.random.default_rng(config.seed).choice(len(points), config.strategy.cap_max, replace=False)
         points, colors = points[np.sort(pick)], colors[np.sort(pick)]

@@ -98,10 +98,10 @@ class TrainState:
                       if cfg.random_background else None)  # fmt: skip
         out = render_view(self._live_gaussians(), view, cfg.backend, degree, cfg.antialiased, background)
         rgb = self.color(out.rgb, view.index) if cfg.color_correction else out.rgb
-        valid = view.valid
+        valid, target = view.valid, view.target(background)  # inputs with alpha: over this background
         if self.robust is not None:  # leave out the pixels that stayed badly fit (transients)
-            valid = self.robust.valid(view.index, rgb, view.image, valid, step)
-        loss, mse = photometric_loss(rgb, view.image, valid, cfg.ssim_lambda)
+            valid = self.robust.valid(view.index, rgb, target, valid, step)
+        loss, mse = photometric_loss(rgb, target, valid, cfg.ssim_lambda)
         loss = loss + self.strategy.regularization(self.params)
         if cfg.color_correction:
             loss = loss + cfg.color_reg * self.color.regularization()

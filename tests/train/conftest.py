@@ -11,7 +11,7 @@ from tests.train.synthetic import write_scene
 # around ten seconds on two cores. The synthetic set is rendered over black, so black empty
 # space is part of its truth: it trains over black (the procedural room test uses random).
 SHORT = dict(iterations=200, max_width=None, sh_degree=1, sh_degree_interval=100, checkpoint_every=0,
-             random_background=False,
+             random_background=False, init="sfm",  # the bars below were measured from the SfM points
              strategy={"kind": "adc", "refine_start": 40, "refine_every": 40, "refine_stop": 170,
                        "reset_every": 10_000, "max_gaussians": 4_000})
 

@@ -115,19 +115,6 @@ def test_resume_without_checkpoint_or_with_other_settings_is_refused(small_scene
     assert train_scene(scene, short_config(iterations=4), resume=True).iterations == 4
 
 
-def test_scene_without_points_needs_random_init(small_scene, tmp_path):
-    scene = shutil.copytree(small_scene, tmp_path / "scene")
-    (scene / layout.POINTS_PLY).unlink()
-    with pytest.raises(InputError, match="--init random") as err:
-        train_scene(scene, short_config(iterations=2))
-    assert "\n" not in str(err.value)
-    result = train_scene(scene, short_config(iterations=2, init="random", init_random_count=500))
-    centers = np.stack([c.center for c in load_scene(scene).cameras])
-    assert len(result.gaussians) == 500
-    extent = scene_extent(centers, np.zeros((0, 3)))
-    assert (result.gaussians.means.numpy() - centers.mean(0)).__abs__().max() < 1.01 * extent
-
-
 def test_not_a_scene_is_a_one_line_error(tmp_path):
     with pytest.raises(InputError) as err:
         train_scene(tmp_path, short_config(iterations=1))
