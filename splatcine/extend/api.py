@@ -3,7 +3,8 @@
     localise   the shot's frames registered into the scene (as `check` does); none placed: refuse
     check      the same verdict `check` gives; a failing shot is refused unless `force`
     copy       the scene into a new directory, the placed frames added as shot K (every `every`-th)
-    points     new sparse points triangulated from the new frames with their cameras, kept where
+    points     new sparse points triangulated from the new frames with their cameras (also added, with
+               the frames, to the COLMAP model in sparse/0), kept for training where
                the old splat has nothing near them (parts of the set it had not seen)
     train      from the old splat plus Gaussians on the new points, on old and new frames together
                (no opacity reset, so what the set already held stays as it was)
@@ -192,11 +193,13 @@ def _sha256(path: Path) -> str:
 def _new_points(scene: Scene, names: list[str], old, work: Path, settings: CheckSettings
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Points triangulated from the added frames (and the old frames nearest them) that no old Gaussian
-    lies near: xyz [P, 3], rgb [P, 3] uint8."""
+    lies near: xyz [P, 3], rgb [P, 3] uint8. The added frames, their keypoints and all the points they
+    see also go into the scene's COLMAP model (sparse/0), so the next shot registers against them."""
     from scipy.spatial import cKDTree
 
     from splatcine.errors import ReconstructionError
     from splatcine.sfm import triangulate_known_poses
+    from splatcine.sfm.register import add_shot
     from splatcine.train.init import scene_extent
 
     added = [f for f in scene.frames if f.image_path.name in set(names)]
@@ -211,6 +214,7 @@ def _new_points(scene: Scene, names: list[str], old, work: Path, settings: Check
         model = triangulate_known_poses(scene.root / layout.IMAGES, cameras, work)
     except (ReconstructionError, RuntimeError, ValueError):  # pycolmap gives up on some inputs
         return np.zeros((0, 3)), np.zeros((0, 3), np.uint8)
+    add_shot(scene.root / layout.SPARSE, model, [f.image_path.name for f in added])
     xyz, rgb = model.points()
     if not len(xyz):
         return xyz, rgb
