@@ -179,6 +179,28 @@ def test_ply_keeps_each_gaussians_shot_and_plain_readers_ignore_it(tmp_path):
     assert read_gaussian_shots(tmp_path / "plain.ply") is None
 
 
+def test_densified_gaussians_keep_the_origin_of_their_parent():
+    """What makes the PLY's `shot` exact after extend: clones, splits, relocations and prunes move the
+    training state's `origin` tag with the rows (each Gaussian's colour here is its index)."""
+    from splatcine.train import TrainConfig
+    from splatcine.train.strategy import ops
+    from splatcine.train.trainer import TrainState
+
+    n = 6
+    g = Gaussians(torch.randn(n, 3), torch.tensor([[1.0, 0, 0, 0]]).repeat(n, 1), torch.full((n, 3), -2.0),
+                  torch.zeros(n), torch.arange(n, dtype=torch.float32)[:, None, None].repeat(1, 1, 3))
+    state = TrainState(TrainConfig(sh_degree=0), g, 1, 1.0)
+    p, opt, rng = state.params, state.optimizers, torch.Generator().manual_seed(0)
+    ops.duplicate(p, opt, torch.tensor([1, 0, 0, 1, 0, 0], dtype=torch.bool))
+    ops.split(p, opt, torch.tensor([0, 0, 1, 0, 0, 0, 0, 1], dtype=torch.bool), rng)
+    ops.remove(p, opt, torch.arange(len(p["means"])) % 4 == 0)
+    ops.relocate(p, opt, torch.arange(len(p["means"])) == 1, rng, 0.005)
+    ops.sample_add(p, opt, 3, rng, 0.005)
+    colour = p["sh0"].data[:, 0, 0].long()
+    assert len(p["origin"]) == len(p["means"]) == 6 + 2 + 2 - 3 + 3  # cloned, split, pruned, added
+    assert torch.equal(p["origin"].data, colour)
+
+
 def test_check_cli_exits_5_when_the_shot_fails_and_0_when_it_passes(monkeypatch, tmp_path):
     import splatcine.check.api as api
     from splatcine.cli import app
