@@ -470,6 +470,7 @@ def add_shot(model_dir: Path, shot_model: SparseModel, names: list[str], *,
         track.add_elements(new + free)
         rec.add_point3D(point.xyz, track, point.color)
         added += 1
+    rec.update_point_3d_errors()  # the new points' reprojection errors, as COLMAP's own tools keep them
     rec.write_binary(str(model_dir))
     return added, joined
 
