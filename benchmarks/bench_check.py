@@ -11,9 +11,10 @@ error as % of path length, max rotation error, focal ratio); masked PSNR/SSIM; I
 reported change boxes with the true change; seconds per stage (localise, render, compare, write).
 Extend: a shot round the far side of the room folded in (every 2nd frame), then the unseen share
 of a survey path, PSNR of the newly seen part on frames it did not train on, and the first
-shot's held-out PSNR, each before and after; seconds per stage.
+shot's held-out PSNR, each before and after; a third shot of the far side registered into the
+set before and after (frames placed, inliers); seconds per stage.
 
-    .venv/bin/python -m benchmarks.bench_check [--quick]
+    .venv/bin/python -m benchmarks.bench_check [--quick] [--extend-only]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import splatcine
 from scenes import shots
 from splatcine.check.adherence import adherence
 from splatcine.render import render_path
+from splatcine.sfm.register import register_frames
 
 RESULTS = Path(__file__).parent / "results" / "check.json"
 
@@ -70,15 +72,25 @@ def run_extend(root: Path, width: int, height: int, frames: int, iterations: int
     result = splatcine.extend(scene, beyond.video_path, root / "scene2", every=2, iterations=iterations, force=True)
     seconds = time.perf_counter() - started
     figures = shots.extension_figures(scene, result, beyond, m)
+    third = shots.make_shot("unchanged", root / "third", frames=6, width=width, height=height, path="third")
+    placed = {}
+    for name, where in (("before", scene), ("after", result.scene.root)):  # a third shot, into each
+        reg = register_frames(Path(where) / "sparse" / "0", Path(where) / "images", third.root / "frames",
+                              root / f"third_{name}")
+        placed[f"third_shot_placed_{name}"] = len(reg.placed)
+        placed[f"third_shot_inliers_{name}"] = int(np.sum(reg.inliers))
     return {"frames_added": len(result.frames_added), "unplaced": result.unplaced, "new_points": result.new_points,
             "gaussians_by_shot": result.gaussians_by_shot, "check_findings": sorted(result.check.kinds()),
-            **{k: round(v, 4) for k, v in figures.items()},
-            "seconds": {k: round(v, 2) for k, v in result.seconds.items()} | {"total": round(seconds, 2)}}
+            **{k: round(v, 4) for k, v in figures.items()}, **placed, "third_shot_frames": len(third.cameras),
+            "seconds": {k: round(v, 2) for k, v in result.seconds.items()} | {"total": round(seconds, 2)},
+            "load": [round(x, 1) for x in os.getloadavg()]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Fewer frames (the tests' sizes).")
+    parser.add_argument("--extend-only", action="store_true",
+                        help="Only the extension (kept beside the variants already in the results file).")
     args = parser.parse_args()
     width, height = 320, 180
     frames = 8 if args.quick else 16
@@ -86,8 +98,17 @@ def main() -> None:
     doc = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                       f"load {os.getloadavg()[0]:.1f} at start",
            "size": [width, height], "shot_frames": frames, "variants": [], "extend": None}
+    if args.extend_only and RESULTS.is_file():
+        doc = json.loads(RESULTS.read_text()) | {"extend_machine": doc["machine"]}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        if args.extend_only:
+            doc["extend"] = run_extend(root / "extend", width, height, 9 if args.quick else 13,
+                                       300 if args.quick else 1000)
+            doc["extend"]["iterations"] = 300 if args.quick else 1000
+            console.print(doc["extend"])
+            _write(doc)
+            return
         t = time.perf_counter()
         scene, m = shots.known_set(root / "set", 16, width, height, views=5)
         doc["set_seconds"] = round(time.perf_counter() - t, 2)

@@ -64,7 +64,7 @@ def shot(
     variant: str = typer.Argument("unchanged", help=f"What the shot shows: {', '.join(VARIANTS)}."),
     out: Path = typer.Option(..., "-o", "--out", help="Shot directory to write (replaced if it exists)."),
     path: str = typer.Option("second", help="The move: second (inside what the orbit saw), beyond (round the "
-                                            "far side of the room), survey (both)."),
+                                            "far side of the room), third (the far side again), survey (both)."),
     frames: int = typer.Option(16, help="Number of frames."),
     width: int = typer.Option(320, help="Image width in pixels (even)."),
     height: int = typer.Option(180, help="Image height in pixels (even)."),

@@ -10,7 +10,8 @@ closer, higher arc inside what the orbit saw) and comes back in one of these var
     off-path    the set unchanged, but the camera drifts off the requested path (a model ignoring it)
 
 `beyond_path` continues the orbit round the far side of the room (what the first shot never
-saw) for `extend`; `survey_path` sweeps both sides for measuring how much of a set is unseen.
+saw) for `extend`; `third_path` films that far side again (a third shot, registered against the
+extended set); `survey_path` sweeps both sides for measuring how much of a set is unseen.
 
 `make_shot(variant, out_dir)` writes a clip directory like `scenes.make_clip` (shot.mp4,
 frames/, cameras.json with the true cameras) plus `requested.json` (the cameras asked for) and
@@ -62,6 +63,12 @@ def beyond_path(frames: int, width: int, height: int) -> list[Camera]:
     """From the end of the orbit on round the room (225 -> 300 degrees): its later frames look at walls
     and props the orbit never saw; its first ones overlap the orbit's, so it can be registered."""
     return _arc(225.0, 300.0, 3.0, 0.9, frames, width, height)
+
+
+def third_path(frames: int, width: int, height: int) -> list[Camera]:
+    """The far side again (265 -> 300 degrees, closer and higher than `beyond_path`): a third shot that sees
+    mostly what only the beyond shot filmed, to register against a set extended with it."""
+    return _arc(265.0, 300.0, 2.8, 1.0, frames, width, height)
 
 
 def survey_path(frames: int, width: int, height: int) -> list[Camera]:
@@ -124,8 +131,8 @@ class Shot:
 
 def make_shot(variant: str, out_dir: Path, frames: int = 16, width: int = 320, height: int = 180,
               fps: int = 24, seed: int = 0, path: str = "second") -> Shot:
-    """Render the second shot `variant` along `path` ("second" or "beyond") into `out_dir`."""
-    paths = {"second": second_path, "beyond": beyond_path, "survey": survey_path}
+    """Render the second shot `variant` along `path` ("second", "beyond", "third" or "survey") into `out_dir`."""
+    paths = {"second": second_path, "beyond": beyond_path, "third": third_path, "survey": survey_path}
     if path not in paths:
         raise InputError(f"unknown path '{path}' (choose from: {', '.join(paths)})")
     requested = paths[path](frames, width, height)

@@ -161,8 +161,9 @@ def assess(scene: Scene, gaussians, located: Localised, requested: list[Camera] 
     errors = np.zeros((count, *located.frames[0].shape[:2]), np.float32)
     renders = np.zeros((count, *located.frames[0].shape), np.uint8)
     for n, i in enumerate(placed):
+        observed = consistency.observed_space(rendered.depth[n], reg.cameras[i], scene.cameras)
         score, error, _ = consistency.score_frame(located.frames[i], rendered.color[n], rendered.alpha[n],
-                                                  rendered.unseen[n])
+                                                  rendered.unseen[n], observed)
         scores[i], errors[i], renders[i] = score, error, rendered.color[n]
         regions[i] = consistency.frame_regions(error) if score.compared >= MIN_COMPARED else []
         progress(Progress("compare", n + 1, len(placed)))

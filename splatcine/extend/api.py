@@ -3,12 +3,14 @@
     localise   the shot's frames registered into the scene (as `check` does); none placed: refuse
     check      the same verdict `check` gives; a failing shot is refused unless `force`
     copy       the scene into a new directory, the placed frames added as shot K (every `every`-th)
-    points     new sparse points triangulated from the new frames with their cameras, kept where
+    points     new sparse points triangulated from the new frames with their cameras (also added, with
+               the frames, to the COLMAP model in sparse/0), kept for training where
                the old splat has nothing near them (parts of the set it had not seen)
     train      from the old splat plus Gaussians on the new points, on old and new frames together
                (no opacity reset, so what the set already held stays as it was)
     record     the manifest lists every shot (source, sha256, frame range); frames carry their shot;
-               splat.ply gives each Gaussian the shot that created it (`shot` property)
+               splat.ply gives each Gaussian the shot that created it (`shot` property; clones and
+               splits inherit it from their parent)
 
 The new scene appears whole or not at all; the old one is never touched.
 """
@@ -39,10 +41,6 @@ ITERATIONS = 1_000  # training steps of an extension (the preview preset trains 
 # on the procedural set an old part's points sit within 0.3% of a Gaussian, a newly seen wall 5%+.
 NEW_POINT_DISTANCE = 0.01
 KEYFRAMES_FOR_POINTS = 8  # old frames triangulated beside the new ones (nearest to them)
-# A Gaussian after training belongs to the shot of the nearest Gaussian it started from when one
-# is this close (a share of the extent; densified children sit within their parent's size),
-# otherwise to the new shot: it was created while the new shot was folded in.
-SAME_GAUSSIAN = 0.005
 
 
 class CheckFailed(SplatcineError):
@@ -194,11 +192,15 @@ def _sha256(path: Path) -> str:
 def _new_points(scene: Scene, names: list[str], old, work: Path, settings: CheckSettings
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Points triangulated from the added frames (and the old frames nearest them) that no old Gaussian
-    lies near: xyz [P, 3], rgb [P, 3] uint8."""
+    lies near: xyz [P, 3], rgb [P, 3] uint8. The added frames, their keypoints and all the points they
+    see also go into the scene's COLMAP model (sparse/0) and points.ply, so the next shot registers
+    against them and a retraining starts from them."""
     from scipy.spatial import cKDTree
 
     from splatcine.errors import ReconstructionError
-    from splatcine.sfm import triangulate_known_poses
+    from splatcine.io.ply import write_points_ply
+    from splatcine.sfm import SparseModel, triangulate_known_poses
+    from splatcine.sfm.register import add_shot
     from splatcine.train.init import scene_extent
 
     added = [f for f in scene.frames if f.image_path.name in set(names)]
@@ -213,6 +215,8 @@ def _new_points(scene: Scene, names: list[str], old, work: Path, settings: Check
         model = triangulate_known_poses(scene.root / layout.IMAGES, cameras, work)
     except (ReconstructionError, RuntimeError, ValueError):  # pycolmap gives up on some inputs
         return np.zeros((0, 3)), np.zeros((0, 3), np.uint8)
+    add_shot(scene.root / layout.SPARSE, model, [f.image_path.name for f in added])
+    write_points_ply(scene.root / layout.POINTS_PLY, *SparseModel.read(scene.root / layout.SPARSE).points())
     xyz, rgb = model.points()
     if not len(xyz):
         return xyz, rgb
@@ -238,7 +242,6 @@ def _train(root: Path, scene: Scene, old, old_shots: np.ndarray, points: np.ndar
     """Continue training from the old splat plus Gaussians on the new points; held-out PSNR per shot
     before and after; the Gaussians' shots written into splat.ply."""
     import torch
-    from scipy.spatial import cKDTree
 
     from splatcine.atomic import atomic_file
     from splatcine.gaussians import Gaussians
@@ -246,7 +249,7 @@ def _train(root: Path, scene: Scene, old, old_shots: np.ndarray, points: np.ndar
     from splatcine.train import train_scene
     from splatcine.train.data import split_views
     from splatcine.train.evaluate import evaluate
-    from splatcine.train.init import init_gaussians, scene_extent
+    from splatcine.train.init import init_gaussians
 
     start, shots = old, old_shots
     if len(points) >= 4:
@@ -257,9 +260,7 @@ def _train(root: Path, scene: Scene, old, old_shots: np.ndarray, points: np.ndar
     _, test_views = split_views(scene, config.max_width, config.holdout_every)
     before = evaluate(old, test_views, config.backend)
     result = train_scene(root, config, progress=progress, initial=start)
-    extent = scene_extent(np.stack([c.center for c in scene.cameras]), scene.points)
-    gap, nearest = cKDTree(start.means.numpy()).query(result.gaussians.means.numpy())
-    final_shots = np.where(gap <= SAME_GAUSSIAN * extent, shots[nearest], number)
+    final_shots = shots[result.origin.numpy()]  # densification's children keep their parent's shot
     with atomic_file(root / layout.SPLAT_PLY) as tmp:
         write_gaussians_ply(tmp, result.gaussians, shots=final_shots)
     shot_of = {f.name: f.shot for f in scene.frames}

@@ -59,6 +59,7 @@ class Registration:
     inliers: list[int]  # [F] RANSAC inliers of the 2D-3D matches
     correspondences: list[int]  # [F] 2D-3D matches found
     reprojection_px: list[float | None]  # [F] mean inlier reprojection error
+    point_ids: list[np.ndarray]  # [F] ids of the model's 3D points among the inliers (empty: unplaced)
     focal_px: float  # the shot's one focal length
     database: Path  # the COLMAP database of the run (keyframes under key/, new frames under new/)
     image_dir: Path  # its image folder
@@ -146,7 +147,7 @@ def register_frames(
         matches = _correspondences(db_path, ids, new_names, key_points, model)
         result = _solve(matches, camera, settings)
     seconds["pose"] = time.perf_counter() - t
-    poses, inliers, errors, focal = result
+    poses, inliers, errors, used, focal = result
     cameras = []
     for name in new_names:
         pose = poses.get(name)
@@ -161,6 +162,7 @@ def register_frames(
         inliers=[inliers.get(n, 0) for n in new_names],
         correspondences=[len(matches.get(n, ([], []))[0]) for n in new_names],
         reprojection_px=[errors.get(n) for n in new_names],
+        point_ids=[used.get(n, np.zeros(0, np.int64)) for n in new_names],
         focal_px=focal,
         database=db_path,
         image_dir=images,
@@ -248,8 +250,9 @@ def _match_pairs(db: Path, pairs_file: Path, pairs: list[tuple[str, str]], setti
 
 
 def _correspondences(db_path: Path, ids: dict[str, int], new_names: list[str], key_points: dict[str, np.ndarray],
-                     model: SparseModel) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per new frame: its keypoints xy [M, 2] and the model's 3D points [M, 3] they match (one each)."""
+                     model: SparseModel) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per new frame: its keypoints xy [M, 2], the model's 3D points [M, 3] they match (one each) and
+    those points' ids [M]."""
     by_id = {ids[f"{KEY}/{k}"]: k for k in key_points}
     wanted = {ids[f"{NEW}/{n}"]: n for n in new_names}
     votes: dict[str, dict[int, dict[int, int]]] = {n: {} for n in new_names}  # frame -> keypoint -> point -> votes
@@ -277,16 +280,17 @@ def _correspondences(db_path: Path, ids: dict[str, int], new_names: list[str], k
     for image_id, name in wanted.items():
         chosen = [(kp, max(counts, key=counts.get)) for kp, counts in votes[name].items()]
         if not chosen:
-            out[name] = (np.zeros((0, 2)), np.zeros((0, 3)))
+            out[name] = (np.zeros((0, 2)), np.zeros((0, 3)), np.zeros(0, np.int64))
             continue
         xy = keypoints[image_id][[kp for kp, _ in chosen]]
         xyz = np.array([points3D[pid].xyz for _, pid in chosen])
-        out[name] = (xy, xyz)
+        out[name] = (xy, xyz, np.array([pid for _, pid in chosen], np.int64))
     return out
 
 
-def _solve(matches: dict[str, tuple[np.ndarray, np.ndarray]], camera: pycolmap.Camera, settings: RegisterSettings):
-    """Poses [3, 4] cam_from_world, inlier counts, mean errors and the one focal of the shot."""
+def _solve(matches: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], camera: pycolmap.Camera,
+           settings: RegisterSettings):
+    """Poses [3, 4] cam_from_world, inlier counts, mean errors, inlier point ids and the shot's one focal."""
     estimation = pinned(pycolmap.AbsolutePoseEstimationOptions(), settings.num_threads, settings.seed)
     estimation.ransac.max_error = settings.max_error_px
     enough = {n: m for n, m in matches.items() if len(m[0]) >= settings.min_inliers}
@@ -295,7 +299,7 @@ def _solve(matches: dict[str, tuple[np.ndarray, np.ndarray]], camera: pycolmap.C
     refine = pycolmap.AbsolutePoseRefinementOptions()
     refine.refine_focal_length = True
     focals = []
-    for xy, xyz in enough.values():
+    for xy, xyz, _ in enough.values():
         cam = _copy(camera, camera.params[0])
         result = pycolmap.estimate_and_refine_absolute_pose(xy, xyz, cam, estimation, refine)
         if result is not None and _accepted(result["num_inliers"], len(xy), settings):
@@ -306,14 +310,14 @@ def _solve(matches: dict[str, tuple[np.ndarray, np.ndarray]], camera: pycolmap.C
     fixed = pycolmap.AbsolutePoseRefinementOptions()
     fixed.refine_focal_length = False
     first = {}
-    for name, (xy, xyz) in enough.items():
+    for name, (xy, xyz, _) in enough.items():
         result = pycolmap.estimate_and_refine_absolute_pose(xy, xyz, _copy(camera, focal), estimation, fixed)
         if result is not None and _accepted(result["num_inliers"], len(xy), settings):
             first[name] = result
     if first:
         focal = _shared_focal(first, enough, camera, focal, fixed)
-    poses, inliers, errors = {}, {}, {}
-    for name, (xy, xyz) in enough.items():
+    poses, inliers, errors, used = {}, {}, {}, {}
+    for name, (xy, xyz, pids) in enough.items():
         cam = _copy(camera, focal)
         result = pycolmap.estimate_and_refine_absolute_pose(xy, xyz, cam, estimation, fixed)
         if result is None or not _accepted(result["num_inliers"], len(xy), settings):
@@ -324,7 +328,8 @@ def _solve(matches: dict[str, tuple[np.ndarray, np.ndarray]], camera: pycolmap.C
         poses[name] = pose.matrix()
         inliers[name] = int(mask.sum())
         errors[name] = float(_reprojection(pose, cam, xy[mask], xyz[mask]).mean())
-    return poses, inliers, errors, focal
+        used[name] = pids[mask]
+    return poses, inliers, errors, used, focal
 
 
 def _shared_focal(first: dict, matches: dict, camera: pycolmap.Camera, focal: float,
@@ -335,7 +340,7 @@ def _shared_focal(first: dict, matches: dict, camera: pycolmap.Camera, focal: fl
     def cost(f: float) -> float:
         total = 0.0
         for name, result in first.items():
-            xy, xyz = matches[name]
+            xy, xyz, _ = matches[name]
             mask = np.asarray(result["inlier_mask"], bool).reshape(-1)
             cam = _copy(camera, f)
             refined = pycolmap.refine_absolute_pose(result["cam_from_world"], xy, xyz, mask, cam, options)
@@ -406,3 +411,84 @@ def _spatial_pairs(new_names: list[str], anchors: list[str], anchor_result, key_
             chosen |= {key_names[j] for j in np.argsort(score)[:neighbours]}
         pairs += [(f"{NEW}/{name}", f"{KEY}/{k}") for k in sorted(chosen)]
     return pairs
+
+
+def add_shot(model_dir: Path, shot_model: SparseModel, names: list[str], *,
+             point_match_px: float = RegisterSettings.point_match_px) -> tuple[int, int]:
+    """Fold the images `names` of `shot_model` (posed and triangulated beside some of the model's own
+    images, `triangulate_known_poses`) into the COLMAP model at `model_dir`, rewritten in place.
+
+    The new images keep their keypoints and poses and share one camera (a shot has one lens). Each of
+    `shot_model`'s points seen in a new image is either the model's own point (when one of its old
+    images' keypoints, matched within `point_match_px` as in registration, already observes one:
+    the new observations join that point's track, which is not moved) or a new point whose track is
+    its new observations plus the free old keypoints it matches. Returns (points added, observations
+    added to old points), so a later shot registers against what this one saw.
+    """
+    rec = pycolmap.Reconstruction(str(model_dir))
+    names = sorted(set(names))
+    if any(rec.find_image_with_name(n) is not None for n in names):
+        raise InputError(f"{model_dir}: the COLMAP model already has images named like the new shot's")
+    shot = shot_model.reconstruction
+    first = shot.find_image_with_name(names[0]).camera
+    camera = pycolmap.Camera.create_from_model_name(max(rec.cameras, default=0) + 1, "PINHOLE",
+                                                    first.focal_length_x, first.width, first.height)
+    camera.params = list(first.params)
+    rec.add_camera_with_trivial_rig(camera)
+    new_ids: dict[int, int] = {}  # shot image id -> model image id
+    next_id = max(rec.images, default=0) + 1
+    for name in names:
+        image = shot.find_image_with_name(name)
+        keypoints = np.array([p.xy for p in image.points2D]).reshape(-1, 2)
+        rec.add_image_with_trivial_frame(pycolmap.Image(name, keypoints, camera.camera_id, next_id),
+                                         image.cam_from_world())
+        new_ids[image.image_id] = next_id
+        next_id += 1
+    old_points = _old_keypoints(rec, shot, set(new_ids), point_match_px)
+    added = joined = 0
+    taken: set[tuple[int, int]] = set()  # old keypoints given to a new point (the lookups predate it)
+    for point in shot.points3D.values():
+        elements = point.track.elements
+        new = [pycolmap.TrackElement(new_ids[e.image_id], e.point2D_idx) for e in elements if e.image_id in new_ids]
+        if not new:
+            continue
+        old = [old_points[e.image_id](e.point2D_idx) for e in elements if e.image_id in old_points]
+        owned = [pid for _, _, pid in filter(None, old) if pid >= 0]
+        if owned:  # already in the model: the new images observe it too
+            for element in new:
+                rec.add_observation(owned[0], element)
+            joined += len(new)
+            continue
+        free = {(image_id, idx) for image_id, idx, _ in filter(None, old)} - taken
+        if len(new) + len(free) < 2:
+            continue
+        taken |= free
+        free = [pycolmap.TrackElement(image_id, idx) for image_id, idx in sorted(free)]
+        track = pycolmap.Track()
+        track.add_elements(new + free)
+        rec.add_point3D(point.xyz, track, point.color)
+        added += 1
+    rec.update_point_3d_errors()  # the new points' reprojection errors, as COLMAP's own tools keep them
+    rec.write_binary(str(model_dir))
+    return added, joined
+
+
+def _old_keypoints(rec: pycolmap.Reconstruction, shot: pycolmap.Reconstruction, new_ids: set[int],
+                   match_px: float) -> dict:
+    """Shot image id -> a lookup from its keypoint index to (model image id, keypoint index, point id
+    or -1) of the same corner in the model's image of that name (None where none is within `match_px`)."""
+    lookups = {}
+    for image_id, image in shot.images.items():
+        mine = None if image_id in new_ids else rec.find_image_with_name(image.name)
+        if mine is None or not mine.num_points2D():
+            continue
+        xy = np.array([p.xy for p in mine.points2D])
+        pid = np.array([p.point3D_id if p.has_point3D() else -1 for p in mine.points2D], np.int64)
+        theirs = np.array([p.xy for p in image.points2D]).reshape(-1, 2)
+        dist, nearest = cKDTree(xy).query(theirs, distance_upper_bound=match_px)
+
+        def lookup(idx, dist=dist, nearest=nearest, pid=pid, mine_id=mine.image_id):
+            return (mine_id, int(nearest[idx]), int(pid[nearest[idx]])) if np.isfinite(dist[idx]) else None
+
+        lookups[image_id] = lookup
+    return lookups

@@ -52,6 +52,7 @@ class TrainResult:
     evaluation: Evaluation
     train_seconds: float
     config: TrainConfig
+    origin: torch.Tensor | None = None  # [N] index of the starting Gaussian each one descends from (None: resumed)
 
 
 def train_scene(
@@ -109,8 +110,9 @@ def train_scene(
     if state.robust is not None:
         summary["residual_masked_fraction"] = write_residual_masks(root, state, train_views)
     _write_outputs(root, gaussians, evaluation, test_views, summary, config)
+    origin = None if latest is not None else state.params["origin"].data.cpu()
     return TrainResult(root, root / layout.SPLAT_PLY, gaussians.to("cpu"), state.step_index,
-                       evaluation, train_seconds, config)  # fmt: skip
+                       evaluation, train_seconds, config, origin)  # fmt: skip
 
 
 def run_steps(state: TrainState, views: list[View], checkpoints: Path, progress: ProgressCallback) -> float:

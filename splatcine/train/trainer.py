@@ -60,6 +60,8 @@ class TrainState:
         self.optimizers: Optimizers = {
             k: torch.optim.Adam([p], lr=rates[k], eps=1e-15, fused=True) for k, p in self.params.items()
         }
+        # which starting Gaussian each one descends from: clones, splits and relocations copy it
+        self.params["origin"] = Parameter(torch.arange(len(g.means), device=g.means.device), requires_grad=False)
         self.color = ColorCorrection(n_views).to(device)
         self.color_optimizer = torch.optim.Adam(self.color.parameters(), lr=lr.color_correction, fused=True)
         self.strategy: Strategy = make_strategy(config.strategy, extent)
@@ -123,7 +125,7 @@ class TrainState:
     # -- checkpoints -------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        tensors: dict[str, Tensor] = {f"param.{k}": v.data for k, v in self.params.items()}
+        tensors: dict[str, Tensor] = {f"param.{k}": v.data for k, v in self.params.items() if k != "origin"}
         named_opts = {**self.optimizers, "color": self.color_optimizer}
         for name, opt in named_opts.items():
             for key, value in _adam_state(opt).items():

@@ -64,6 +64,25 @@ def test_a_camera_off_the_requested_path_fails_for_the_camera(checked):
     assert result.adherence.max_centre_error > 10.0  # the drift is 25% of the path at the end
 
 
+def test_sequential_matching_places_the_frames_as_exhaustive_does_with_fewer_pairs(checked, test_set, tmp_path):
+    """For long generated shots: every 3rd frame (and the last) against all keyframes, the others
+    against the 4 keyframes nearest each placed neighbour anchor."""
+    from splatcine.sfm.register import RegisterSettings, register_frames
+
+    shot, exhaustive = checked("unchanged")
+    settings = RegisterSettings(matching="sequential", anchor_every=3, spatial_neighbours=4)
+    reg = register_frames(test_set.scene / "sparse" / "0", test_set.scene / "images", shot.root / "frames",
+                          tmp_path, settings=settings)
+    assert reg.placed == [f.index for f in exhaustive.frames if f.camera is not None]
+    for mine, theirs in zip(reg.cameras, exhaustive.cameras):  # same frames, same answer
+        assert np.linalg.norm(mine.center - theirs.center) < 0.01 * np.linalg.norm(
+            exhaustive.cameras[0].center - exhaustive.cameras[-1].center)  # 1%: the issue's camera bar
+    pairs = sum(len(f.read_text().splitlines()) for f in tmp_path.glob("pairs_*.txt"))
+    n, keyframes, anchors = len(reg.cameras), len(list((reg.image_dir / "key").iterdir())), 4  # 0, 3, 6, 7
+    print(f"sequential: {pairs} pairs matched, exhaustive {n * keyframes}")
+    assert pairs <= anchors * keyframes + (n - anchors) * 2 * 4 < n * keyframes
+
+
 def test_a_shot_of_another_set_is_refused_in_one_line(test_set, tmp_path):
     from splatcine.cli import app
 

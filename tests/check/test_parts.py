@@ -99,6 +99,44 @@ def test_unseen_or_uncovered_pixels_are_not_compared():
     assert 0.5 < score.compared < 0.9
 
 
+def test_what_lies_outside_the_compared_pixels_does_not_bleed_into_their_error():
+    generated, render = _frame_with_patch(0, size=(180, 320))  # the patch: x 40-80, y 30-60
+    alpha = np.ones(render.shape[:2], np.float32)
+    observed = np.ones(render.shape[:2], bool)
+    observed[30:, :] = False  # the ray to the floor passes space no source saw: the patch may stand there
+    score, error, mask = cons.score_frame(generated, render, alpha, np.zeros_like(alpha), observed)
+    assert not mask[28:].any() and mask[2:28, 2:-2].all()  # eroded by EDGE_PX at every edge
+    # A plain blur (sigma 3 px here) carried the patch's error, 0.4, up to 0.06 into the compared rows
+    # above it; over the compared pixels only, what is left is the colour fit's rounding.
+    assert error.max() < 0.01 and cons.frame_regions(error) == []
+
+
+def test_space_no_source_frame_saw_is_not_observed():
+    """The demo's false change: a camera where the shot's was, looking lower, sees near its bottom
+    edge a prop the shot never filmed; the floor the splat renders there is vouched for by other views."""
+    k = Intrinsics(100.0, 100.0, 80.0, 45.0, 160, 90)  # vertical field of view 48 degrees
+    eye, target = np.array([0.0, -3.0, 1.0]), np.array([0.0, 0.0, 0.6])
+    sources = [Camera(look_at(eye + [x, 0.0, 0.0], target + [x, 0.0, 0.2]), k) for x in (-0.4, 0.0, 0.4)]
+    camera = Camera(look_at(eye, target), k)  # 4 degrees lower than the sources
+    # a floor (z = 0) and a back wall (y = 2): z-depth of each pixel's ray where it first hits them
+    rays = np.stack(np.meshgrid((np.arange(160) + 0.5 - 80) / 100, (np.arange(90) + 0.5 - 45) / 100), -1)
+    dirs = np.concatenate([rays, np.ones((90, 160, 1))], -1) @ camera.world_from_cam[:3, :3].T
+    with np.errstate(divide="ignore"):
+        floor = np.where(dirs[..., 2] < 0, camera.center[2] / -dirs[..., 2], np.inf)
+        wall = (2.0 - camera.center[1]) / dirs[..., 1]
+    depth = np.minimum(floor, wall).astype(np.float32)
+    observed = cons.observed_space(depth, camera, sources)
+    # where the ray leaves every source frustum before the floor: its bottom rows, found by hand
+    # (the sources' lowest ray, 24 degrees under their axis, is 20 degrees under the camera's axis)
+    hidden = np.zeros((90, 160), bool)
+    for row in range(90):
+        angle = np.degrees(np.arctan((row + 0.5 - 45) / 100))
+        hidden[row] = angle > 20.0 + 1.5  # the +-0.4 m sources see a little wider near the floor
+    assert observed[:60].all()  # up to 8 degrees below the axis: every source sees it all
+    assert not observed[-4:].any()  # the bottom rows (23-24 degrees down) were seen by none
+    assert (observed[hidden]).mean() < 0.2
+
+
 def test_regions_are_changes_only_when_they_last():
     box = lambda x: (x, 10, x + 20, 30)  # noqa: E731  a region drifting right as the camera moves
     per_frame = [[(box(10), 0.3)], [(box(14), 0.3)], [(box(18), 0.3)], [], [(box(60), 0.2)], [(box(62), 0.2)],
@@ -139,6 +177,28 @@ def test_ply_keeps_each_gaussians_shot_and_plain_readers_ignore_it(tmp_path):
     assert names[-1] == "shot" and names[:3] == ("x", "y", "z")  # after the standard properties
     write_gaussians_ply(tmp_path / "plain.ply", g)
     assert read_gaussian_shots(tmp_path / "plain.ply") is None
+
+
+def test_densified_gaussians_keep_the_origin_of_their_parent():
+    """What makes the PLY's `shot` exact after extend: clones, splits, relocations and prunes move the
+    training state's `origin` tag with the rows (each Gaussian's colour here is its index)."""
+    from splatcine.train import TrainConfig
+    from splatcine.train.strategy import ops
+    from splatcine.train.trainer import TrainState
+
+    n = 6
+    g = Gaussians(torch.randn(n, 3), torch.tensor([[1.0, 0, 0, 0]]).repeat(n, 1), torch.full((n, 3), -2.0),
+                  torch.zeros(n), torch.arange(n, dtype=torch.float32)[:, None, None].repeat(1, 1, 3))
+    state = TrainState(TrainConfig(sh_degree=0), g, 1, 1.0)
+    p, opt, rng = state.params, state.optimizers, torch.Generator().manual_seed(0)
+    ops.duplicate(p, opt, torch.tensor([1, 0, 0, 1, 0, 0], dtype=torch.bool))
+    ops.split(p, opt, torch.tensor([0, 0, 1, 0, 0, 0, 0, 1], dtype=torch.bool), rng)
+    ops.remove(p, opt, torch.arange(len(p["means"])) % 4 == 0)
+    ops.relocate(p, opt, torch.arange(len(p["means"])) == 1, rng, 0.005)
+    ops.sample_add(p, opt, 3, rng, 0.005)
+    colour = p["sh0"].data[:, 0, 0].long()
+    assert len(p["origin"]) == len(p["means"]) == 6 + 2 + 2 - 3 + 3  # cloned, split, pruned, added
+    assert torch.equal(p["origin"].data, colour)
 
 
 def test_check_cli_exits_5_when_the_shot_fails_and_0_when_it_passes(monkeypatch, tmp_path):

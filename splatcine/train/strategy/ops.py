@@ -27,11 +27,15 @@ def update(
     moment_fn: Callable[[str, Tensor], Tensor],
     names: tuple[str, ...] | None = None,
 ) -> None:
-    """Replace each parameter by `param_fn(name, data)` and its Adam moments by `moment_fn`."""
+    """Replace each parameter by `param_fn(name, data)` and its Adam moments by `moment_fn`.
+
+    An entry without an optimiser (`TrainState`'s `origin`) is a per-Gaussian tag: it follows the rows."""
     for name in names or tuple(params):
         old = params[name]
         new = Parameter(param_fn(name, old.data), requires_grad=old.requires_grad)
         params[name] = new
+        if name not in optimizers:
+            continue
         opt = optimizers[name]
         state = opt.state.pop(old, {})
         for key in ("exp_avg", "exp_avg_sq"):
