@@ -25,6 +25,22 @@ SFM_RERUN_FRACTION = 0.01
 # 2.9% centre error against < 1%), and the walkers clip (2.2% against 2.0% unmasked; true
 # masks give 0.08%). It becomes the default once the first pass resists large movers.
 SFM_RERUN_DEFAULT = False
+# The first SfM pass of `--masks auto` takes no features where flow breaks the two-view
+# geometry of the set over 4-8 keyframes (`splatcine.masks.epipolar.feature_masks`).
+SFM_FEATURE_MASKS = True
+
+
+def write_feature_masks(images: list[np.ndarray], names: list[str], mask_dir: Path,
+                        progress: ProgressCallback = silent) -> float:
+    """COLMAP masks (`<name>.png`, black = no features) of the first SfM pass from keyframes [N] in
+    video order (`splatcine.masks.epipolar.feature_masks`); returns the mean share masked."""
+    from splatcine.masks.epipolar import feature_masks
+
+    masks = feature_masks(images, progress=progress)
+    Path(mask_dir).mkdir(parents=True, exist_ok=True)
+    for name, mask in zip(names, masks):
+        write_image(Path(mask_dir) / f"{name}.png", np.where(mask, 0, 255).astype(np.uint8))
+    return float(np.mean([m.mean() for m in masks]))
 
 
 @dataclass
