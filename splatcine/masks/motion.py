@@ -107,8 +107,15 @@ def motion_masks(
     seconds["residual"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    consistent = along_time(raw, flows, offsets, settings.fb_tolerance_px)
-    masks = finish_masks(images, consistent, settings, scale)
+    consistent = _along_time(raw, flows, offsets, settings.fb_tolerance_px)
+    masks = [_regions(r, settings) for r in consistent]
+    height, width = images[0].shape[:2]
+    masks = [flow_mod.resize(m.astype(np.uint8), width, height, nearest=True) > 0 for m in masks]
+    if settings.edge_band_px:
+        band = max(1, round(settings.edge_band_px / scale))
+        masks = [flow_mod.refine_edges(im, m, band) for im, m in zip(images, masks)]
+    if np.mean([m.mean() for m in masks]) < settings.static_shot_fraction:
+        masks = [np.zeros_like(m) for m in masks]
     seconds["regions"] = time.perf_counter() - t
     return MotionMasks(masks, consistent, seconds)
 
@@ -119,22 +126,6 @@ def work_grays(images: list[np.ndarray], work_size: int) -> tuple[list[np.ndarra
     scale = min(1.0, work_size / max(width, height))
     w, h = max(8, round(width * scale)), max(8, round(height * scale))
     return [flow_mod.gray(flow_mod.resize(im, w, h)) for im in images], scale
-
-
-def finish_masks(images: list[np.ndarray], residual: np.ndarray, s, scale: float) -> list[np.ndarray]:
-    """Masks [H, W] bool at the frames' size from time-consistent residuals [N, h, w] (work size `scale`).
-
-    `s` carries seed_px, grow_px, min_area, dilate_px, edge_band_px and static_shot_fraction.
-    """
-    height, width = images[0].shape[:2]
-    masks = [_regions(r, s) for r in residual]
-    masks = [flow_mod.resize(m.astype(np.uint8), width, height, nearest=True) > 0 for m in masks]
-    if s.edge_band_px:
-        band = max(1, round(s.edge_band_px / scale))
-        masks = [flow_mod.refine_edges(im, m, band) for im, m in zip(images, masks)]
-    if np.mean([m.mean() for m in masks]) < s.static_shot_fraction:
-        masks = [np.zeros_like(m) for m in masks]
-    return masks
 
 
 def pair_flows(grays: list[np.ndarray], offsets: list[int], progress: ProgressCallback,
@@ -255,7 +246,7 @@ def _residual(i: int, cams: list[Camera], flows, lo: np.ndarray, hi: np.ndarray,
     return np.where(count > 0, best_err, np.nan).reshape(h, w).astype(np.float32)
 
 
-def along_time(raw: np.ndarray, flows, offsets: list[int], fb_tolerance_px: float) -> np.ndarray:
+def _along_time(raw: np.ndarray, flows, offsets: list[int], fb_tolerance_px: float) -> np.ndarray:
     """Each frame's residual [N, h, w] as the median of its own and its neighbours' (i + offsets),
     followed by flow."""
     n, h, w = raw.shape
