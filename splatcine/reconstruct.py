@@ -195,7 +195,8 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
     mask_dir = work / "colmap_masks" if frames.masks is not None else None
     result, feature_share = None, None
     if auto and frames.masks is None and not frames.is_folder:
-        result, feature_share = _sfm_without_movers(root, work, frames, names, sfm_settings, seconds, progress)
+        result, feature_share = _sfm_without_movers(root, work, frames, names, sfm_settings, seconds,
+                                                    progress)
     try:
         if result is None:
             result = run_sfm(root / layout.IMAGES, work / "colmap", settings=sfm_settings, progress=progress,
@@ -254,8 +255,9 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
     return report, normalization, result
 
 
-def _sfm_without_movers(root: Path, work: Path, frames: Ingested, names: dict[str, int], sfm_settings,
-                        seconds: dict[str, float], progress: ProgressCallback) -> tuple[SfmResult | None, float | None]:
+def _sfm_without_movers(root: Path, work: Path, frames: Ingested, names: dict[str, int],
+                        sfm_settings: SfmSettings, seconds: dict[str, float],
+                        progress: ProgressCallback) -> tuple[SfmResult | None, float | None]:
     """The first SfM pass of `--masks auto`, with no features where flow breaks two-view geometry
     (`splatcine.masks.write_feature_masks`), and the share masked; no result when it fails (whole
     frames are tried next)."""

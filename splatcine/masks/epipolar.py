@@ -80,7 +80,8 @@ def feature_masks(
         return [np.zeros((height, width), bool) for _ in images]
     grays, _ = work_grays(images, settings.work_size)
     neighbours = _neighbours(grays, settings)
-    flows = pair_flows(grays, [], progress, pairs={(min(i, j), max(i, j)) for i in range(n) for j in neighbours[i]})
+    pairs = {(min(i, j), max(i, j)) for i in range(n) for j in neighbours[i]}
+    flows = pair_flows(grays, [], progress, pairs=pairs)
     masks = []
     for i in range(n):
         raw, lost = _residual(i, neighbours[i], flows, settings)
