@@ -11,6 +11,8 @@
    to benchmarks/results/masks_<clip>.png to look at.
 
     .venv/bin/python -m benchmarks.bench_masks [--quick]   # --quick: the procedural part only
+    .venv/bin/python -m benchmarks.bench_masks --clips lady_running   # one real clip only
+    .venv/bin/python -m benchmarks.bench_masks --train     # held-out PSNR with each kind of mask
 
 Results: benchmarks/results/masks.json. Times are wall seconds on the shared 2-core machine.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -57,7 +60,13 @@ def mask_scores(masks: list[np.ndarray], labels: list[np.ndarray]) -> dict:
     return out
 
 
-def procedural(work: Path, frames: int) -> dict:
+def procedural(work: Path, frames: int, save) -> dict:
+    """The walkers clip: segmentation on the true geometry, then SfM with each kind of mask.
+
+    `save(result)` is called after each part, so a run cut short keeps what it measured.
+    """
+    from splatcine.masks import auto as auto_masks
+
     clip = make_clip("walkers", work / "clip", frames=frames)
     world = clip.set
     labels, images, points = [], [], []
@@ -75,15 +84,20 @@ def procedural(work: Path, frames: int) -> dict:
                                        for k in range(2)},
               "true_geometry": {**mask_scores(found.masks, labels),
                                 "seconds": {k: round(v, 2) for k, v in found.seconds.items()},
-                                "seconds_total": round(time.perf_counter() - started, 2)}}
-    runs = {}
-    for mode, masks in (("none", "none"), ("true masks", clip.masks_dir), ("auto", "auto")):
-        out = work / f"scene_{mode.replace(' ', '_')}"
+                                "seconds_total": round(time.perf_counter() - started, 2)},
+              "reconstruct": {}}
+    save(result)
+    modes = (("none", "none", False), ("true masks", clip.masks_dir, False), ("auto", "auto", False),
+             ("auto, SfM re-run with the masks", "auto", True))
+    default = auto_masks.SFM_RERUN_DEFAULT
+    for mode, masks, rerun in modes:
+        out = work / f"scene_{len(result['reconstruct'])}"
+        auto_masks.SFM_RERUN_DEFAULT = rerun  # read by reconstruct at each call
         started = time.perf_counter()
         try:
             rec = reconstruct(clip.video_path, out, masks=masks, sfm_only=True, overwrite=True)
         except SplatcineError as err:
-            runs[mode] = {"error": str(err)}
+            result["reconstruct"][mode] = {"error": str(err)}
             continue
         scene = load_scene(out)
         est = [f.camera.cam_from_world for f in scene.frames]
@@ -94,16 +108,72 @@ def procedural(work: Path, frames: int) -> dict:
                "rotation_error_deg": round(errors.rotation_error_deg, 3),
                "focal_px": round(rec.report.focal_px or 0, 1), "true_focal_px": round(clip.cameras[0].intrinsics.fx, 1),
                "seconds": {k: round(v, 1) for k, v in rec.report.seconds.items()},
-               "seconds_total": round(time.perf_counter() - started, 1)}
-        if mode == "auto":
+               "seconds_total": round(time.perf_counter() - started, 1),
+               "load_average": round(os.getloadavg()[0], 1)}
+        if masks == "auto":
             masks_found = [read_image(f.mask_path) >= 128 if f.mask_path else np.zeros(labels[0].shape, bool)
                            for f in scene.frames]
             row.update(mask_scores(masks_found, [labels[f.source_frame] for f in scene.frames]))
             row["sfm_rerun"] = rec.report.masks_sfm_rerun
-            _small_sheet(out, "walkers")
-        runs[mode] = row
-    result["reconstruct"] = runs
+            if rerun == default:  # the sheet shows what `reconstruct` does
+                _small_sheet(out, "walkers")
+        result["reconstruct"][mode] = row
+        print(mode, json.dumps(row), flush=True)
+        save(result)
+        shutil.rmtree(out, ignore_errors=True)
+    auto_masks.SFM_RERUN_DEFAULT = default
     return result
+
+
+def training(work: Path, frames: int, iterations: int, out: dict) -> dict:
+    """Held-out PSNR on the static set after a short preview training with each kind of mask.
+
+    True cameras and depth-derived points (`scenes.write_ground_truth_scene`), so only the
+    masks differ: the training frames get no masks, the true ones, or the automatic ones
+    (`motion_masks` on the true geometry); the held-out frames always keep their true masks,
+    so PSNR is measured on the static set alone. Robust training is varied on the unmasked
+    run: off, and its residual floor at 0.1 (the default) and 0.05.
+    """
+    from scenes import write_ground_truth_scene
+    from splatcine.io.video import write_image
+    from splatcine.scene.layout import MASK_IGNORE
+    from splatcine.train import resolve_config, train_scene
+
+    base = work / "train_base"
+    write_ground_truth_scene("walkers", base, frames=frames, width=320, height=180, points=6000)
+    scene = load_scene(base)
+    held = {f.image_path.name for i, f in enumerate(scene.frames) if i % 8 == 0}
+    truth = {f.image_path.name: read_image(f.mask_path) >= 128 for f in scene.frames}
+    images = [read_image(f.image_path) for f in scene.frames]
+    started = time.perf_counter()
+    auto = motion_masks(images, [f.camera for f in scene.frames], scene.points)
+    out["auto_masks_seconds"] = round(time.perf_counter() - started, 1)
+    auto = {f.image_path.name: m for f, m in zip(scene.frames, auto.masks)}
+    out["auto_masks"] = mask_scores([auto[n] for n in sorted(auto)],
+                                    [np.where(truth[n], 0, -1) for n in sorted(auto)])
+    runs = {"none": ("none", {}), "true": ("true", {}), "auto": ("auto", {}),
+            "none, robust off": ("none", {"robust": False}),
+            "none, robust floor 0.05": ("none", {"robust_floor": 0.05})}
+    for label, (kind, overrides) in runs.items():
+        scene_dir = work / f"train_{len(out.get('runs', {}))}"
+        shutil.copytree(base, scene_dir)
+        for name, mask in truth.items():
+            use = mask if name in held or kind == "true" else auto[name] if kind == "auto" else np.zeros_like(mask)
+            write_image(scene_dir / "masks" / name, np.where(use, MASK_IGNORE, 0).astype(np.uint8))
+        config = resolve_config("preview", iterations=iterations, max_width=320, **overrides)
+        started = time.perf_counter()
+        result = train_scene(scene_dir, config)
+        row = {"psnr_static": round(result.evaluation.psnr, 2), "ssim_static": round(result.evaluation.ssim, 4),
+               "seconds": round(time.perf_counter() - started, 1)}
+        residual = scene_dir / "masks_residual"
+        if residual.is_dir() and kind == "none":  # what robust training itself found, against the movers
+            names = [n for n in sorted(truth) if n not in held and (residual / n).is_file()]
+            found = [read_image(residual / n) >= 128 for n in names]
+            row["residual_masks"] = mask_scores(found, [np.where(truth[n], 0, -1) for n in names])
+        out.setdefault("runs", {})[label] = row
+        print(label, row, flush=True)
+        shutil.rmtree(scene_dir, ignore_errors=True)
+    return out
 
 
 def real_clip(name: str, path: Path, work: Path) -> dict:
@@ -141,24 +211,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the procedural clip only")
     parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--clips", nargs="*", choices=sorted(CLIPS), help="only these real clips")
+    parser.add_argument("--train", action="store_true", help="only the held-out PSNR part (short trainings)")
+    parser.add_argument("--iterations", type=int, default=1000)
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    doc = {"machine": "2 shared cores, loaded by other work (load average 5-10)"}
+    path = RESULTS / "masks.json"
+    doc = json.loads(path.read_text()) if path.is_file() else {}  # parts not run keep their figures
+    doc["machine"] = f"2 shared cores, loaded by other work (load average {os.getloadavg()[0]:.1f} at the start)"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        doc["walkers"] = procedural(work, args.frames)
-        print(json.dumps(doc["walkers"], indent=1))
-        if not args.quick:
-            doc["real"] = {}
-            for name, path in CLIPS.items():
-                if path.is_file():
-                    doc["real"][name] = real_clip(name, path, work)
-                    print(name, json.dumps(doc["real"][name]))
-                else:
-                    doc["real"][name] = {"error": f"{path} not present"}
-    (RESULTS / "masks.json").write_text(json.dumps(doc, indent=1) + "\n")
-    shutil.rmtree(work, ignore_errors=True)
+        if args.train:
+            doc["training"] = {"frames": 24, "size": "320x180", "iterations": args.iterations}
+            training(work, 24, args.iterations, doc["training"])
+            current = json.loads(path.read_text()) if path.is_file() else {}
+            path.write_text(json.dumps({**current, "training": doc["training"]}, indent=1) + "\n")
+            return
+        def save(walkers: dict) -> None:  # other parts may have been written meanwhile: keep them
+            current = json.loads(path.read_text()) if path.is_file() else {}
+            path.write_text(json.dumps({**current, "machine": doc["machine"], "walkers": walkers}, indent=1) + "\n")
+            doc["walkers"] = walkers
 
+        if not args.clips:
+            procedural(work, args.frames, save)
+        for name in ([] if args.quick else args.clips or list(CLIPS)):
+            clip = CLIPS[name]
+            row = real_clip(name, clip, work) if clip.is_file() else {"error": f"{clip} not present"}
+            print(name, json.dumps(row), flush=True)
+            current = json.loads(path.read_text()) if path.is_file() else {}
+            current.setdefault("real", {})[name] = row
+            path.write_text(json.dumps(current, indent=1) + "\n")
 
 if __name__ == "__main__":
     main()

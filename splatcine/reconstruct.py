@@ -73,6 +73,8 @@ class ReconstructReport:
     masks: str = "none"  # "auto" (found by splatcine.masks), "user" (--masks DIR) or "none"
     masked_fraction: dict[int, float] = field(default_factory=dict)  # source frame -> share masked
     masks_sfm_rerun: bool = False  # SfM ran a second time with the automatic masks
+    # share of the keyframes (mean) the first SfM pass took no features from (`--masks auto`)
+    masks_feature_fraction: float | None = None
     mapper_attempts: list[dict] = field(default_factory=list)
     mapper_reason: str | None = None  # why the kept model was chosen over the other mapper's
     focal_range_px: tuple[float, float] | None = None  # focal lengths that fit about as well
@@ -192,10 +194,16 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
     t = time.perf_counter()
     names = _write_frames(root, work, frames, progress)
     seconds["write_frames"] = time.perf_counter() - t
+    sfm_settings = replace(settings.sfm, unordered=frames.is_folder)
+    mask_dir = work / "colmap_masks" if frames.masks is not None else None
+    result, feature_share = None, None
+    if auto and frames.masks is None and not frames.is_folder:
+        result, feature_share = _sfm_without_movers(root, work, frames, names, sfm_settings, seconds,
+                                                    progress)
     try:
-        sfm_settings = replace(settings.sfm, unordered=frames.is_folder)
-        result = run_sfm(root / layout.IMAGES, work / "colmap", settings=sfm_settings, progress=progress,
-                         mask_dir=work / "colmap_masks" if frames.masks is not None else None)
+        if result is None:
+            result = run_sfm(root / layout.IMAGES, work / "colmap", settings=sfm_settings, progress=progress,
+                             mask_dir=mask_dir)
     except ReconstructionError as err:  # name the shot: SfM only saw a folder of keyframes
         raise ReconstructionError(f"{shot}: {err}") from None
     seconds.update(result.seconds)
@@ -240,6 +248,7 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
         masks="user" if frames.masks is not None else "auto" if found is not None else "none",
         masked_fraction=_masked_fraction(root, names, cameras) if has_masks else {},
         masks_sfm_rerun=any(k.startswith("masked_") for k in seconds),
+        masks_feature_fraction=feature_share,
     )
     if has_masks:
         _write_mask_sheet(root, names, cameras)
@@ -248,6 +257,28 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
         report.warnings.append(f"a jump at frame(s) {listed}: the image changes at once, but matches link the "
                                "frames across it (one location), so it is posed as one shot")
     return report, normalization, result
+
+
+def _sfm_without_movers(root: Path, work: Path, frames: Ingested, names: dict[str, int],
+                        sfm_settings: SfmSettings, seconds: dict[str, float],
+                        progress: ProgressCallback) -> tuple[SfmResult | None, float | None]:
+    """The first SfM pass of `--masks auto`, with no features where flow breaks two-view geometry
+    (`splatcine.masks.write_feature_masks`), and the share masked; no result when it fails (whole
+    frames are tried next)."""
+    from splatcine.masks.auto import SFM_FEATURE_MASKS, write_feature_masks
+
+    if not SFM_FEATURE_MASKS:
+        return None, None
+    t = time.perf_counter()
+    share = write_feature_masks(frames.frames, list(names), work / "colmap_feature_masks", progress)
+    seconds["masks_features"] = time.perf_counter() - t
+    try:
+        result = run_sfm(root / layout.IMAGES, work / "colmap_first", settings=sfm_settings, progress=progress,
+                         mask_dir=work / "colmap_feature_masks")
+    except ReconstructionError:
+        return None, share
+    result.seconds = {f"first_{k}": v for k, v in result.seconds.items()}
+    return result, share
 
 
 def _auto_masks(shot: Path, root: Path, work: Path, names: dict[str, int], result, settings: ReconstructSettings,

@@ -79,3 +79,18 @@ def refine_edges(image: np.ndarray, mask: np.ndarray, band_px: int, iterations: 
     bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
     cv2.grabCut(bgr, labels, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     return (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
+
+
+def two_view(x0: np.ndarray, x1: np.ndarray, threshold_px: float, seed: int = 0):
+    """Robust two-view models of matches x0 -> x1 [M, 2]: (F [3, 3] | None, share of F inliers,
+    H [3, 3] | None, share of H inliers), both fitted by MAGSAC++ (OpenCV's USAC) at `threshold_px`."""
+    cv2 = _cv2()
+    if len(x0) < 16:
+        return None, 0.0, None, 0.0
+    cv2.setRNGSeed(seed)  # USAC samples from OpenCV's global generator: the same masks on every run
+    a, b = np.ascontiguousarray(x0, np.float64), np.ascontiguousarray(x1, np.float64)
+    F, f_in = cv2.findFundamentalMat(a, b, cv2.USAC_MAGSAC, threshold_px, 0.999, 2000)
+    H, h_in = cv2.findHomography(a, b, cv2.USAC_MAGSAC, threshold_px, maxIters=2000, confidence=0.999)
+    f_share = float(f_in.mean()) if F is not None and F.shape == (3, 3) else 0.0
+    h_share = float(h_in.mean()) if H is not None else 0.0
+    return (F[:3] if f_share else None), f_share, H, h_share

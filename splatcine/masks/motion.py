@@ -87,15 +87,14 @@ def motion_masks(
 ) -> MotionMasks:
     """Masks of the moving things in `images` posed by `cameras` (see the module doc)."""
     n = len(images)
-    height, width = images[0].shape[:2]
-    scale = min(1.0, settings.work_size / max(width, height))
-    w, h = max(8, round(width * scale)), max(8, round(height * scale))
+    grays, scale = work_grays(images, settings.work_size)
+    h, w = grays[0].shape
     cams = [Camera(c.cam_from_world, c.intrinsics.resized(w, h)) for c in cameras]
-    grays = [flow_mod.gray(flow_mod.resize(im, w, h)) for im in images]
     seconds: dict[str, float] = {}
 
     t = time.perf_counter()
-    flows = _pair_flows(grays, settings.window, progress)
+    offsets = [o for o in range(-settings.window, settings.window + 1) if o]
+    flows = pair_flows(grays, offsets, progress)
     seconds["flow"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -108,8 +107,9 @@ def motion_masks(
     seconds["residual"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    consistent = _along_time(raw, flows, settings)
+    consistent = _along_time(raw, flows, offsets, settings.fb_tolerance_px)
     masks = [_regions(r, settings) for r in consistent]
+    height, width = images[0].shape[:2]
     masks = [flow_mod.resize(m.astype(np.uint8), width, height, nearest=True) > 0 for m in masks]
     if settings.edge_band_px:
         band = max(1, round(settings.edge_band_px / scale))
@@ -120,21 +120,37 @@ def motion_masks(
     return MotionMasks(masks, consistent, seconds)
 
 
-def _pair_flows(grays: list[np.ndarray], window: int, progress: ProgressCallback):
-    """Flow [h, w, 2] and its forward-backward validity [h, w] for every ordered pair within `window`."""
+def work_grays(images: list[np.ndarray], work_size: int) -> tuple[list[np.ndarray], float]:
+    """Grey frames [h, w] with their long side at most `work_size`, and the scale applied."""
+    height, width = images[0].shape[:2]
+    scale = min(1.0, work_size / max(width, height))
+    w, h = max(8, round(width * scale)), max(8, round(height * scale))
+    return [flow_mod.gray(flow_mod.resize(im, w, h)) for im in images], scale
+
+
+def pair_flows(grays: list[np.ndarray], offsets: list[int], progress: ProgressCallback,
+               pairs: set[tuple[int, int]] | None = None):
+    """Flow [h, w, 2] both ways for every pair (i, i + o), o in `offsets`, inside the shot (or `pairs`)."""
     n = len(grays)
     solver = flow_mod.FlowField()
     forward: dict[tuple[int, int], np.ndarray] = {}
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, min(n, i + window + 1))]
-    for done, (i, j) in enumerate(pairs):
+    if pairs is None:
+        pairs = {(i, i + g) for g in {abs(o) for o in offsets} for i in range(n - g)}
+    for done, (i, j) in enumerate(sorted(pairs)):
         forward[i, j] = solver(grays[i], grays[j])
         forward[j, i] = solver(grays[j], grays[i])
         progress(Progress("flow", done + 1, len(pairs)))
     return forward
 
 
-def _fb_valid(f_ij: np.ndarray, f_ji: np.ndarray, tolerance: float) -> np.ndarray:
+def fb_valid(f_ij: np.ndarray, f_ji: np.ndarray, tolerance: float) -> np.ndarray:
     """Pixels [h, w] whose flow to j comes back to where it started (not occluded, not out of view)."""
+    inside, returns = fb_check(f_ij, f_ji, tolerance)
+    return inside & returns
+
+
+def fb_check(f_ij: np.ndarray, f_ji: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels [h, w] that stay in view in j, and pixels [h, w] whose flow j -> i brings them back."""
     h, w = f_ij.shape[:2]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     x, y = xs + f_ij[..., 0], ys + f_ij[..., 1]
@@ -143,7 +159,7 @@ def _fb_valid(f_ij: np.ndarray, f_ji: np.ndarray, tolerance: float) -> np.ndarra
     m = BORDER_PX  # flow is extrapolated, not measured, this close to the image's edge
     inside = (x >= m) & (x <= w - 1 - m) & (y >= m) & (y <= h - 1 - m)
     inside &= (xs >= m) & (xs <= w - 1 - m) & (ys >= m) & (ys <= h - 1 - m)
-    return inside & (loop <= tolerance + 0.05 * np.hypot(f_ij[..., 0], f_ij[..., 1]))
+    return inside, loop <= tolerance + 0.05 * np.hypot(f_ij[..., 0], f_ij[..., 1])
 
 
 def _nearest_inverse_depth(cams: list[Camera], points: np.ndarray) -> float:
@@ -204,7 +220,7 @@ def _residual(i: int, cams: list[Camera], flows, lo: np.ndarray, hi: np.ndarray,
         T = cams[j].cam_from_world @ np.linalg.inv(cams[i].cam_from_world)  # cam_j_from_cam_i
         A = (cams[j].intrinsics.K @ T[:3, :3] @ np.linalg.inv(k.K)).astype(np.float32) @ pix
         B = (cams[j].intrinsics.K @ T[:3, 3]).astype(np.float32)
-        valid = _fb_valid(f, flows[j, i], s.fb_tolerance_px).ravel()
+        valid = fb_valid(f, flows[j, i], s.fb_tolerance_px).ravel()
         terms.append((A, B, pix[0] + f[..., 0].ravel(), pix[1] + f[..., 1].ravel(), valid))
     count = sum(t[4].astype(np.float32) for t in terms)
     lo, hi = lo.ravel(), hi.ravel()
@@ -230,18 +246,17 @@ def _residual(i: int, cams: list[Camera], flows, lo: np.ndarray, hi: np.ndarray,
     return np.where(count > 0, best_err, np.nan).reshape(h, w).astype(np.float32)
 
 
-def _along_time(raw: np.ndarray, flows, s: MotionSettings) -> np.ndarray:
-    """Each frame's residual [N, h, w] as the median of its own and its neighbours', followed by flow."""
+def _along_time(raw: np.ndarray, flows, offsets: list[int], fb_tolerance_px: float) -> np.ndarray:
+    """Each frame's residual [N, h, w] as the median of its own and its neighbours' (i + offsets),
+    followed by flow."""
     n, h, w = raw.shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     out = np.empty_like(raw)
     for i in range(n):
         stack = [raw[i]]
-        for j in range(max(0, i - s.window), min(n, i + s.window + 1)):
-            if j == i:
-                continue
+        for j in (i + o for o in offsets if 0 <= i + o < n):
             f = flows[i, j]
-            valid = _fb_valid(f, flows[j, i], s.fb_tolerance_px)
+            valid = fb_valid(f, flows[j, i], fb_tolerance_px)
             seen = flow_mod.sample(raw[j], xs + f[..., 0], ys + f[..., 1])
             stack.append(np.where(valid, seen, np.nan))
         with np.errstate(all="ignore"), warnings.catch_warnings():

@@ -13,6 +13,7 @@ import pytest
 from scenes import ProceduralSet, back_project
 from scenes.walkers import walkers, walkers_set
 from splatcine.masks import find_moving, motion_masks, write_mask_sheet
+from splatcine.masks.epipolar import feature_masks
 from splatcine.io.video import read_image, write_image
 
 W, H, FRAMES, FPS = 320, 180, 14, 24  # 320 px is the segmentation's own working width
@@ -60,6 +61,22 @@ def test_a_still_set_gets_empty_masks():
     found = motion_masks(images, cameras, points)
     assert all(label.max() < 0 for label in labels)
     assert found.fractions.max() == 0.0, found.fractions  # no region survives: nothing is masked
+    # the first SfM pass's feature mask loses some of a still set (occlusion edges, weak texture)
+    spared = np.stack(feature_masks(images)).mean()
+    assert spared < 0.35, spared  # measured 22% here (SfM keeps the rest; 0.35 leaves room for flow noise)
+
+
+def test_feature_masks_take_the_walker_before_any_camera_is_known(moving_shot):
+    images, labels, _, _ = moving_shot
+    masks = np.stack(feature_masks(images))
+    truth = np.stack(labels)
+    walker, static = truth == 0, truth == -1
+    recall = (masks & walker).sum() / walker.sum()
+    lost = (masks & static).sum() / static.sum()
+    # what keeps the walker out of SfM: measured 0.79 here, 0.88 on the 32-frame bench clip,
+    # where SfM's centre error drops from 2% to 0.3% (benchmarks/results/masks.json)
+    assert recall > 0.7, recall
+    assert lost < 0.35, lost  # features lost on the set: measured 21% (SfM keeps the rest)
 
 
 def test_find_moving_reads_a_folder_and_the_sheet_shows_the_masks(moving_shot, tmp_path):
