@@ -145,7 +145,8 @@ def evaluations(gs: dict, width: int, height: int) -> int:
     means2d, depths, conics, _, radii = ext.project_fwd(g["means"], g["quats"], g["scales"],
                                                         g["opacities"], cam_from_world, K, width,
                                                         height, 0.01, False, 0)  # fmt: skip
-    tile_offsets, flat_ids = ext.bin_gaussians(means2d, radii, depths, width, height, 0)
+    tile_offsets, flat_ids, _, _ = ext.bin_gaussians(means2d, conics, g["opacities"], radii, depths,
+                                                     width, height, 0)
     tiles = tile_offsets.numel() - 1
     tile_of_entry = torch.repeat_interleave(torch.arange(tiles), tile_offsets.diff().long())
     tiles_x = (width + 15) // 16

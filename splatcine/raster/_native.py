@@ -180,22 +180,21 @@ class _Composite(torch.autograd.Function):
         ext = load()
         means2d, conics = means2d.contiguous(), conics.contiguous()
         opacities, features = opacities.contiguous(), features.contiguous()
-        tile_offsets, flat_ids = ext.bin_gaussians(means2d, radii, depths.contiguous(), width, height,
-                                                    _stream(means2d))
+        tile_offsets, flat_ids, gauss_offsets, gauss_entries = ext.bin_gaussians(
+            means2d, conics, opacities, radii, depths.contiguous(), width, height, _stream(means2d))
         out, T_final, last = ext.raster_fwd(means2d, conics, opacities, features, tile_offsets,
                                             flat_ids, width, height, _stream(means2d))  # fmt: skip
-        ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids, T_final,
-                              last)  # fmt: skip
+        ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids,
+                              gauss_offsets, gauss_entries, T_final, last)  # fmt: skip
         ctx.size = (width, height)
         return out, 1.0 - T_final
 
     @staticmethod
     def backward(ctx, v_out, v_alpha):
-        means2d, conics, opacities, features, tile_offsets, flat_ids, T_final, last = ctx.saved_tensors
         width, height = ctx.size
         v_means2d, v_conics, v_opacities, v_features = load().raster_bwd(
-            means2d, conics, opacities, features, tile_offsets, flat_ids, width, height,
-            T_final, last, v_out.contiguous(), v_alpha.contiguous(), _stream(means2d),
+            *ctx.saved_tensors[:8], width, height, *ctx.saved_tensors[8:],
+            v_out.contiguous(), v_alpha.contiguous(), _stream(v_out),
         )  # fmt: skip
         return v_means2d, v_conics, v_opacities, v_features, None, None, None, None
 
