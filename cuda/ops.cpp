@@ -288,8 +288,37 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
     return {v_means2d, v_conics, v_opacities, v_features};
 }
 
+// a, b [H, W, C] float32 on the CPU -> (ssim [H, W, C], moments [5, H, W, C])
+std::tuple<Tensor, Tensor> ssim_fwd(const Tensor& a, const Tensor& b) {
+    check(a, "a");
+    check(b, "b");
+    TORCH_CHECK(a.dim() == 3 && a.sizes() == b.sizes() && a.device().is_cpu() && b.device().is_cpu(),
+                "splatcine ssim: a and b must be [H, W, C] CPU tensors of one shape");
+    const int h = static_cast<int>(a.size(0)), w = static_cast<int>(a.size(1)), c = static_cast<int>(a.size(2));
+    TORCH_CHECK(h > sc::SSIM_WINDOW / 2 && w > sc::SSIM_WINDOW / 2, "splatcine ssim: image smaller than the window");
+    auto ssim = torch::empty_like(a);
+    auto moments = torch::empty({5, h, w, c}, a.options());
+    sc::ssim_fwd_cpu(h, w, c, a.data_ptr<float>(), b.data_ptr<float>(), moments.data_ptr<float>(),
+                     ssim.data_ptr<float>());
+    return {ssim, moments};
+}
+
+Tensor ssim_bwd(const Tensor& a, const Tensor& b, const Tensor& moments, const Tensor& v_ssim) {
+    check(moments, "moments");
+    check(v_ssim, "v_ssim");
+    TORCH_CHECK(v_ssim.sizes() == a.sizes() && moments.numel() == 5 * a.numel(),
+                "splatcine ssim: gradient or moments do not match the image");
+    auto v_a = torch::empty_like(a);
+    sc::ssim_bwd_cpu(static_cast<int>(a.size(0)), static_cast<int>(a.size(1)), static_cast<int>(a.size(2)),
+                     a.data_ptr<float>(), b.data_ptr<float>(), moments.data_ptr<float>(),
+                     v_ssim.data_ptr<float>(), v_a.data_ptr<float>());
+    return v_a;
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     m.def("project_fwd", &project_fwd);
+    m.def("ssim_fwd", &ssim_fwd);
+    m.def("ssim_bwd", &ssim_bwd);
     m.def("project_bwd", &project_bwd);
     m.def("sh_fwd", &sh_fwd);
     m.def("sh_bwd", &sh_bwd);

@@ -51,6 +51,14 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
                     const float* v_out, const float* v_alpha, float* entry_grads,
                     float* v_means2d, float* v_conics, float* v_opacities, float* v_features);
 
+// ---- the training loss's SSIM (11-tap window, as splatcine/train/loss.py and kornia):
+// a, b [H, W, C] -> moments [5, H, W, C] (blurred a, b, a^2, b^2, ab; for the backward
+// pass), ssim [H, W, C]; backward: v_ssim [H, W, C] -> v_a [H, W, C] (b is fixed).
+constexpr int SSIM_WINDOW = 11;
+void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* moments, float* ssim);
+void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* moments,
+                  const float* v_ssim, float* v_a);
+
 // ---- CUDA: the same algorithm; pointers are device pointers, launched on `stream`.
 void project_fwd_cuda(int n, const float* means, const float* quats, const float* scales,
                       const float* opacities, PinholeCamera cam, bool antialiased, float* means2d,
