@@ -66,24 +66,23 @@ constexpr int LANE_BITS = LANES == 16 ? 4 : 3;
 constexpr int CHUNKS = TILE / LANES;
 static_assert(TILE % LANES == 0, "a tile row is a whole number of chunks");
 
-// For each row r of the tile, the chunks [h0[r], h1[r]] holding the pixel centres
-// (dx = base + c, dy = dy0 + r) the footprint can reach; h0 > h1 where the row misses it.
-// One vector pass over the 16 rows, so a span costs a few instructions per entry.
-inline void row_chunks(const Footprint& fp, float dy0, float base, int* __restrict h0,
-                       int* __restrict h1) {
-#pragma omp simd
-    for (int r = 0; r < TILE; ++r) {
-        const float dy = dy0 + r;
-        float lo, hi;
-        row_edges(fp, dy, lo, hi);
-        const bool crosses = !fp.exact || fp.two_L_c0 - fp.det * dy * dy >= 0.0f;
-        const float c_lo = fp.exact ? max_f(ceilf(lo - base), 0.0f) : 0.0f;
-        const float c_hi = fp.exact ? min_f(floorf(hi - base), TILE - 1.0f) : TILE - 1.0f;
-        // none: h0 = 1 > h1 = 0 (bit selects: g++ turns `any ? a : b` into slow masked stores)
-        const int none = -static_cast<int>(!(crosses && c_lo <= c_hi));
-        h0[r] = ((static_cast<int>(c_lo) >> LANE_BITS) & ~none) | (1 & none);
-        h1[r] = (static_cast<int>(c_hi) >> LANE_BITS) & ~none;
+// The chunks [h0, h1] of a tile row holding the pixel centres (dx = base + c, row dy)
+// that the footprint can reach; false when the row misses it. Scalar, per visited row:
+// most entries visit a few rows, so spans for all 16 rows at once cost more than they save.
+inline bool row_chunks(const Footprint& fp, float dy, float base, int& h0, int& h1) {
+    if (!fp.exact) {
+        h0 = 0;
+        h1 = CHUNKS - 1;
+        return true;
     }
+    const float disc = fp.two_L_c0 - fp.det * dy * dy;
+    if (disc < 0.0f) return false;
+    const float half = sqrtf(disc) * fp.inv_c0, centre = -fp.c1 * dy * fp.inv_c0 - base;
+    const float c_lo = max_f(ceilf(centre - half - 0.5f), 0.0f);
+    const float c_hi = min_f(floorf(centre + half + 0.5f), TILE - 1.0f);
+    h0 = static_cast<int>(c_lo) >> LANE_BITS;
+    h1 = static_cast<int>(c_hi) >> LANE_BITS;
+    return c_lo <= c_hi;
 }
 
 // How far from its centre row a Gaussian can reach, in rows.
@@ -134,13 +133,13 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
             const float f2 = features[4 * g + 2], f3 = features[4 * g + 3];
             const Footprint fp = footprint(c0, c1, c2, op);
             const float base = t.x0 + 0.5f - mx;
-            alignas(64) int h0[TILE], h1[TILE];
-            row_chunks(fp, t.y0 + 0.5f - my, base, h0, h1);
             int r0, r1;
             reachable_rows(my, row_reach(fp, c0, c1, c2, op), t, r0, r1);
             for (int r = r0; r <= r1; ++r) {
                 const float dy = t.y0 + r + 0.5f - my;
-                for (int h = h0[r]; h <= h1[r]; ++h) {
+                int h0, h1;
+                if (!row_chunks(fp, dy, base, h0, h1)) continue;
+                for (int h = h0; h <= h1; ++h) {
                     if (chunk_live[r][h] == 0) continue;
                     float* __restrict Tr = T[r] + h * LANES;
                     float* __restrict lr = live[r] + h * LANES;
@@ -238,13 +237,13 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
             const float base = t.x0 + 0.5f - mx;
             // per-lane partial sums over every chunk this entry visits, reduced once at the end
             alignas(64) float acc[RASTER_GRADS][LANES] = {};
-            alignas(64) int h0[TILE], h1[TILE];
-            row_chunks(fp, t.y0 + 0.5f - my, base, h0, h1);
             int r0, r1;
             reachable_rows(my, row_reach(fp, c0, c1, c2, op), t, r0, r1);
             for (int r = r0; r <= r1; ++r) {
                 const float dy = t.y0 + r + 0.5f - my;
-                for (int h = h0[r]; h <= h1[r]; ++h) {
+                int h0, h1;
+                if (!row_chunks(fp, dy, base, h0, h1)) continue;
+                for (int h = h0; h <= h1; ++h) {
                     if (k > chunk_last[r][h]) continue;  // every pixel of the chunk ended in front of it
                     const int o = h * LANES;
                     float* __restrict Tr = T[r] + o;
