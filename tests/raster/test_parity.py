@@ -157,3 +157,22 @@ def test_binning_lists_every_tile_a_gaussian_reaches_and_culls_empty_ones(device
     # needles 30-100x longer than wide at random angles: the lists hold 0.40 of the boxes'
     # tiles (measured for seeds 30-32); square boxes would give 1.0
     assert flat_ids.numel() < 0.6 * box, (flat_ids.numel(), box)
+
+
+def test_cpu_kernels_give_the_same_bits_for_any_thread_count():
+    """Binning's counting sort runs on slices of the depth order and the gradient sum per
+    Gaussian in tile order, so one thread and two give identical images and gradients."""
+    case = dense_case(40, n=800, width=72, height=52)
+    results = []
+    threads = torch.get_num_threads()
+    try:
+        for n_threads in (1, 2):
+            torch.set_num_threads(n_threads)
+            params = [p.clone().requires_grad_(True) for p in case.params()]
+            out = _render(case, "cpu", params)
+            (out.rgb.sum() + out.depth.sum() + out.alpha.square().sum()).backward()
+            results.append([out.rgb, out.depth, out.alpha] + [p.grad for p in params] + [out.means2d.grad])
+    finally:
+        torch.set_num_threads(threads)
+    for one, two in zip(*results):
+        assert torch.equal(one, two)
