@@ -90,22 +90,26 @@ def time_backend(gs: dict, width: int, height: int, backend: str, repeats: int) 
     device = "cuda" if backend in ("cuda", "gsplat") else "cpu"
     cam_from_world, K = (t.to(device) for t in camera(width, height))
     params = {k: v.to(device).requires_grad_(True) for k, v in gs.items()}
-    fwd, both = [], []
+    fwd, both, fwd_cpu = [], [], []
     for i in range(repeats + (1 if repeats > 1 else 0)):
         for p in params.values():
             p.grad = None
         _sync(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = rasterize(*params.values(), cam_from_world, K, width, height, backend=backend)
         _sync(device)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         (out.rgb.sum() + out.depth.sum() + out.alpha.sum()).backward()
         _sync(device)
         t2 = time.perf_counter()
         if repeats == 1 or i > 0:
             fwd.append(t1 - t0)
             both.append(t2 - t0)
+            fwd_cpu.append(c1 - c0)
+    # CPU seconds (all threads) beside wall seconds: on a shared machine wall time also counts
+    # the time other processes held the cores
     return {"fwd_s": float(np.median(fwd)), "fwd_bwd_s": float(np.median(both)),
+            "fwd_cpu_s": float(np.median(fwd_cpu)),
             "repeats": len(fwd), "visible": int((out.radii > 0).sum())}  # fmt: skip
 
 
@@ -133,32 +137,71 @@ def device_rows(sizes: list[tuple[int, int, int]], backends: list[str], repeats:
     return rows
 
 
-def evaluations(gs: dict, width: int, height: int) -> int:
-    """Gaussian-pixel evaluations the CPU forward kernel issues: for each (tile, Gaussian)
-    entry, 16 pixels per tile row the Gaussian can reach (an upper bound: tiles stop early
-    once every pixel is opaque)."""
+def simd_lanes() -> int:
+    """fp32 lanes of one SIMD register here: the CPU kernels' chunk width (cuda/rasterize_cpu.cpp)."""
+    try:
+        flags = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")), "")
+    except OSError:
+        flags = ""
+    return 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+
+
+def evaluations(gs: dict, width: int, height: int) -> dict[str, int]:
+    """Gaussian-pixel evaluations the CPU forward kernel issues, and how many of them reach
+    alpha 1/255: for each (tile, Gaussian) entry, the SIMD chunks of each row that the
+    Gaussian's footprint reaches (cuda/include/pixel.h, re-done here in float64), times the
+    lanes per chunk. An upper bound: tiles stop early once every pixel is opaque."""
     from splatcine.raster import _native
 
     ext = _native.load()
     cam_from_world, K = camera(width, height)
     g = {k: v.contiguous() for k, v in gs.items()}
-    means2d, depths, conics, _, radii = ext.project_fwd(g["means"], g["quats"], g["scales"],
-                                                        g["opacities"], cam_from_world, K, width,
-                                                        height, 0.01, False, 0)  # fmt: skip
-    tile_offsets, flat_ids = ext.bin_gaussians(means2d, radii, depths, width, height, 0)
+    means2d, depths, conics, comps, radii = ext.project_fwd(g["means"], g["quats"], g["scales"],
+                                                            g["opacities"], cam_from_world, K, width,
+                                                            height, 0.01, False, 0)  # fmt: skip
+    opacities = (g["opacities"] * comps).contiguous()
+    tile_offsets, flat_ids, _, _ = ext.bin_gaussians(means2d, conics, opacities, radii, depths, width, height, 0)
     tiles = tile_offsets.numel() - 1
     tile_of_entry = torch.repeat_interleave(torch.arange(tiles), tile_offsets.diff().long())
     tiles_x = (width + 15) // 16
-    y0 = (tile_of_entry // tiles_x) * 16
+    x0, y0 = ((tile_of_entry % tiles_x) * 16).double(), ((tile_of_entry // tiles_x) * 16).double()
     ids = flat_ids.long()
-    c0, c1, c2 = conics[ids].unbind(-1)
-    op = g["opacities"][ids]
-    reach = torch.sqrt(2 * torch.log(torch.clamp(op / ALPHA_MIN, min=1.0)) * c0 / (c0 * c2 - c1 * c1)) + 1
-    my = means2d[ids, 1]
+    c0, c1, c2 = conics[ids].double().unbind(-1)
+    op = opacities[ids].double()
+    mx, my = means2d[ids].double().unbind(-1)
+    lanes = simd_lanes()
+    log_op = torch.log(torch.clamp(op / ALPHA_MIN, min=1.0))
+    L = 1.02 * log_op + 0.05  # the footprint's loosened bound (pixel.h)
+    det = c0 * c2 - c1 * c1
+    exact = (det > 1e-4 * c0 * c2) & (c0 > 0) & (c2 > 0)
+    reach = torch.where(exact, torch.sqrt(2 * L * c0 / det), torch.sqrt(2 * log_op * c0 / det)) + 1
+    rows = torch.arange(16, dtype=torch.float64)
     rows_in_tile = torch.clamp(height - y0, max=16)
     r0 = torch.clamp(torch.floor(my - reach - y0 - 0.5), min=0)
     r1 = torch.minimum(torch.ceil(my + reach - y0 - 0.5), rows_in_tile - 1)
-    return int(torch.clamp(r1 - r0 + 1, min=0).sum()) * 16
+    visited = (rows[None] >= r0[:, None]) & (rows[None] <= r1[:, None])  # [E, 16]
+    dy = y0[:, None] + rows[None] + 0.5 - my[:, None]
+    disc = 2 * L[:, None] * c0[:, None] - det[:, None] * dy**2
+    half = torch.sqrt(torch.clamp(disc, min=0)) / c0[:, None]
+    centre = -c1[:, None] * dy / c0[:, None]
+    base = (x0 + 0.5 - mx)[:, None]
+    c_lo = torch.clamp(torch.ceil(centre - half - 0.5 - base), min=0)
+    c_hi = torch.clamp(torch.floor(centre + half + 0.5 - base), max=15)
+    chunks = torch.where(exact[:, None], torch.where((disc >= 0) & (c_lo <= c_hi),
+                         torch.div(c_hi, lanes, rounding_mode="floor") - torch.div(c_lo, lanes, rounding_mode="floor") + 1,
+                         0), 16 // lanes)  # fmt: skip
+    evaluated = int((chunks * visited).sum()) * lanes
+    # lanes at which the Gaussian's alpha reaches 1/255 (inside the image)
+    cols = torch.arange(16, dtype=torch.float64)
+    reached = 0
+    for part in torch.arange(len(ids)).split(20_000):
+        dx = x0[part, None] + cols[None] + 0.5 - mx[part, None]  # [e, 16]
+        dyp = dy[part]
+        sigma = 0.5 * (c0[part, None, None] * dx[:, None, :] ** 2 + c2[part, None, None] * dyp[:, :, None] ** 2) \
+            + c1[part, None, None] * dx[:, None, :] * dyp[:, :, None]  # fmt: skip
+        inside = ((y0[part, None] + rows[None]) < height)[:, :, None] & ((x0[part, None] + cols[None]) < width)[:, None, :]
+        reached += int(((op[part, None, None] * torch.exp(-sigma) >= ALPHA_MIN) & inside).sum())
+    return {"evals": evaluated, "lanes_reaching_alpha_min": reached, "entries": len(ids)}
 
 
 def machine_peak() -> dict:
@@ -184,7 +227,7 @@ def machine_peak() -> dict:
     except (OSError, subprocess.SubprocessError):
         pass
     ghz = ghz or 2.3  # PEERS.md: 2.3 GHz Xeon when nothing says otherwise
-    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    lanes = simd_lanes()
     lane_ops = cores * ghz * 1e9 * lanes * 2
     return {"cores": cores, "ghz": ghz, "fp32_lanes": lanes, "fma_units": 2,
             "peak_lane_ops_per_s": lane_ops, "ops_per_eval": OPS_PER_EVAL,
@@ -227,7 +270,7 @@ def main() -> None:
                 repeats = 1 if backend == "reference" else args.repeats  # seconds to minutes a call
                 timed[backend] = time_backend(gs, width, height, backend, repeats)
                 console.log(f"{width}x{height} {n:>7} {backend:9} {timed[backend]}")
-            evals = evaluations(gs, width, height)
+            counted = evaluations(gs, width, height)
             for backend, t in timed.items():
                 row = {"width": width, "height": height, "n": n, "backend": backend, **t}
                 base = {"cpu": "reference", "cuda": "gsplat"}.get(backend)
@@ -235,8 +278,13 @@ def main() -> None:
                     row["speedup_fwd_vs_" + base] = timed[base]["fwd_s"] / t["fwd_s"]
                     row["speedup_fwd_bwd_vs_" + base] = timed[base]["fwd_bwd_s"] / t["fwd_bwd_s"]
                 if backend == "cpu":
-                    row["evals"] = evals
-                    row["evals_per_s"] = evals / t["fwd_s"]
+                    row.update(counted)
+                    row["evals_per_s"] = counted["evals"] / t["fwd_s"]
+                    peak = machine_peak()
+                    row["share_of_peak"] = row["evals_per_s"] / peak["peak_evals_per_s"]
+                    # per CPU-second against one core's peak: what the kernel gets from the time it ran
+                    row["evals_per_cpu_s"] = counted["evals"] / t["fwd_cpu_s"]
+                    row["share_of_core_peak"] = row["evals_per_cpu_s"] / (peak["peak_evals_per_s"] / peak["cores"])
                 rows.append(row)
 
     peers = []
@@ -249,7 +297,7 @@ def main() -> None:
     peak = machine_peak()
     table = Table(title=f"rasterizer, {torch.get_num_threads()} threads (peak {peak['peak_evals_per_s']:.2e} evals/s)")
     for col in ("size", "N", "backend", "fwd ms", "fwd+bwd ms", "speedup fwd", "speedup fwd+bwd",
-                "evals/s", "% of peak"):  # fmt: skip
+                "evals/s", "% of peak", "% of peak per CPU-s"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in rows:
         sp = next((k for k in r if k.startswith("speedup_fwd_vs_")), None)
@@ -261,6 +309,7 @@ def main() -> None:
             f"{r[spb]:.1f}x" if spb else "",
             f"{r['evals_per_s']:.2e}" if "evals_per_s" in r else "",
             f"{100 * r['evals_per_s'] / peak['peak_evals_per_s']:.1f}" if "evals_per_s" in r else "",
+            f"{100 * r['share_of_core_peak']:.1f}" if "share_of_core_peak" in r else "",
         )  # fmt: skip
     console.print(table)
     for p in peers:

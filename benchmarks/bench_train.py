@@ -130,8 +130,10 @@ def preview_e2e(work: Path, frames: int = 49) -> dict:
             "load_average": os.getloadavg()}  # fmt: skip
 
 
-def step_time(width: int, height: int, count: int, steps: int) -> float:
-    """Seconds per training step on the procedural orbit at `width` x `height` with `count` Gaussians."""
+def step_time(width: int, height: int, count: int, steps: int) -> tuple[float, float]:
+    """(wall, CPU) seconds per training step on the procedural orbit at `width` x `height` with
+    `count` Gaussians. CPU time is summed over this process's threads: on a shared machine the
+    wall time also holds the time other processes had the cores."""
     from scenes import write_ground_truth_scene
     from splatcine.scene import load_scene
     from splatcine.train import resolve_config
@@ -152,10 +154,10 @@ def step_time(width: int, height: int, count: int, steps: int) -> float:
         state.strategy = Strategy(extent)  # densification off: the count stays as given
         for view in views[:2]:
             state.step(view)  # warm-up (first calls allocate)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         for i in range(steps):
             state.step(views[i % len(views)])
-        return (time.perf_counter() - t) / steps
+        return (time.perf_counter() - t) / steps, (time.process_time() - cpu) / steps
 
 
 def main() -> None:
@@ -202,10 +204,11 @@ def main() -> None:
     for label, w, h, count, opensplat in [] if args.only == "preview-e2e" else OPENSPLAT[:2] if args.quick \
             else OPENSPLAT:  # fmt: skip
         console.print(f"step time {label} ...", highlight=False)
-        ours = step_time(w, h, count, steps=5 if count > 10_000 else 20)
+        ours, cpu = step_time(w, h, count, steps=5 if count > 10_000 else 20)
         comparisons.append({"case": label, "width": w, "height": h, "gaussians": count,
-                            "seconds_per_iteration": ours, "opensplat": opensplat,
-                            "speedup": opensplat / ours})  # fmt: skip
+                            "seconds_per_iteration": ours, "cpu_seconds_per_iteration": cpu,
+                            "opensplat": opensplat, "speedup": opensplat / ours,
+                            "load_average": os.getloadavg()})  # fmt: skip
         save()
     for name in cases:
         console.print(f"case {name} ...", highlight=False)
@@ -234,11 +237,12 @@ def main() -> None:
                       f"{r['peak_rss_mib']:.0f}", f"{r['projected_preview_minutes']:.1f}")  # fmt: skip
     console.print(table)
     steps = Table(title="seconds per training step beside OpenSplat 1.1.5 CPU (PEERS.md; target 10x)")
-    for col in ("case", "Gaussians", "splatcine s/it", "OpenSplat s/it", "speed-up"):
+    for col in ("case", "Gaussians", "splatcine s/it", "CPU s/it", "OpenSplat s/it", "speed-up", "load avg"):
         steps.add_column(col, justify="left" if col == "case" else "right")
     for c in comparisons:
         steps.add_row(c["case"], str(c["gaussians"]), f"{c['seconds_per_iteration']:.4f}",
-                      f"{c['opensplat']:.3f}", f"{c['speedup']:.1f}x")  # fmt: skip
+                      f"{c.get('cpu_seconds_per_iteration', float('nan')):.4f}", f"{c['opensplat']:.3f}",
+                      f"{c['speedup']:.1f}x", f"{c.get('load_average', [float('nan')])[0]:.1f}")  # fmt: skip
     console.print(steps)
     if args.preview_e2e or args.only == "preview-e2e":
         console.print("preview end to end (splatcine reconstruct, 2000 steps) ...", highlight=False)

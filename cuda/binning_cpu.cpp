@@ -1,10 +1,15 @@
-// CPU tile binning: every visible Gaussian is listed in each 16x16 tile its box
-// touches, each tile's list in depth order (ties by index, as the reference sorts).
-// One global depth sort (radix), then a counting sort by tile keeps that order for free.
+// CPU tile binning: every visible Gaussian is listed in each 16x16 tile its footprint
+// (the ellipse where its alpha can reach 1/255, include/pixel.h) touches, each tile's list
+// in depth order (ties by index, as the reference sorts). One global depth sort (radix),
+// then a counting sort by tile keeps that order for free; the counting sort runs on every
+// thread over consecutive slices of the depth order, each slice writing after the slices
+// before it in every tile, so the lists do not depend on the thread count.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
 #include <vector>
+
+#include <omp.h>
 
 #include "include/launchers.h"
 
@@ -39,44 +44,80 @@ void depth_sort(std::vector<int32_t>& order, const float* depths) {
 
 }  // namespace
 
-int64_t count_intersections_cpu(int n, const float* means2d, const int32_t* radii, int width,
+int64_t count_intersections_cpu(int n, const float* means2d, const float* conics,
+                                const float* opacities, const int32_t* radii, int width,
                                 int height, int32_t* counts) {
     int64_t total = 0;
 #pragma omp parallel for schedule(static, 1024) reduction(+ : total)
     for (int i = 0; i < n; ++i) {
-        counts[i] = 0;
-        if (radii[i] <= 0) continue;
-        int tx0, tx1, ty0, ty1;
-        tile_range(means2d[2 * i], means2d[2 * i + 1], radii[i], width, height, tx0, tx1, ty0, ty1);
-        counts[i] = std::max(tx1 - tx0 + 1, 0) * std::max(ty1 - ty0 + 1, 0);
+        counts[i] = radii[i] <= 0 ? 0
+                                  : visit_tiles(means2d[2 * i], means2d[2 * i + 1], radii[i], conics[3 * i],
+                                                conics[3 * i + 1], conics[3 * i + 2], opacities[i], width,
+                                                height, [](int, int) {});
         total += counts[i];
     }
     return total;
 }
 
-void bin_gaussians_cpu(int n, const float* means2d, const int32_t* radii, const float* depths,
-                       int width, int height, int32_t* tile_offsets, int32_t* flat_ids) {
+void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const float* opacities,
+                       const int32_t* radii, const float* depths, const int32_t* counts,
+                       int width, int height, int32_t* tile_offsets, int32_t* flat_ids,
+                       int32_t* gauss_offsets, int32_t* gauss_entries) {
     const int tiles_x = (width + TILE - 1) / TILE, tiles_y = (height + TILE - 1) / TILE;
     const int tiles = tiles_x * tiles_y;
+    gauss_offsets[0] = 0;
+    for (int i = 0; i < n; ++i) gauss_offsets[i + 1] = gauss_offsets[i] + counts[i];
+    // Each Gaussian's tiles, in its slots of gauss_entries (replaced by entry indices below).
+#pragma omp parallel for schedule(static, 1024)
+    for (int i = 0; i < n; ++i) {
+        if (counts[i] == 0) continue;
+        int32_t* slot = gauss_entries + gauss_offsets[i];
+        visit_tiles(means2d[2 * i], means2d[2 * i + 1], radii[i], conics[3 * i], conics[3 * i + 1],
+                    conics[3 * i + 2], opacities[i], width, height,
+                    [&](int tx, int ty) { *slot++ = ty * tiles_x + tx; });
+    }
     std::vector<int32_t> order;
     order.reserve(n);
     for (int i = 0; i < n; ++i)
-        if (radii[i] > 0) order.push_back(i);
+        if (counts[i] > 0) order.push_back(i);
     depth_sort(order, depths);
-    std::vector<int32_t> cursor(tiles + 1, 0);
-    for (int32_t g : order) {
-        int tx0, tx1, ty0, ty1;
-        tile_range(means2d[2 * g], means2d[2 * g + 1], radii[g], width, height, tx0, tx1, ty0, ty1);
-        for (int ty = ty0; ty <= ty1; ++ty)
-            for (int tx = tx0; tx <= tx1; ++tx) ++cursor[ty * tiles_x + tx + 1];
-    }
-    std::partial_sum(cursor.begin(), cursor.end(), cursor.begin());
-    std::copy(cursor.begin(), cursor.end(), tile_offsets);
-    for (int32_t g : order) {
-        int tx0, tx1, ty0, ty1;
-        tile_range(means2d[2 * g], means2d[2 * g + 1], radii[g], width, height, tx0, tx1, ty0, ty1);
-        for (int ty = ty0; ty <= ty1; ++ty)
-            for (int tx = tx0; tx <= tx1; ++tx) flat_ids[cursor[ty * tiles_x + tx]++] = g;
+    const int64_t m = static_cast<int64_t>(order.size());
+    std::vector<int32_t> cursor;  // [slices][tiles]: where each slice writes next in each tile
+    int slices = 1;
+#pragma omp parallel
+    {
+#pragma omp single
+        {
+            slices = omp_get_num_threads();
+            cursor.assign(static_cast<size_t>(slices) * tiles, 0);
+        }  // implicit barrier
+        const int s = omp_get_thread_num();
+        const int64_t a = m * s / slices, b = m * (s + 1) / slices;
+        int32_t* mine = cursor.data() + static_cast<size_t>(s) * tiles;
+        for (int64_t j = a; j < b; ++j)
+            for (int q = gauss_offsets[order[j]]; q < gauss_offsets[order[j] + 1]; ++q) ++mine[gauss_entries[q]];
+#pragma omp barrier
+#pragma omp single
+        {  // exclusive offsets, tile-major then slice: slice s writes after slices < s
+            int32_t sum = 0;
+            for (int t = 0; t < tiles; ++t) {
+                tile_offsets[t] = sum;
+                for (int q = 0; q < slices; ++q) {
+                    const int32_t c = cursor[static_cast<size_t>(q) * tiles + t];
+                    cursor[static_cast<size_t>(q) * tiles + t] = sum;
+                    sum += c;
+                }
+            }
+            tile_offsets[tiles] = sum;
+        }  // implicit barrier
+        for (int64_t j = a; j < b; ++j) {
+            const int32_t g = order[j];
+            for (int q = gauss_offsets[g]; q < gauss_offsets[g + 1]; ++q) {
+                const int32_t at = mine[gauss_entries[q]]++;
+                flat_ids[at] = g;
+                gauss_entries[q] = at;
+            }
+        }
     }
 }
 

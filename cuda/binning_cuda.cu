@@ -1,5 +1,6 @@
 // CUDA tile binning, in the usual three steps around a sort done by the caller:
-// count the tiles each Gaussian's box touches; after an inclusive scan of the counts,
+// count the tiles each Gaussian's footprint touches (include/launchers.h visit_tiles, the
+// same tiles the CPU path lists); after an inclusive scan of the counts,
 // emit one (tile << 32 | depth bits, Gaussian id) pair per touched tile; after a
 // stable sort of the keys, mark where each tile's run starts. Sorting by these keys
 // gives the same per-tile depth order (ties by index) as the CPU path and the reference.
@@ -13,36 +14,33 @@ namespace {
 
 constexpr int THREADS = 256;
 
-__global__ void count_kernel(int n, const float* means2d, const int32_t* radii, int width, int height,
-                             int32_t* counts) {
+__global__ void count_kernel(int n, const float* means2d, const float* conics, const float* opacities,
+                             const int32_t* radii, int width, int height, int32_t* counts) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     if (radii[i] <= 0) {
         counts[i] = 0;
         return;
     }
-    int tx0, tx1, ty0, ty1;
-    tile_range(means2d[2 * i], means2d[2 * i + 1], radii[i], width, height, tx0, tx1, ty0, ty1);
-    counts[i] = max(tx1 - tx0 + 1, 0) * max(ty1 - ty0 + 1, 0);
+    counts[i] = visit_tiles(means2d[2 * i], means2d[2 * i + 1], radii[i], conics[3 * i], conics[3 * i + 1],
+                            conics[3 * i + 2], opacities[i], width, height, [](int, int) {});
 }
 
-__global__ void emit_kernel(int n, const float* means2d, const int32_t* radii, const float* depths,
-                            const int64_t* offsets, int width, int height, int64_t* keys,
-                            int32_t* values) {
+__global__ void emit_kernel(int n, const float* means2d, const float* conics, const float* opacities,
+                            const int32_t* radii, const float* depths, const int64_t* offsets,
+                            int width, int height, int64_t* keys, int32_t* values) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n || radii[i] <= 0) return;
     const int tiles_x = (width + TILE - 1) / TILE;
-    int tx0, tx1, ty0, ty1;
-    tile_range(means2d[2 * i], means2d[2 * i + 1], radii[i], width, height, tx0, tx1, ty0, ty1);
     int64_t cur = i == 0 ? 0 : offsets[i - 1];
     // depth > near > 0, so its bit pattern sorts like the float
     const int64_t depth_bits = static_cast<int64_t>(__float_as_uint(depths[i]));
-    for (int ty = ty0; ty <= ty1; ++ty)
-        for (int tx = tx0; tx <= tx1; ++tx) {
-            keys[cur] = (static_cast<int64_t>(ty * tiles_x + tx) << 32) | depth_bits;
-            values[cur] = i;
-            ++cur;
-        }
+    visit_tiles(means2d[2 * i], means2d[2 * i + 1], radii[i], conics[3 * i], conics[3 * i + 1],
+                conics[3 * i + 2], opacities[i], width, height, [&](int tx, int ty) {
+                    keys[cur] = (static_cast<int64_t>(ty * tiles_x + tx) << 32) | depth_bits;
+                    values[cur] = i;
+                    ++cur;
+                });
 }
 
 __global__ void tile_ranges_kernel(int64_t m, const int64_t* sorted_keys, int tiles,
@@ -58,19 +56,21 @@ __global__ void tile_ranges_kernel(int64_t m, const int64_t* sorted_keys, int ti
 
 }  // namespace
 
-void count_intersections_cuda(int n, const float* means2d, const int32_t* radii, int width,
-                              int height, int32_t* counts, void* stream) {
+void count_intersections_cuda(int n, const float* means2d, const float* conics,
+                              const float* opacities, const int32_t* radii, int width, int height,
+                              int32_t* counts, void* stream) {
     if (n == 0) return;
     count_kernel<<<(n + THREADS - 1) / THREADS, THREADS, 0, static_cast<cudaStream_t>(stream)>>>(
-        n, means2d, radii, width, height, counts);
+        n, means2d, conics, opacities, radii, width, height, counts);
 }
 
-void emit_intersections_cuda(int n, const float* means2d, const int32_t* radii,
-                             const float* depths, const int64_t* offsets, int width, int height,
-                             int64_t* keys, int32_t* values, void* stream) {
+void emit_intersections_cuda(int n, const float* means2d, const float* conics,
+                             const float* opacities, const int32_t* radii, const float* depths,
+                             const int64_t* offsets, int width, int height, int64_t* keys,
+                             int32_t* values, void* stream) {
     if (n == 0) return;
     emit_kernel<<<(n + THREADS - 1) / THREADS, THREADS, 0, static_cast<cudaStream_t>(stream)>>>(
-        n, means2d, radii, depths, offsets, width, height, keys, values);
+        n, means2d, conics, opacities, radii, depths, offsets, width, height, keys, values);
 }
 
 void tile_ranges_cuda(int64_t m, const int64_t* sorted_keys, int tiles, int32_t* tile_offsets,

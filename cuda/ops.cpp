@@ -159,11 +159,16 @@ std::tuple<Tensor, Tensor> sh_bwd(int64_t degree, const Tensor& dirs, const Tens
     return {v_coeffs, v_dirs};
 }
 
-// -> tile_offsets [tiles + 1] int32, flat_ids [M] int32
-std::tuple<Tensor, Tensor> bin_gaussians(const Tensor& means2d, const Tensor& radii,
-                                         const Tensor& depths, int64_t width, int64_t height,
-                                         int64_t stream) {
+// -> tile_offsets [tiles + 1] int32, flat_ids [M] int32, and on the CPU gauss_offsets [N + 1]
+// and gauss_entries [M] int32 (each Gaussian's entries, for the gradient sum; empty on CUDA).
+// opacities: after the antialiasing compensation, as the compositing kernels get them.
+std::tuple<Tensor, Tensor, Tensor, Tensor> bin_gaussians(const Tensor& means2d, const Tensor& conics,
+                                                         const Tensor& opacities, const Tensor& radii,
+                                                         const Tensor& depths, int64_t width,
+                                                         int64_t height, int64_t stream) {
     check(means2d, "means2d");
+    check(conics, "conics");
+    check(opacities, "opacities");
     check(radii, "radii", torch::kInt32);
     check(depths, "depths");
     const int n = static_cast<int>(means2d.size(0));
@@ -173,14 +178,16 @@ std::tuple<Tensor, Tensor> bin_gaussians(const Tensor& means2d, const Tensor& ra
     auto counts = torch::empty({n}, i32);
     if (means2d.is_cuda()) {
 #ifdef SC_WITH_CUDA
-        sc::count_intersections_cuda(n, means2d.data_ptr<float>(), radii.data_ptr<int32_t>(), width,
+        sc::count_intersections_cuda(n, means2d.data_ptr<float>(), conics.data_ptr<float>(),
+                                     opacities.data_ptr<float>(), radii.data_ptr<int32_t>(), width,
                                      height, counts.data_ptr<int32_t>(), SC_STREAM());
         auto offsets = torch::cumsum(counts, 0, torch::kInt64);
         const int64_t m = n > 0 ? offsets[n - 1].item<int64_t>() : 0;
         TORCH_CHECK(m < INT32_MAX, "splatcine raster: too many tile intersections");
         auto keys = torch::empty({m}, means2d.options().dtype(torch::kInt64));
         auto values = torch::empty({m}, i32);
-        sc::emit_intersections_cuda(n, means2d.data_ptr<float>(), radii.data_ptr<int32_t>(),
+        sc::emit_intersections_cuda(n, means2d.data_ptr<float>(), conics.data_ptr<float>(),
+                                    opacities.data_ptr<float>(), radii.data_ptr<int32_t>(),
                                     depths.data_ptr<float>(), offsets.data_ptr<int64_t>(), width,
                                     height, keys.data_ptr<int64_t>(), values.data_ptr<int32_t>(),
                                     SC_STREAM());
@@ -190,19 +197,23 @@ std::tuple<Tensor, Tensor> bin_gaussians(const Tensor& means2d, const Tensor& ra
         auto tile_offsets = torch::empty({tiles + 1}, i32);
         sc::tile_ranges_cuda(m, sorted_keys.data_ptr<int64_t>(), static_cast<int>(tiles),
                              tile_offsets.data_ptr<int32_t>(), SC_STREAM());
-        return {tile_offsets, flat_ids};
+        return {tile_offsets, flat_ids, torch::empty({0}, i32), torch::empty({0}, i32)};
 #else
         no_cuda();
 #endif
     }
-    const int64_t m = sc::count_intersections_cpu(n, means2d.data_ptr<float>(), radii.data_ptr<int32_t>(),
+    const int64_t m = sc::count_intersections_cpu(n, means2d.data_ptr<float>(), conics.data_ptr<float>(),
+                                                  opacities.data_ptr<float>(), radii.data_ptr<int32_t>(),
                                                   width, height, counts.data_ptr<int32_t>());
     TORCH_CHECK(m < INT32_MAX, "splatcine raster: too many tile intersections");
     auto tile_offsets = torch::empty({tiles + 1}, i32);
     auto flat_ids = torch::empty({m}, i32);
-    sc::bin_gaussians_cpu(n, means2d.data_ptr<float>(), radii.data_ptr<int32_t>(), depths.data_ptr<float>(),
-                          width, height, tile_offsets.data_ptr<int32_t>(), flat_ids.data_ptr<int32_t>());
-    return {tile_offsets, flat_ids};
+    auto gauss_offsets = torch::empty({n + 1}, i32), gauss_entries = torch::empty({m}, i32);
+    sc::bin_gaussians_cpu(n, means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
+                          radii.data_ptr<int32_t>(), depths.data_ptr<float>(), counts.data_ptr<int32_t>(),
+                          width, height, tile_offsets.data_ptr<int32_t>(), flat_ids.data_ptr<int32_t>(),
+                          gauss_offsets.data_ptr<int32_t>(), gauss_entries.data_ptr<int32_t>());
+    return {tile_offsets, flat_ids, gauss_offsets, gauss_entries};
 }
 
 // -> out [H, W, 4], T_final [H, W], last [H, W] int32
@@ -239,9 +250,9 @@ std::tuple<Tensor, Tensor, Tensor> raster_fwd(const Tensor& means2d, const Tenso
 // -> v_means2d [N, 2], v_conics [N, 3], v_opacities [N], v_features [N, 4]
 std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
     const Tensor& means2d, const Tensor& conics, const Tensor& opacities, const Tensor& features,
-    const Tensor& tile_offsets, const Tensor& flat_ids, int64_t width, int64_t height,
-    const Tensor& T_final, const Tensor& last, const Tensor& v_out, const Tensor& v_alpha,
-    int64_t stream) {
+    const Tensor& tile_offsets, const Tensor& flat_ids, const Tensor& gauss_offsets,
+    const Tensor& gauss_entries, int64_t width, int64_t height, const Tensor& T_final,
+    const Tensor& last, const Tensor& v_out, const Tensor& v_alpha, int64_t stream) {
     check(v_out, "v_out");
     check(v_alpha, "v_alpha");
     const int n = static_cast<int>(means2d.size(0));
@@ -262,18 +273,52 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
     }
     auto v_means2d = torch::empty_like(means2d), v_conics = torch::empty_like(conics);
     auto v_opacities = torch::empty_like(opacities), v_features = torch::empty_like(features);
+    check(gauss_offsets, "gauss_offsets", torch::kInt32);
+    check(gauss_entries, "gauss_entries", torch::kInt32);
+    TORCH_CHECK(gauss_offsets.size(0) == n + 1 && gauss_entries.size(0) == flat_ids.size(0),
+                "splatcine raster: gauss_offsets / gauss_entries do not match this binning");
     auto entry_grads = torch::empty({flat_ids.size(0), sc::RASTER_GRADS}, means2d.options());
     sc::raster_bwd_cpu(n, means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
                        features.data_ptr<float>(), tile_offsets.data_ptr<int32_t>(),
-                       flat_ids.data_ptr<int32_t>(), width, height, T_final.data_ptr<float>(),
+                       flat_ids.data_ptr<int32_t>(), gauss_offsets.data_ptr<int32_t>(),
+                       gauss_entries.data_ptr<int32_t>(), width, height, T_final.data_ptr<float>(),
                        last.data_ptr<int32_t>(), v_out.data_ptr<float>(), v_alpha.data_ptr<float>(),
                        entry_grads.data_ptr<float>(), v_means2d.data_ptr<float>(), v_conics.data_ptr<float>(),
                        v_opacities.data_ptr<float>(), v_features.data_ptr<float>());
     return {v_means2d, v_conics, v_opacities, v_features};
 }
 
+// a, b [H, W, C] float32 on the CPU -> (ssim [H, W, C], moments [5, H, W, C])
+std::tuple<Tensor, Tensor> ssim_fwd(const Tensor& a, const Tensor& b) {
+    check(a, "a");
+    check(b, "b");
+    TORCH_CHECK(a.dim() == 3 && a.sizes() == b.sizes() && a.device().is_cpu() && b.device().is_cpu(),
+                "splatcine ssim: a and b must be [H, W, C] CPU tensors of one shape");
+    const int h = static_cast<int>(a.size(0)), w = static_cast<int>(a.size(1)), c = static_cast<int>(a.size(2));
+    TORCH_CHECK(h > sc::SSIM_WINDOW / 2 && w > sc::SSIM_WINDOW / 2, "splatcine ssim: image smaller than the window");
+    auto ssim = torch::empty_like(a);
+    auto moments = torch::empty({5, h, w, c}, a.options());
+    sc::ssim_fwd_cpu(h, w, c, a.data_ptr<float>(), b.data_ptr<float>(), moments.data_ptr<float>(),
+                     ssim.data_ptr<float>());
+    return {ssim, moments};
+}
+
+Tensor ssim_bwd(const Tensor& a, const Tensor& b, const Tensor& moments, const Tensor& v_ssim) {
+    check(moments, "moments");
+    check(v_ssim, "v_ssim");
+    TORCH_CHECK(v_ssim.sizes() == a.sizes() && moments.numel() == 5 * a.numel(),
+                "splatcine ssim: gradient or moments do not match the image");
+    auto v_a = torch::empty_like(a);
+    sc::ssim_bwd_cpu(static_cast<int>(a.size(0)), static_cast<int>(a.size(1)), static_cast<int>(a.size(2)),
+                     a.data_ptr<float>(), b.data_ptr<float>(), moments.data_ptr<float>(),
+                     v_ssim.data_ptr<float>(), v_a.data_ptr<float>());
+    return v_a;
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     m.def("project_fwd", &project_fwd);
+    m.def("ssim_fwd", &ssim_fwd);
+    m.def("ssim_bwd", &ssim_bwd);
     m.def("project_bwd", &project_bwd);
     m.def("sh_fwd", &sh_fwd);
     m.def("sh_bwd", &sh_bwd);

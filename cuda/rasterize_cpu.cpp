@@ -1,12 +1,16 @@
 // CPU compositing, forward and backward, over 16x16 tiles in parallel (dynamic
-// schedule: tiles differ a lot in cost). Inside a tile a Gaussian is applied to one
-// row of 16 pixels at a time, which g++ vectorises (one AVX-512 register per row).
+// schedule: tiles differ a lot in cost). Inside a tile a Gaussian is applied row by row
+// to the chunks of one SIMD register (16 pixels with AVX-512, 8 with AVX2) that its
+// footprint reaches in that row (include/pixel.h): a thin Gaussian crossing a tile
+// touches a few chunks, not the whole 16x16 square.
 //
 // Forward keeps, per pixel, the final transmittance and the flat index of the last
 // Gaussian that contributed. Backward walks each tile's list back to front from the
 // largest such index, recovering each pixel's transmittance by division, and writes
-// one gradient record per (tile, Gaussian) entry; a final pass sums the records per
-// Gaussian, so there are no atomics and the result does not depend on thread count.
+// one gradient record per (tile, Gaussian) entry, summed over the entry's chunks in
+// vector registers and reduced across lanes once per entry; a final parallel pass sums
+// each Gaussian's records in tile order, so there are no atomics and the result does not
+// depend on the thread count.
 #include <algorithm>
 
 #if defined(__SSE__)
@@ -52,6 +56,40 @@ inline void prefetch_gaussian(int g, const float* means2d, const float* conics,
     __builtin_prefetch(features + CHANNELS * g);
 }
 
+// Pixels of a row processed together: one SIMD register of floats.
+#if defined(__AVX512F__)
+constexpr int LANES = 16;
+#else
+constexpr int LANES = 8;
+#endif
+constexpr int LANE_BITS = LANES == 16 ? 4 : 3;
+constexpr int CHUNKS = TILE / LANES;
+static_assert(TILE % LANES == 0, "a tile row is a whole number of chunks");
+
+// The chunks [h0, h1] of a tile row holding the pixel centres (dx = base + c, row dy)
+// that the footprint can reach; false when the row misses it. Scalar, per visited row:
+// most entries visit a few rows, so spans for all 16 rows at once cost more than they save.
+inline bool row_chunks(const Footprint& fp, float dy, float base, int& h0, int& h1) {
+    if (!fp.exact) {
+        h0 = 0;
+        h1 = CHUNKS - 1;
+        return true;
+    }
+    const float disc = fp.two_L_c0 - fp.det * dy * dy;
+    if (disc < 0.0f) return false;
+    const float half = sqrtf(disc) * fp.inv_c0, centre = -fp.c1 * dy * fp.inv_c0 - base;
+    const float c_lo = max_f(ceilf(centre - half - 0.5f), 0.0f);
+    const float c_hi = min_f(floorf(centre + half + 0.5f), TILE - 1.0f);
+    h0 = static_cast<int>(c_lo) >> LANE_BITS;
+    h1 = static_cast<int>(c_hi) >> LANE_BITS;
+    return c_lo <= c_hi;
+}
+
+// How far from its centre row a Gaussian can reach, in rows.
+inline float row_reach(const Footprint& fp, float c0, float c1, float c2, float op) {
+    return fp.exact ? fp.y_ext + 1.0f : reach_y(c0, c1, c2, op);
+}
+
 // Rows [r0, r1] of the tile that a Gaussian centred at row coordinate `my` can reach.
 void reachable_rows(float my, float reach, const TileGeometry& t, int& r0, int& r1) {
     r0 = std::max(0, static_cast<int>(floorf(my - reach - t.y0 - 0.5f)));
@@ -72,9 +110,10 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
         const TileGeometry t = tile_geometry(tile, width, height);
         alignas(64) float T[TILE][TILE], live[TILE][TILE], acc[CHANNELS][TILE][TILE];
         alignas(64) int32_t last_k[TILE][TILE];
-        int row_live[TILE];
+        int chunk_live[TILE][CHUNKS];  // pixels of each chunk still above T_MIN
         for (int r = 0; r < TILE; ++r) {
-            row_live[r] = r < t.rows ? t.cols : 0;
+            for (int h = 0; h < CHUNKS; ++h)
+                chunk_live[r][h] = r < t.rows ? std::clamp(t.cols - h * LANES, 0, LANES) : 0;
             for (int c = 0; c < TILE; ++c) {
                 T[r][c] = 1.0f;
                 live[r][c] = (r < t.rows && c < t.cols) ? 1.0f : 0.0f;
@@ -92,39 +131,49 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
             const float op = opacities[g];
             const float f0 = features[4 * g], f1 = features[4 * g + 1];
             const float f2 = features[4 * g + 2], f3 = features[4 * g + 3];
+            const Footprint fp = footprint(c0, c1, c2, op);
+            const float base = t.x0 + 0.5f - mx;
             int r0, r1;
-            reachable_rows(my, reach_y(c0, c1, c2, op), t, r0, r1);
+            reachable_rows(my, row_reach(fp, c0, c1, c2, op), t, r0, r1);
             for (int r = r0; r <= r1; ++r) {
-                if (row_live[r] == 0) continue;
                 const float dy = t.y0 + r + 0.5f - my;
-                float* __restrict Tr = T[r];
-                float* __restrict lr = live[r];
-                float* __restrict a0 = acc[0][r];
-                float* __restrict a1 = acc[1][r];
-                float* __restrict a2 = acc[2][r];
-                float* __restrict a3 = acc[3][r];
-                int32_t* __restrict kr = last_k[r];
-                int died = 0;
+                int h0, h1;
+                if (!row_chunks(fp, dy, base, h0, h1)) continue;
+                for (int h = h0; h <= h1; ++h) {
+                    if (chunk_live[r][h] == 0) continue;
+                    float* __restrict Tr = T[r] + h * LANES;
+                    float* __restrict lr = live[r] + h * LANES;
+                    float* __restrict a0 = acc[0][r] + h * LANES;
+                    float* __restrict a1 = acc[1][r] + h * LANES;
+                    float* __restrict a2 = acc[2][r] + h * LANES;
+                    float* __restrict a3 = acc[3][r] + h * LANES;
+                    int32_t* __restrict kr = last_k[r] + h * LANES;
+                    const float dx0 = base + h * LANES;
+                    int died = 0;
 #pragma omp simd reduction(+ : died)
-                for (int c = 0; c < TILE; ++c) {
-                    const float dx = t.x0 + c + 0.5f - mx;
-                    const float alpha = pixel_alpha(c0, c1, c2, op, dx, dy) * lr[c];
-                    const float Tc = Tr[c];
-                    const float test_T = Tc * (1.0f - alpha);
-                    const bool term = alpha > 0.0f && test_T < T_MIN;
-                    const bool use = alpha > 0.0f && !term;
-                    const float w = use ? alpha * Tc : 0.0f;
-                    a0[c] += w * f0;
-                    a1[c] += w * f1;
-                    a2[c] += w * f2;
-                    a3[c] += w * f3;
-                    Tr[c] = use ? test_T : Tc;
-                    kr[c] = use ? k : kr[c];
-                    lr[c] = term ? 0.0f : lr[c];
-                    died += term ? 1 : 0;
+                    for (int c = 0; c < LANES; ++c) {
+                        const float dx = dx0 + c;
+                        const float alpha = pixel_alpha(c0, c1, c2, op, dx, dy) * lr[c];
+                        const float Tc = Tr[c];
+                        const float test_T = Tc * (1.0f - alpha);
+                        const bool term = alpha > 0.0f && test_T < T_MIN;
+                        const bool use = alpha > 0.0f && !term;
+                        const float w = use ? alpha * Tc : 0.0f;
+                        a0[c] += w * f0;
+                        a1[c] += w * f1;
+                        a2[c] += w * f2;
+                        a3[c] += w * f3;
+                        // Stores of selects written so that g++ emits plain stores: from
+                        // `x[c] = cond ? v : x[c]` it makes masked stores, microcoded on AMD.
+                        Tr[c] = Tc * (1.0f - (use ? alpha : 0.0f));  // test_T or Tc
+                        const int32_t keep = -static_cast<int32_t>(use);
+                        kr[c] = (k & keep) | (kr[c] & ~keep);
+                        lr[c] *= term ? 0.0f : 1.0f;
+                        died += term ? 1 : 0;
+                    }
+                    chunk_live[r][h] -= died;
+                    n_live -= died;
                 }
-                row_live[r] -= died;
-                n_live -= died;
             }
         }
         for (int r = 0; r < t.rows; ++r)
@@ -140,6 +189,7 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
 
 void raster_bwd_cpu(int n, const float* means2d, const float* conics, const float* opacities,
                     const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
+                    const int32_t* gauss_offsets, const int32_t* gauss_entries,
                     int width, int height, const float* T_final, const int32_t* last,
                     const float* v_out, const float* v_alpha, float* entry_grads,
                     float* v_means2d, float* v_conics, float* v_opacities, float* v_features) {
@@ -155,9 +205,9 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
         alignas(64) int32_t last_k[TILE][TILE];
         const int start = tile_offsets[tile], end = tile_offsets[tile + 1];
         int max_last = start - 1;
-        int row_last[TILE];  // a row's pixels all stopped before entries past this one
+        int chunk_last[TILE][CHUNKS];  // a chunk's pixels all stopped before entries past this one
         for (int r = 0; r < TILE; ++r) {
-            row_last[r] = start - 1;
+            for (int h = 0; h < CHUNKS; ++h) chunk_last[r][h] = start - 1;
             for (int c = 0; c < TILE; ++c) {
                 const bool inside = r < t.rows && c < t.cols;
                 const int64_t px = static_cast<int64_t>(t.y0 + r) * width + t.x0 + c;
@@ -168,9 +218,9 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
                     S[ch][r][c] = 0.0f;
                     vo[ch][r][c] = inside ? v_out[px * CHANNELS + ch] : 0.0f;
                 }
-                row_last[r] = std::max(row_last[r], last_k[r][c]);
+                chunk_last[r][c / LANES] = std::max(chunk_last[r][c / LANES], last_k[r][c]);
+                max_last = std::max(max_last, last_k[r][c]);
             }
-            max_last = std::max(max_last, row_last[r]);
         }
         for (int k = max_last + 1; k < end; ++k)
             for (int j = 0; j < RASTER_GRADS; ++j) entry_grads[int64_t(k) * RASTER_GRADS + j] = 0.0f;
@@ -183,71 +233,81 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
             const float op = opacities[g];
             const float f[CHANNELS] = {features[4 * g], features[4 * g + 1], features[4 * g + 2],
                                        features[4 * g + 3]};
-            float g_mx = 0, g_my = 0, g_c0 = 0, g_c1 = 0, g_c2 = 0, g_op = 0;
-            float g_f0 = 0, g_f1 = 0, g_f2 = 0, g_f3 = 0;
+            const Footprint fp = footprint(c0, c1, c2, op);
+            const float base = t.x0 + 0.5f - mx;
+            // per-lane partial sums over every chunk this entry visits, reduced once at the end
+            alignas(64) float acc[RASTER_GRADS][LANES] = {};
             int r0, r1;
-            reachable_rows(my, reach_y(c0, c1, c2, op), t, r0, r1);
+            reachable_rows(my, row_reach(fp, c0, c1, c2, op), t, r0, r1);
             for (int r = r0; r <= r1; ++r) {
-                if (k > row_last[r]) continue;  // every pixel of the row ended in front of it
                 const float dy = t.y0 + r + 0.5f - my;
-                float* __restrict Tr = T[r];
-                float* __restrict S0 = S[0][r];
-                float* __restrict S1 = S[1][r];
-                float* __restrict S2 = S[2][r];
-                float* __restrict S3 = S[3][r];
-                const float* __restrict vo0 = vo[0][r];
-                const float* __restrict vo1 = vo[1][r];
-                const float* __restrict vo2 = vo[2][r];
-                const float* __restrict vo3 = vo[3][r];
-                const float* __restrict Tfr = Tf[r];
-                const float* __restrict var = va[r];
-                const int32_t* __restrict kr = last_k[r];
-#pragma omp simd reduction(+ : g_mx, g_my, g_c0, g_c1, g_c2, g_op, g_f0, g_f1, g_f2, g_f3)
-                for (int c = 0; c < TILE; ++c) {
-                    const float dx = t.x0 + c + 0.5f - mx;
-                    float vis;
-                    bool clamped;
-                    const float a = pixel_alpha(c0, c1, c2, op, dx, dy, vis, clamped);
-                    // alpha == 0: skipped at this pixel (or behind its last), nothing changes
-                    const float alpha = k <= kr[c] ? a : 0.0f;
-                    float T_px = Tr[c], ra, v_a;
-                    const float w = blend_bwd_alpha(alpha, var[c], Tfr[c], T_px, ra, v_a);
-                    Tr[c] = T_px;
-                    g_f0 += blend_bwd_channel(f[0], vo0[c], w, T_px, ra, S0[c], v_a);
-                    g_f1 += blend_bwd_channel(f[1], vo1[c], w, T_px, ra, S1[c], v_a);
-                    g_f2 += blend_bwd_channel(f[2], vo2[c], w, T_px, ra, S2[c], v_a);
-                    g_f3 += blend_bwd_channel(f[3], vo3[c], w, T_px, ra, S3[c], v_a);
-                    v_a = clamped ? 0.0f : v_a;
-                    v_a = alpha > 0.0f ? v_a : 0.0f;
-                    g_op += vis * v_a;
-                    const float v_sigma = -alpha * v_a;
-                    g_c0 += 0.5f * dx * dx * v_sigma;
-                    g_c1 += dx * dy * v_sigma;
-                    g_c2 += 0.5f * dy * dy * v_sigma;
-                    g_mx += -(c0 * dx + c1 * dy) * v_sigma;
-                    g_my += -(c1 * dx + c2 * dy) * v_sigma;
+                int h0, h1;
+                if (!row_chunks(fp, dy, base, h0, h1)) continue;
+                for (int h = h0; h <= h1; ++h) {
+                    if (k > chunk_last[r][h]) continue;  // every pixel of the chunk ended in front of it
+                    const int o = h * LANES;
+                    float* __restrict Tr = T[r] + o;
+                    float* __restrict S0 = S[0][r] + o;
+                    float* __restrict S1 = S[1][r] + o;
+                    float* __restrict S2 = S[2][r] + o;
+                    float* __restrict S3 = S[3][r] + o;
+                    const float* __restrict vo0 = vo[0][r] + o;
+                    const float* __restrict vo1 = vo[1][r] + o;
+                    const float* __restrict vo2 = vo[2][r] + o;
+                    const float* __restrict vo3 = vo[3][r] + o;
+                    const float* __restrict Tfr = Tf[r] + o;
+                    const float* __restrict var = va[r] + o;
+                    const int32_t* __restrict kr = last_k[r] + o;
+                    const float dx0 = base + o;
+#pragma omp simd
+                    for (int c = 0; c < LANES; ++c) {
+                        const float dx = dx0 + c;
+                        float vis;
+                        bool clamped;
+                        const float a = pixel_alpha(c0, c1, c2, op, dx, dy, vis, clamped);
+                        // alpha == 0: skipped at this pixel (or behind its last), nothing changes
+                        const float alpha = k <= kr[c] ? a : 0.0f;
+                        float T_px = Tr[c], ra, v_a;
+                        const float w = blend_bwd_alpha(alpha, var[c], Tfr[c], T_px, ra, v_a);
+                        Tr[c] = T_px;
+                        acc[6][c] += blend_bwd_channel(f[0], vo0[c], w, T_px, ra, S0[c], v_a);
+                        acc[7][c] += blend_bwd_channel(f[1], vo1[c], w, T_px, ra, S1[c], v_a);
+                        acc[8][c] += blend_bwd_channel(f[2], vo2[c], w, T_px, ra, S2[c], v_a);
+                        acc[9][c] += blend_bwd_channel(f[3], vo3[c], w, T_px, ra, S3[c], v_a);
+                        v_a = clamped ? 0.0f : v_a;
+                        v_a = alpha > 0.0f ? v_a : 0.0f;
+                        acc[5][c] += vis * v_a;
+                        const float v_sigma = -alpha * v_a;
+                        acc[2][c] += 0.5f * dx * dx * v_sigma;
+                        acc[3][c] += dx * dy * v_sigma;
+                        acc[4][c] += 0.5f * dy * dy * v_sigma;
+                        acc[0][c] += -(c0 * dx + c1 * dy) * v_sigma;
+                        acc[1][c] += -(c1 * dx + c2 * dy) * v_sigma;
+                    }
                 }
             }
             float* e = entry_grads + int64_t(k) * RASTER_GRADS;
-            e[0] = g_mx; e[1] = g_my; e[2] = g_c0; e[3] = g_c1; e[4] = g_c2; e[5] = g_op;
-            e[6] = g_f0; e[7] = g_f1; e[8] = g_f2; e[9] = g_f3;
+            for (int j = 0; j < RASTER_GRADS; ++j) {
+                float sum = 0.0f;
+                for (int c = 0; c < LANES; ++c) sum += acc[j][c];
+                e[j] = sum;
+            }
         }
     }
-    }  // omp parallel
-    // Sum the per-entry records per Gaussian (serial: a few adds per entry).
-    std::fill(v_means2d, v_means2d + 2 * int64_t(n), 0.0f);
-    std::fill(v_conics, v_conics + 3 * int64_t(n), 0.0f);
-    std::fill(v_opacities, v_opacities + n, 0.0f);
-    std::fill(v_features, v_features + CHANNELS * int64_t(n), 0.0f);
-    const int64_t m = tile_offsets[tiles];
-    for (int64_t k = 0; k < m; ++k) {
-        const int g = flat_ids[k];
-        const float* e = entry_grads + k * RASTER_GRADS;
-        v_means2d[2 * g] += e[0]; v_means2d[2 * g + 1] += e[1];
-        v_conics[3 * g] += e[2]; v_conics[3 * g + 1] += e[3]; v_conics[3 * g + 2] += e[4];
-        v_opacities[g] += e[5];
-        for (int ch = 0; ch < CHANNELS; ++ch) v_features[CHANNELS * g + ch] += e[6 + ch];
+    // Sum each Gaussian's records, in tile order (its entries as binning listed them).
+#pragma omp for schedule(static, 256)
+    for (int g = 0; g < n; ++g) {
+        float sum[RASTER_GRADS] = {};
+        for (int j = gauss_offsets[g]; j < gauss_offsets[g + 1]; ++j) {
+            const float* e = entry_grads + int64_t(gauss_entries[j]) * RASTER_GRADS;
+            for (int q = 0; q < RASTER_GRADS; ++q) sum[q] += e[q];
+        }
+        v_means2d[2 * g] = sum[0]; v_means2d[2 * g + 1] = sum[1];
+        v_conics[3 * g] = sum[2]; v_conics[3 * g + 1] = sum[3]; v_conics[3 * g + 2] = sum[4];
+        v_opacities[g] = sum[5];
+        for (int ch = 0; ch < CHANNELS; ++ch) v_features[CHANNELS * g + ch] = sum[6 + ch];
     }
+    }  // omp parallel
 }
 
 }  // namespace sc

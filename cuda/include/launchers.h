@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "pixel.h"
 #include "projection.h"
 
 namespace sc {
@@ -24,13 +25,18 @@ void sh_fwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs
 void sh_bwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs,
                 const int32_t* radii, const float* v_colors, float* v_coeffs, float* v_dirs);
 
-// ---- binning: per-tile lists of Gaussian ids sorted by depth.
-// CPU: one call fills tile_offsets [tiles + 1] and returns the entries in flat_ids
-// (allocated by the caller from count_intersections_cpu).
-int64_t count_intersections_cpu(int n, const float* means2d, const int32_t* radii, int width,
+// ---- binning: per-tile lists of Gaussian ids sorted by depth, each Gaussian listed in
+// the tiles its footprint (include/pixel.h) touches. opacities: after compensation.
+// CPU: count_intersections_cpu fills counts [N] and returns their sum M; bin_gaussians_cpu
+// fills tile_offsets [tiles + 1], flat_ids [M], and per Gaussian the flat indices of its
+// entries, gauss_entries [M] at gauss_offsets [N + 1] (tile order), for the gradient sum.
+int64_t count_intersections_cpu(int n, const float* means2d, const float* conics,
+                                const float* opacities, const int32_t* radii, int width,
                                 int height, int32_t* counts);
-void bin_gaussians_cpu(int n, const float* means2d, const int32_t* radii, const float* depths,
-                       int width, int height, int32_t* tile_offsets, int32_t* flat_ids);
+void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const float* opacities,
+                       const int32_t* radii, const float* depths, const int32_t* counts,
+                       int width, int height, int32_t* tile_offsets, int32_t* flat_ids,
+                       int32_t* gauss_offsets, int32_t* gauss_entries);
 
 // ---- compositing: features [N,4] (r, g, b, depth) -> out [H,W,4], T_final [H,W],
 // last [H,W] (flat index of the last contributing entry, or -1).
@@ -40,9 +46,18 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
 // entry_grads [M, 10] (scratch) is reduced into the per-Gaussian gradients.
 void raster_bwd_cpu(int n, const float* means2d, const float* conics, const float* opacities,
                     const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
+                    const int32_t* gauss_offsets, const int32_t* gauss_entries,
                     int width, int height, const float* T_final, const int32_t* last,
                     const float* v_out, const float* v_alpha, float* entry_grads,
                     float* v_means2d, float* v_conics, float* v_opacities, float* v_features);
+
+// ---- the training loss's SSIM (11-tap window, as splatcine/train/loss.py and kornia):
+// a, b [H, W, C] -> moments [5, H, W, C] (blurred a, b, a^2, b^2, ab; for the backward
+// pass), ssim [H, W, C]; backward: v_ssim [H, W, C] -> v_a [H, W, C] (b is fixed).
+constexpr int SSIM_WINDOW = 11;
+void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* moments, float* ssim);
+void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* moments,
+                  const float* v_ssim, float* v_a);
 
 // ---- CUDA: the same algorithm; pointers are device pointers, launched on `stream`.
 void project_fwd_cuda(int n, const float* means, const float* quats, const float* scales,
@@ -61,11 +76,13 @@ void sh_bwd_cuda(int n, int k, int degree, const float* dirs, const float* coeff
 // counts [N] tiles touched per Gaussian; after an inclusive scan into offsets, emit
 // keys (tile << 32 | depth bits) and values (Gaussian id) for sorting; after sorting,
 // tile_ranges marks where each tile's entries start in tile_offsets [tiles + 1].
-void count_intersections_cuda(int n, const float* means2d, const int32_t* radii, int width,
-                              int height, int32_t* counts, void* stream);
-void emit_intersections_cuda(int n, const float* means2d, const int32_t* radii,
-                             const float* depths, const int64_t* offsets, int width, int height,
-                             int64_t* keys, int32_t* values, void* stream);
+void count_intersections_cuda(int n, const float* means2d, const float* conics,
+                              const float* opacities, const int32_t* radii, int width, int height,
+                              int32_t* counts, void* stream);
+void emit_intersections_cuda(int n, const float* means2d, const float* conics,
+                             const float* opacities, const int32_t* radii, const float* depths,
+                             const int64_t* offsets, int width, int height, int64_t* keys,
+                             int32_t* values, void* stream);
 void tile_ranges_cuda(int64_t m, const int64_t* sorted_keys, int tiles, int32_t* tile_offsets,
                       void* stream);
 void raster_fwd_cuda(const float* means2d, const float* conics, const float* opacities,
@@ -87,6 +104,39 @@ SC_HD void tile_range(float mx, float my, int radius, int width, int height, int
     ty0 = static_cast<int>(fmaxf(floorf((my - radius) / TILE), 0.0f));
     tx1 = static_cast<int>(fminf(floorf((mx + radius) / TILE), tiles_x - 1.0f));
     ty1 = static_cast<int>(fminf(floorf((my + radius) / TILE), tiles_y - 1.0f));
+}
+
+// Calls visit(tx, ty) for every tile of the Gaussian's box that its footprint (conic c,
+// opacity after compensation) reaches, row of tiles by row, left to right; returns how
+// many. A tile row's pixel centres span dy in [ya, yb]; the footprint's x-range over that
+// band picks the columns. A box of one tile is taken as it is (no test to pay for).
+template <class Visit>
+SC_HD int visit_tiles(float mx, float my, int radius, float c0, float c1, float c2, float opacity,
+                      int width, int height, Visit&& visit) {
+    int tx0, tx1, ty0, ty1;
+    tile_range(mx, my, radius, width, height, tx0, tx1, ty0, ty1);
+    if (tx0 == tx1 && ty0 == ty1) {
+        visit(tx0, ty0);
+        return 1;
+    }
+    const Footprint fp = footprint(c0, c1, c2, opacity);
+    int count = 0;
+    for (int ty = ty0; ty <= ty1; ++ty) {
+        const float ya = ty * TILE + 0.5f - my;
+        const float yb = fminf(static_cast<float>((ty + 1) * TILE), static_cast<float>(height)) - 0.5f - my;
+        float lo, hi;
+        if (!band_span(fp, ya, yb, lo, hi)) continue;
+        // pixel columns x whose centre x + 0.5 - mx lies in [lo, hi]
+        const float x_lo = fmaxf(ceilf(lo + mx - 0.5f), 0.0f);
+        const float x_hi = fminf(floorf(hi + mx - 0.5f), width - 1.0f);
+        if (!(x_lo <= x_hi)) continue;
+        const int a = static_cast<int>(x_lo) / TILE, b = static_cast<int>(x_hi) / TILE;
+        for (int tx = a > tx0 ? a : tx0; tx <= (b < tx1 ? b : tx1); ++tx) {
+            visit(tx, ty);
+            ++count;
+        }
+    }
+    return count;
 }
 
 }  // namespace sc

@@ -26,7 +26,7 @@ from splatcine.errors import MissingDependencyError
 from splatcine.raster.reference import Projected
 
 CUDA_DIR = Path(__file__).resolve().parents[2] / "cuda"
-CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp")
+CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp", "ssim_cpu.cpp")
 CUDA_SOURCES = ("projection_cuda.cu", "binning_cuda.cu", "rasterize_cuda.cu")
 # -ffast-math for vectorised float math, but NaN/Inf checks must survive (culling relies on them).
 CFLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math",
@@ -180,24 +180,52 @@ class _Composite(torch.autograd.Function):
         ext = load()
         means2d, conics = means2d.contiguous(), conics.contiguous()
         opacities, features = opacities.contiguous(), features.contiguous()
-        tile_offsets, flat_ids = ext.bin_gaussians(means2d, radii, depths.contiguous(), width, height,
-                                                    _stream(means2d))
+        tile_offsets, flat_ids, gauss_offsets, gauss_entries = ext.bin_gaussians(
+            means2d, conics, opacities, radii, depths.contiguous(), width, height, _stream(means2d))
         out, T_final, last = ext.raster_fwd(means2d, conics, opacities, features, tile_offsets,
                                             flat_ids, width, height, _stream(means2d))  # fmt: skip
-        ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids, T_final,
-                              last)  # fmt: skip
+        ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids,
+                              gauss_offsets, gauss_entries, T_final, last)  # fmt: skip
         ctx.size = (width, height)
         return out, 1.0 - T_final
 
     @staticmethod
     def backward(ctx, v_out, v_alpha):
-        means2d, conics, opacities, features, tile_offsets, flat_ids, T_final, last = ctx.saved_tensors
         width, height = ctx.size
         v_means2d, v_conics, v_opacities, v_features = load().raster_bwd(
-            means2d, conics, opacities, features, tile_offsets, flat_ids, width, height,
-            T_final, last, v_out.contiguous(), v_alpha.contiguous(), _stream(means2d),
+            *ctx.saved_tensors[:8], width, height, *ctx.saved_tensors[8:],
+            v_out.contiguous(), v_alpha.contiguous(), _stream(v_out),
         )  # fmt: skip
         return v_means2d, v_conics, v_opacities, v_features, None, None, None, None
+
+
+class _SSIM(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = a.contiguous(), b.contiguous()
+        ssim, moments = load().ssim_fwd(a, b)
+        ctx.save_for_backward(a, b, moments)
+        return ssim
+
+    @staticmethod
+    def backward(ctx, v_ssim):
+        a, b, moments = ctx.saved_tensors
+        return load().ssim_bwd(a, b, moments, v_ssim.contiguous()), None
+
+
+def ssim_map(a: Tensor, b: Tensor) -> Tensor | None:  # [H, W, C] x2 -> [H, W, C]
+    """kornia's per-pixel SSIM (11-pixel window) of `a` against a fixed `b` by the C++ kernel,
+    differentiable in `a`; None where the kernel does not apply (not float32 on the CPU, `b`
+    needing a gradient, an image smaller than the window, or no compiler)."""
+    applies = (a.device.type == "cpu" and a.dtype == b.dtype == torch.float32 and a.shape == b.shape
+               and a.ndim == 3 and min(a.shape[:2]) > 5 and not b.requires_grad)  # fmt: skip
+    if not applies:
+        return None
+    try:
+        load()
+    except MissingDependencyError:
+        return None
+    return _SSIM.apply(a, b)
 
 
 class NativeOps:

@@ -35,10 +35,19 @@ def photometric_loss(
 
 def ssim_map(a: Tensor, b: Tensor) -> Tensor:  # [H, W, C], [H, W, C] -> [H, W, C]
     """Per-pixel SSIM exactly as `kornia.metrics.ssim` computes it (11-pixel Gaussian window,
-    sigma 1.5, reflected borders), with the window applied as two 1D passes over all five
-    moments in one call: about a third faster forward and backward than kornia's
-    differentiable path, whose SSIM was a third of a small training step. Checked against
-    kornia in the tests; the held-out metrics use kornia itself."""
+    sigma 1.5, reflected borders). On the CPU in float32 a C++ kernel does it, forward and
+    backward in one pass each (splatcine.raster._native.ssim_map; oneDNN's depthwise
+    convolution backward made SSIM half of a small training step); elsewhere `ssim_map_torch`.
+    Both are checked against kornia in the tests; the held-out metrics use kornia itself."""
+    from splatcine.raster import _native
+
+    native = _native.ssim_map(a, b)
+    return ssim_map_torch(a, b) if native is None else native
+
+
+def ssim_map_torch(a: Tensor, b: Tensor) -> Tensor:  # [H, W, C], [H, W, C] -> [H, W, C]
+    """`ssim_map` in PyTorch ops: the window applied as two 1D passes over all five moments in
+    one call, about a third faster forward and backward than kornia's differentiable path."""
     channels = a.shape[-1]
     kernel = kornia.filters.get_gaussian_kernel1d(SSIM_WINDOW, 1.5, device=a.device, dtype=a.dtype)
     moments = torch.cat([a, b, a * a, b * b, a * b], dim=-1).permute(2, 0, 1)[None]  # [1, 5C, H, W]

@@ -88,6 +88,21 @@ def dense_case(
     return case
 
 
+def thin_case(seed: int, n: int = 300, width: int = 64, height: int = 48, sh_degree: int | None = None,
+              device: str = "cpu") -> RasterCase:
+    """Needles at every angle (one axis 30-100x the others): their square boxes and tiles are
+    mostly empty, so the footprint culling of binning and of the CPU kernels' rows decides
+    most of what is drawn."""
+    case = random_case(seed, n=n, width=width, height=height, sh_degree=sh_degree, device=device)
+    rng = np.random.default_rng(seed + 2000)
+    t = lambda a: torch.tensor(a, dtype=case.means.dtype, device=device)  # noqa: E731
+    scales = np.exp(rng.uniform(np.log(0.004), np.log(0.01), (n, 3)))
+    scales[np.arange(n), rng.integers(0, 3, n)] = rng.uniform(0.3, 0.5, n)
+    case.scales = t(scales)
+    case.opacities = t(rng.uniform(0.02, 0.99, n))
+    return case
+
+
 def terminated_fraction(case: RasterCase) -> float:
     """Share of pixels whose transmittance, composited through every Gaussian that touches
     them, falls below the 1e-4 stop: the pixels where early termination changes the result.

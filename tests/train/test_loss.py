@@ -18,7 +18,9 @@ def test_ssim_map_matches_kornia_values_and_gradients():
     torch.testing.assert_close(ours, ref, rtol=0, atol=1e-5)
     (v_ours,) = torch.autograd.grad(ours.square().mean(), a)
     (v_ref,) = torch.autograd.grad(ref.square().mean(), a)
-    torch.testing.assert_close(v_ours, v_ref, rtol=1e-4, atol=1e-9)
+    # float32 rounding in another order (the C++ kernel's adjoint against autograd through kornia's
+    # convolutions): relative 1e-4, and near-zero entries within 1e-5 of the largest gradient
+    torch.testing.assert_close(v_ours, v_ref, rtol=1e-4, atol=1e-5 * float(v_ref.abs().max()))
 
 
 def test_ignored_pixels_add_no_loss():
@@ -34,3 +36,25 @@ def test_ignored_pixels_add_no_loss():
         assert torch.equal(loss, loss2) and torch.equal(mse, mse2)
     full, _ = photometric_loss(render, target, None, 0.2)
     assert not torch.equal(full, photometric_loss(render, changed, None, 0.2)[0])  # unmasked: it would
+
+
+def test_native_and_torch_ssim_agree_on_values_and_gradients_at_every_border():
+    """The C++ SSIM (forward and its hand-written adjoint) against the PyTorch ops autograd
+    differentiates, on sizes where the reflected borders of both sides overlap (6, 9, 21)."""
+    from splatcine.raster import _native
+    from splatcine.train.loss import ssim_map_torch
+
+    g = torch.Generator().manual_seed(2)
+    for h, w in ((6, 9), (21, 6), (40, 57)):
+        a = torch.rand(h, w, 3, generator=g, requires_grad=True)
+        b = 0.5 * a.detach() + 0.5 * torch.rand(h, w, 3, generator=g)
+        native = _native.ssim_map(a, b)
+        assert native is not None  # float32 on the CPU: the kernel applies
+        torch.testing.assert_close(native, ssim_map_torch(a, b), rtol=0, atol=1e-5)  # float32 rounding
+        weight = torch.rand(h, w, 3, generator=g)  # an arbitrary upstream gradient
+        (v_native,) = torch.autograd.grad((native * weight).sum(), a)
+        a64 = a.detach().double().requires_grad_(True)
+        (v_ref,) = torch.autograd.grad((ssim_map_torch(a64, b.double()) * weight.double()).sum(), a64)
+        # float32 kernel against float64 autograd: SSIM's quotients amplify rounding where the
+        # local variance is small; 1e-3 relative to the largest gradient.
+        torch.testing.assert_close(v_native.double(), v_ref, rtol=0, atol=1e-3 * float(v_ref.abs().max()))

@@ -1,0 +1,178 @@
+// The training loss's SSIM on the CPU, forward and backward in one pass each: the
+// per-pixel SSIM of a render against a fixed target exactly as kornia computes it (an
+// 11-tap Gaussian window, sigma 1.5, applied separably with reflected borders, C1 and C2
+// for values in [0, 1]), and its gradient with respect to the render. Written out because
+// oneDNN's depthwise convolution backward made SSIM half of a small training step.
+//
+// Images are [H][W][C] (channels interleaved). The window's rows-then-columns blur of the
+// five moments (a, b, a^2, b^2, ab) is saved for the backward pass, which applies the
+// blur's adjoint (columns, then rows, reflections folded back) to three per-pixel maps:
+//   dL/da = B^T(m_mu) + 2 a B^T(m_aa) + b B^T(m_ab).
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "include/launchers.h"
+
+namespace sc {
+
+namespace {
+
+constexpr int R = SSIM_WINDOW / 2;  // window radius
+constexpr float C1 = 0.01f * 0.01f, C2 = 0.03f * 0.03f;  // kornia's, for max_val = 1
+
+// The normalised 11-tap Gaussian, sigma 1.5 (kornia.filters.get_gaussian_kernel1d).
+void window(float* g) {
+    float sum = 0.0f;
+    for (int k = 0; k < SSIM_WINDOW; ++k) {
+        const float x = static_cast<float>(k - R);
+        g[k] = expf(-x * x / (2.0f * 1.5f * 1.5f));
+        sum += g[k];
+    }
+    for (int k = 0; k < SSIM_WINDOW; ++k) g[k] /= sum;
+}
+
+// torch's 'reflect' padding: -1 -> 1, n -> n - 2 (needs n > R).
+inline int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; }
+
+// out = in blurred along x (each row of w pixels of c channels).
+void blur_x(const float* in, float* out, int h, int w, int c, const float* g) {
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; ++y) {
+        const float* __restrict src = in + int64_t(y) * w * c;
+        float* __restrict dst = out + int64_t(y) * w * c;
+        for (int i = R * c; i < (w - R) * c; ++i) {
+            float s = 0.0f;
+            for (int k = 0; k < SSIM_WINDOW; ++k) s += g[k] * src[i + (k - R) * c];
+            dst[i] = s;
+        }
+        for (int x = 0; x < w; x += (x == R - 1 && w - R > R) ? w - 2 * R + 1 : 1)
+            for (int ch = 0; ch < c; ++ch) {
+                float s = 0.0f;
+                for (int k = 0; k < SSIM_WINDOW; ++k) s += g[k] * src[reflect(x + k - R, w) * c + ch];
+                dst[x * c + ch] = s;
+            }
+    }
+}
+
+// out = in blurred along y (rows of n = w * c floats).
+void blur_y(const float* in, float* out, int h, int n, const float* g) {
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; ++y) {
+        float* __restrict dst = out + int64_t(y) * n;
+        std::fill(dst, dst + n, 0.0f);
+        for (int k = 0; k < SSIM_WINDOW; ++k) {
+            const float* __restrict src = in + int64_t(reflect(y + k - R, h)) * n;
+            const float gk = g[k];
+            for (int i = 0; i < n; ++i) dst[i] += gk * src[i];
+        }
+    }
+}
+
+// The adjoint of blur_y: out = B_y^T in.
+void blur_y_adjoint(const float* in, float* out, int h, int n, const float* g) {
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; ++y) {  // out row y gathers every in row whose window reads row y
+        float* __restrict dst = out + int64_t(y) * n;
+        std::fill(dst, dst + n, 0.0f);
+        for (int src_y = std::max(0, y - 2 * R); src_y < std::min(h, y + 2 * R + 1); ++src_y)
+            for (int k = 0; k < SSIM_WINDOW; ++k) {
+                if (reflect(src_y + k - R, h) != y) continue;
+                const float* __restrict src = in + int64_t(src_y) * n;
+                const float gk = g[k];
+                for (int i = 0; i < n; ++i) dst[i] += gk * src[i];
+            }
+    }
+}
+
+// The adjoint of blur_x: out = B_x^T in. Interior pixels read no reflected tap, so there
+// the adjoint is a plain correlation with the (symmetric) window; each of the 2R border
+// pixels of a side gathers from the readers listed once in `taps` (reflections folded in).
+void blur_x_adjoint(const float* in, float* out, int h, int w, int c, const float* g) {
+    struct Tap {
+        int xp, x;
+        float weight;
+    };
+    std::vector<Tap> taps;  // out[xp] += weight * in[x] for the border pixels xp
+    auto border = [&](int xp) { return xp < 2 * R || xp >= w - 2 * R; };
+    for (int x = 0; x < w; ++x)
+        for (int k = 0; k < SSIM_WINDOW; ++k) {
+            const int xp = reflect(x + k - R, w);
+            if (border(xp)) taps.push_back({xp, x, g[k]});
+        }
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; ++y) {
+        const float* __restrict src = in + int64_t(y) * w * c;
+        float* __restrict dst = out + int64_t(y) * w * c;
+        for (int i = 2 * R * c; i < (w - 2 * R) * c; ++i) {  // every reader x = x' - (k - R) is interior
+            float s = 0.0f;
+            for (int k = 0; k < SSIM_WINDOW; ++k) s += g[k] * src[i - (k - R) * c];
+            dst[i] = s;
+        }
+        for (int xp = 0; xp < w; ++xp)
+            if (border(xp))
+                for (int ch = 0; ch < c; ++ch) dst[xp * c + ch] = 0.0f;
+        for (const Tap& t : taps)
+            for (int ch = 0; ch < c; ++ch) dst[t.xp * c + ch] += t.weight * src[t.x * c + ch];
+    }
+}
+
+}  // namespace
+
+void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* moments, float* ssim) {
+    float g[SSIM_WINDOW];
+    window(g);
+    const int64_t n = int64_t(h) * w * c;
+    std::vector<float> raw(5 * n), tmp(n);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+        raw[i] = a[i];
+        raw[n + i] = b[i];
+        raw[2 * n + i] = a[i] * a[i];
+        raw[3 * n + i] = b[i] * b[i];
+        raw[4 * n + i] = a[i] * b[i];
+    }
+    for (int m = 0; m < 5; ++m) {
+        blur_x(raw.data() + m * n, tmp.data(), h, w, c, g);
+        blur_y(tmp.data(), moments + m * n, h, w * c, g);
+    }
+    const float *mu_a = moments, *mu_b = moments + n, *aa = moments + 2 * n, *bb = moments + 3 * n,
+                *ab = moments + 4 * n;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+        const float num = (2.0f * mu_a[i] * mu_b[i] + C1) * (2.0f * (ab[i] - mu_a[i] * mu_b[i]) + C2);
+        const float den = (mu_a[i] * mu_a[i] + mu_b[i] * mu_b[i] + C1) *
+                          ((aa[i] - mu_a[i] * mu_a[i]) + (bb[i] - mu_b[i] * mu_b[i]) + C2);
+        ssim[i] = num / (den + 1e-12f);
+    }
+}
+
+void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* moments,
+                  const float* v_ssim, float* v_a) {
+    float g[SSIM_WINDOW];
+    window(g);
+    const int64_t n = int64_t(h) * w * c;
+    const float *mu_a = moments, *mu_b = moments + n, *aa = moments + 2 * n, *bb = moments + 3 * n,
+                *ab = moments + 4 * n;
+    std::vector<float> maps(3 * n), tmp(n), back(3 * n);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+        // S = A1 A2 / D, D = B1 B2 + 1e-12, in the blurred moments mu_a, aa, ab (b is fixed)
+        const float A1 = 2.0f * mu_a[i] * mu_b[i] + C1, A2 = 2.0f * (ab[i] - mu_a[i] * mu_b[i]) + C2;
+        const float B1 = mu_a[i] * mu_a[i] + mu_b[i] * mu_b[i] + C1;
+        const float B2 = (aa[i] - mu_a[i] * mu_a[i]) + (bb[i] - mu_b[i] * mu_b[i]) + C2;
+        const float inv_D = 1.0f / (B1 * B2 + 1e-12f);
+        const float S = A1 * A2 * inv_D, v = v_ssim[i];
+        maps[i] = v * (2.0f * mu_b[i] * (A2 - A1) - 2.0f * mu_a[i] * S * (B2 - B1)) * inv_D;  // dS/dmu_a
+        maps[n + i] = v * (-S * B1 * inv_D);                                                  // dS/daa
+        maps[2 * n + i] = v * (2.0f * A1 * inv_D);                                            // dS/dab
+    }
+    for (int m = 0; m < 3; ++m) {
+        blur_y_adjoint(maps.data() + m * n, tmp.data(), h, w * c, g);
+        blur_x_adjoint(tmp.data(), back.data() + m * n, h, w, c, g);
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) v_a[i] = back[i] + 2.0f * a[i] * back[n + i] + b[i] * back[2 * n + i];
+}
+
+}  // namespace sc
