@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from splatcine.atomic import atomic_directory
 from splatcine.cameras import Camera, look_at
 from splatcine.io.video import write_image, write_video
 from scenes.moves import _ramp, dolly, intrinsics, orbit, pan, static, truck
+from scenes.output import procedural_directory
 from scenes.world import PIVOT, ProceduralSet
 
 WIDTH, HEIGHT = 320, 180
@@ -80,7 +80,7 @@ def make_case_clip(name: str, out_dir: Path, frames: int = 32, width: int = WIDT
     cameras = moves[name](frames, width, height)
     world = ProceduralSet(seed=seed)
     out_dir = Path(out_dir)
-    with atomic_directory(out_dir, overwrite=True) as tmp:
+    with procedural_directory(out_dir, True, f"{name} case") as tmp:
         if name == "photos":
             order = np.random.default_rng(seed).permutation(frames)  # a folder's name order is not the walk's
             (tmp / "photos").mkdir()

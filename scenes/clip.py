@@ -31,6 +31,7 @@ from splatcine.io.video import write_image, write_video
 from splatcine.scene import layout
 from splatcine.scene.transforms import write_transforms
 from scenes.moves import NAMES, cameras_for
+from scenes.output import procedural_directory
 from scenes.walkers import walkers_set
 from scenes.world import Mover, ProceduralSet
 
@@ -133,7 +134,7 @@ def make_clip(
     cameras, cuts = cameras_for(name, frames, width, height)
     world = set_for(name, seed, frames, fps)
     out_dir = Path(out_dir)
-    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+    with procedural_directory(out_dir, overwrite, f"{name} clip") as tmp:
         (tmp / FRAMES).mkdir()
         if world.mover is not None:
             (tmp / MASKS).mkdir()

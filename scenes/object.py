@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from splatcine.atomic import atomic_directory
 from splatcine.cameras import Camera, Intrinsics, gl_world_from_cam, look_at
 from splatcine.io.video import write_image
 from scenes.geometry import Box, Cylinder, Sphere
+from scenes.output import procedural_directory
 from scenes.textures import MipTexture, Style
 from scenes.world import CONCRETE, PAINT, RUST, WOOD, Prop, _cast, _colours, _edges, _nearest_hits
 from scenes.world import _subpixel_rays, camera_rays, prop_textures
@@ -115,7 +115,7 @@ def write_object_capture(out_dir: Path, views: int = 96, size: int = 400, seed: 
     """A NeRF-synthetic style folder: `transforms.json` and `images/r_N.png` (RGBA); returns the json."""
     out_dir = Path(out_dir)
     cameras = object_cameras(views, size, seed)
-    with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+    with procedural_directory(out_dir, overwrite, "object capture") as tmp:
         (tmp / "images").mkdir()
         frames = []
         for n, camera in enumerate(cameras):

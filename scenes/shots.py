@@ -27,13 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from splatcine.atomic import atomic_directory
 from splatcine.cameras import Camera, look_at
 from splatcine.errors import InputError
 from splatcine.io.video import write_image, write_video
 from scenes.clip import CAMERAS, FRAMES, VIDEO, _camera_from_json, _camera_json, frame_name
 from scenes.geometry import Box
 from scenes.moves import _ramp, intrinsics
+from scenes.output import procedural_directory
 from scenes.textures import MipTexture, Style, make_texture
 from scenes.world import PAINT, PIVOT, TABLE_TOP_Z, ProceduralSet
 
@@ -139,7 +139,7 @@ def make_shot(variant: str, out_dir: Path, frames: int = 16, width: int = 320, h
     cameras = off_path(requested) if variant == "off-path" else requested
     world, truth = variant_set(variant, seed), ProceduralSet(seed=seed)
     out_dir = Path(out_dir)
-    with atomic_directory(out_dir, overwrite=True) as tmp:
+    with procedural_directory(out_dir, True, f"{variant} shot along {path}") as tmp:
         (tmp / FRAMES).mkdir()
         rgbs, changed = [], []
         for i, camera in enumerate(cameras):

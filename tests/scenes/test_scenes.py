@@ -269,6 +269,22 @@ def test_bad_requests_are_one_line_input_errors(tmp_path):
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+def test_a_clip_replaces_its_own_earlier_clip_but_never_a_users_folder(tmp_path):
+    """A second `make demo` rewrites its clip; a folder splatcine did not write is left alone."""
+    from splatcine.errors import InputError
+
+    first = scenes.make_clip("orbit", tmp_path / "clip", frames=3, width=W, height=H)
+    again = scenes.make_clip("pan", tmp_path / "clip", frames=3, width=W, height=H)
+    assert again.video_path.is_file() and json.loads((tmp_path / "clip" / "cameras.json").read_text())["scene"] == "pan"
+    assert first.video_path == again.video_path
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "notes.txt").write_text("keep")
+    with pytest.raises(InputError, match="not written by splatcine"):
+        scenes.make_clip("orbit", user, frames=3, width=W, height=H)
+    assert [p.name for p in user.iterdir()] == ["notes.txt"]
+
+
 def test_public_names_stay():
     # Other areas import these names; renaming one breaks their tests, not ours.
     for name in ("ProceduralSet", "Clip", "make_clip", "load_clip", "write_ground_truth_scene",
