@@ -25,7 +25,7 @@ NAME_HELP = f"The camera move: {', '.join(NAMES)}."
 def make(
     name: str = typer.Argument(..., help=NAME_HELP),
     out: Path = typer.Option(
-        ..., "-o", "--out", help="Clip directory to write (replaced if it exists)."
+        ..., "-o", "--out", help="Clip directory to write (an earlier one splatcine wrote is replaced; any other folder is refused)."
     ),
     frames: int = typer.Option(48, help="Number of frames."),
     width: int = typer.Option(480, help="Image width in pixels (even)."),
@@ -42,7 +42,7 @@ def make(
 def scene(
     name: str = typer.Argument(..., help=NAME_HELP),
     out: Path = typer.Option(
-        ..., "-o", "--out", help="Scene directory to write (replaced if it exists)."
+        ..., "-o", "--out", help="Scene directory to write (an earlier one splatcine wrote is replaced; any other folder is refused)."
     ),
     frames: int = typer.Option(24, help="Number of frames."),
     width: int = typer.Option(480, help="Image width in pixels (even)."),
@@ -62,7 +62,7 @@ def scene(
 @user_errors
 def shot(
     variant: str = typer.Argument("unchanged", help=f"What the shot shows: {', '.join(VARIANTS)}."),
-    out: Path = typer.Option(..., "-o", "--out", help="Shot directory to write (replaced if it exists)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Shot directory to write (an earlier one splatcine wrote is replaced; any other folder is refused)."),
     path: str = typer.Option("second", help="The move: second (inside what the orbit saw), beyond (round the "
                                             "far side of the room), third (the far side again), survey (both)."),
     frames: int = typer.Option(16, help="Number of frames."),
@@ -77,7 +77,7 @@ def shot(
 @app.command("object")
 @user_errors
 def object_capture(
-    out: Path = typer.Option(..., "-o", "--out", help="Capture directory to write (replaced if it exists)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Capture directory to write (an earlier one splatcine wrote is replaced; any other folder is refused)."),
     views: int = typer.Option(96, help="Number of views round the object."),
     size: int = typer.Option(400, help="Image width and height in pixels."),
 ) -> None:
