@@ -131,25 +131,32 @@ def run_sfm(
     seconds.update({f"mapping_{i}_{a.mapper.split()[0]}": a.seconds for i, a in enumerate(attempts)})
     if not models:
         raise ReconstructionError(_failure_message(attempts, len(names), parallax, settings))
-    stats_of = {a.mapper: a.stats for a in attempts if a.mapper in models}
+    t = time.perf_counter()
+    profiles = {}
+    if settings.focal_profile:
+        # Every trusted model is profiled before the choice, not only the one chosen: a mapper's
+        # wrong focal is a local minimum the profile can leave (`focal_profile`), so the models are
+        # compared as refit, not as the mappers left them (on the procedural dolly both mappers stop
+        # at a wrong focal, 338 and 197 px, and which one the profile then rescued decided the answer).
+        for lb in [lb for lb in models if "focal fixed" not in lb]:  # a focal held at the prior stays held
+            profiles[lb] = focal_profile(models[lb], settings)
+            models[lb] = profiles[lb].model
+    seconds["focal_profile"] = time.perf_counter() - t
+    stats_of = {lb: m.stats() for lb, m in models.items()}
     label, reason, agreement = choose_model(models, stats_of, settings.mapper)
     model, stats = models[label], stats_of[label]
-    assert stats is not None
     if stats.median_triangulation_deg < settings.min_parallax_deg:
         raise ReconstructionError(
             f"the camera does not translate: {stats.median_triangulation_deg:.1f} degrees of "
             "parallax in the model (median triangulation angle); SfM needs the camera to move"
         )
-    t = time.perf_counter()
     focal_range, focal_fit = None, {}
-    if settings.focal_profile and "focal fixed" not in label:  # a focal held at the prior stays held
-        profile = focal_profile(model, settings)
+    if label in profiles:
+        profile = profiles[label]
         if profile.escaped_from_px is not None:
-            model, stats = profile.model, profile.model.stats()
             reason += (f"; refit from another focal, its matches fit {stats.focal_px:.0f} px better than the "
                        f"mapper's {profile.escaped_from_px:.0f} px ({stats.mean_reprojection_px:.2f} px error)")
         focal_range, focal_fit = profile.range_px, profile.fixed_error_px
-    seconds["focal_profile"] = time.perf_counter() - t
     warnings = _warnings(label, stats, focal_range, agreement)
     if focal_range is not None and agreement is not None and not agreement["agree"]:
         # the other mapper's focal is evidence too when its model fits its matches about as well
