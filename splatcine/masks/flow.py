@@ -89,8 +89,14 @@ def two_view(x0: np.ndarray, x1: np.ndarray, threshold_px: float, seed: int = 0)
         return None, 0.0, None, 0.0
     cv2.setRNGSeed(seed)  # USAC samples from OpenCV's global generator: the same masks on every run
     a, b = np.ascontiguousarray(x0, np.float64), np.ascontiguousarray(x1, np.float64)
-    F, f_in = cv2.findFundamentalMat(a, b, cv2.USAC_MAGSAC, threshold_px, 0.999, 2000)
-    H, h_in = cv2.findHomography(a, b, cv2.USAC_MAGSAC, threshold_px, maxIters=2000, confidence=0.999)
+    try:
+        F, f_in = cv2.findFundamentalMat(a, b, cv2.USAC_MAGSAC, threshold_px, 0.999, 2000)
+    except cv2.error:  # USAC asserts on degenerate samples (matches piled on a few points): no model
+        F, f_in = None, None
+    try:
+        H, h_in = cv2.findHomography(a, b, cv2.USAC_MAGSAC, threshold_px, maxIters=2000, confidence=0.999)
+    except cv2.error:
+        H, h_in = None, None
     f_share = float(f_in.mean()) if F is not None and F.shape == (3, 3) else 0.0
     h_share = float(h_in.mean()) if H is not None else 0.0
     return (F[:3] if f_share else None), f_share, H, h_share

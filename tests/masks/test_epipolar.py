@@ -47,3 +47,20 @@ def test_transfer_error_of_a_homography():
     p = np.column_stack([x0, np.ones(2)]) @ H.T
     x1 = p[:, :2] / p[:, 2:] + np.array([[3.0, 4.0], [0.0, 0.0]])
     np.testing.assert_allclose(transfer_error(H, x0, x1), [5.0, 0.0], atol=1e-9)  # float64 round-off
+
+
+def test_matches_piled_on_a_few_points_give_no_model_instead_of_an_opencv_assertion():
+    """re10k 0f47577 crashed `reconstruct` in the first masks pass: OpenCV's USAC asserts
+    (`!model.empty()`) when the flow samples repeat a few points; found again here by search."""
+    from splatcine.masks.flow import two_view
+
+    rng = np.random.default_rng(0)
+    corners = np.array([[4.0, 4.0], [60.0, 12.0], [100.0, 70.0], [150.0, 30.0]])
+    raised = 0
+    for seed in range(40):  # the assertion hit 10% of such samples before the fix
+        x0 = np.repeat(corners, 8, axis=0)
+        x1 = x0 + rng.normal(0, 1, x0.shape)
+        F, f_share, H, h_share = two_view(x0, x1, 0.5, seed=seed)
+        assert (F is None) == (f_share == 0.0) and (H is None) == (h_share == 0.0)
+        raised += F is None
+    assert raised > 0  # some of these samples really are degenerate for a fundamental matrix
