@@ -57,7 +57,22 @@ class EpipolarSettings:
     # 34 / 28 / 26% of the set; without lost flow counted, at most 62% of the walker.) The
     # real clips' shares are in benchmarks/results/masks.json.
     feature_px: float = 0.5
+    # ... and above this many robust noise scales of the frame's own residual (sigma = median / 0.6745,
+    # a half-normal's): real footage is noisier than the procedural set. On RealEstate10K clips
+    # and DAVIS lady-running the set's median residual is 0.2-0.4 px, so 0.5 px alone took
+    # 30-40% of every static frame; 3 sigma (4.4x the median, 1-1.8 px there) is the static set's
+    # tail, while the procedural set's 0.05-0.15 px median leaves `feature_px` in charge.
+    feature_sigmas: float = 3.0
     feature_grow_px: int = 3  # the mask is widened by this much (work pixels): the mover's blurred edge
+    # Lost flow counts as motion only this close (work pixels, 3% of the width) to a pixel of high
+    # residual: a fast mover's flow fails in its core while its edges measure, but on real footage
+    # flow also fails on 22-40% of a static frame (blank walls, forward motion), in regions that
+    # touch some high residual somewhere. Measured with `reconstruct --masks auto`: counting every
+    # touching lost region took 34-50% of static RealEstate10K frames and moved 0c11dbe's cameras
+    # from 0.39% to 1.70% of the path (0c9b371 0.38% -> 1.11%, its focal 0.48 -> 0.63x); within
+    # 10 px, 0c11dbe is at 0.14% and the walkers clip keeps 0.24% (true masks 0.21%, whole lost
+    # regions 0.27%; walker recall 0.60 against 0.78). None: the whole touching region; 0: none.
+    lost_reach_px: int | None = 10
 
 
 def feature_masks(
@@ -69,10 +84,13 @@ def feature_masks(
 
     For SfM, missing a large mover costs the cameras (its matches pass two-view checks over
     short baselines and pull the focal length and poses), while masking some of the set
-    costs only features. So this mask takes every pixel above `feature_px` over long gaps,
-    and the pixels whose flow failed its forward-backward check in every pair that keeps them
-    in view (a fast mover's flow fails over these gaps; leaving the view is no evidence),
-    opened against specks and widened by `feature_grow_px`.
+    costs only features. So this mask takes every pixel above `feature_px` (and above the
+    frame's own noise, `feature_sigmas`) over long gaps, and the regions whose flow failed its
+    forward-backward check in every pair that keeps them in view where they touch such pixels
+    (a fast mover's flow fails over these gaps while its edges still measure; leaving the view
+    is no evidence, and neither is lost flow alone: on real footage it fails on 25-60% of a
+    static frame, blank walls and forward motion), opened against specks and widened by
+    `feature_grow_px`.
     """
     n = len(images)
     height, width = images[0].shape[:2]
@@ -85,10 +103,28 @@ def feature_masks(
     masks = []
     for i in range(n):
         raw, lost = _residual(i, neighbours[i], flows, settings)
-        moving = ndimage.binary_opening((raw > settings.feature_px) | lost, iterations=1)
+        measured = raw[np.isfinite(raw)]
+        noise = float(np.median(measured)) / 0.6745 if measured.size else 0.0
+        high = raw > max(settings.feature_px, settings.feature_sigmas * noise)
+        if settings.lost_reach_px is None:
+            near = _touching(lost, high)
+        elif settings.lost_reach_px > 0:
+            near = lost & ndimage.binary_dilation(high, iterations=settings.lost_reach_px)
+        else:
+            near = np.zeros_like(lost)
+        moving = ndimage.binary_opening(high | near, iterations=1)
         moving = ndimage.binary_dilation(moving, iterations=settings.feature_grow_px)
         masks.append(flow_mod.resize(moving.astype(np.uint8), width, height, nearest=True) > 0)
     return masks
+
+
+def _touching(regions: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The connected regions [h, w] bool of `regions` that touch (8-neighbourhood) a pixel of `seeds`."""
+    labels, count = ndimage.label(regions, structure=np.ones((3, 3)))
+    if count == 0:
+        return np.zeros_like(regions)
+    hit = np.unique(labels[ndimage.binary_dilation(seeds, structure=np.ones((3, 3))) & regions])
+    return np.isin(labels, hit[hit > 0])
 
 
 def _neighbours(grays: list[np.ndarray], s: EpipolarSettings) -> list[list[int]]:

@@ -63,7 +63,7 @@ def test_a_still_set_gets_empty_masks():
     assert found.fractions.max() == 0.0, found.fractions  # no region survives: nothing is masked
     # the first SfM pass's feature mask loses some of a still set (occlusion edges, weak texture)
     spared = np.stack(feature_masks(images)).mean()
-    assert spared < 0.35, spared  # measured 22% here (SfM keeps the rest; 0.35 leaves room for flow noise)
+    assert spared < 0.35, spared  # measured 22% before lost flow was limited to near movers (SfM keeps the rest; 0.35 leaves room for flow noise)
 
 
 def test_feature_masks_take_the_walker_before_any_camera_is_known(moving_shot):
@@ -73,10 +73,11 @@ def test_feature_masks_take_the_walker_before_any_camera_is_known(moving_shot):
     walker, static = truth == 0, truth == -1
     recall = (masks & walker).sum() / walker.sum()
     lost = (masks & static).sum() / static.sum()
-    # what keeps the walker out of SfM: measured 0.79 here, 0.88 on the 32-frame bench clip,
-    # where SfM's centre error drops from 2% to 0.3% (benchmarks/results/masks.json)
-    assert recall > 0.7, recall
-    assert lost < 0.35, lost  # features lost on the set: measured 21% (SfM keeps the rest)
+    # what keeps the walker out of SfM: measured 0.60 here since lost flow counts only near high
+    # residual (0.79 before); on the 32-frame bench clip SfM's centre error is then 0.24% against
+    # 2.3% with no masks and 0.21% with the true ones (EpipolarSettings.lost_reach_px)
+    assert recall > 0.5, recall
+    assert lost < 0.25, lost  # features lost on the set: measured 15.5% (21% before; SfM keeps the rest)
 
 
 def test_find_moving_reads_a_folder_and_the_sheet_shows_the_masks(moving_shot, tmp_path):
