@@ -26,6 +26,11 @@ SFM_RERUN_FRACTION = 0.01
 # walkers clip to within 1.5x of the true masks' error without a re-run; the re-run on top of
 # that is not measured yet (bench_masks runs it as "auto, SfM re-run with the masks").
 SFM_RERUN_DEFAULT = False
+# Both passes take the static set to be what most of the image agrees on (the consensus of the
+# two-view fits, the cameras SfM finds). Masks covering more than this share on average mean
+# that assumption failed (MotionCtrl's dog fills the frame while its generated field changes:
+# 77% masked), and `reconstruct` warns instead of presenting the masks as found movers.
+MOSTLY_MOVING = 0.5
 # The first SfM pass of `--masks auto` takes no features where flow breaks the two-view
 # geometry of the set over 12-24 px of image motion (`splatcine.masks.epipolar.feature_masks`).
 SFM_FEATURE_MASKS = True

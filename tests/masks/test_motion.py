@@ -123,3 +123,11 @@ def test_tracking_carries_a_mover_through_the_frames_geometry_missed_but_not_a_o
     for i in (0, 1, 2, 6, 7):  # frames that found the mover themselves keep their own mask
         assert not added[i].any(), i
     assert not any((a & speck).any() for a in added)  # found by one frame only: not spread
+
+
+def test_masks_covering_most_frames_are_reported_as_a_doubt_not_as_movers():
+    from splatcine.reconstruct import mostly_moving_warning
+
+    assert mostly_moving_warning({0: 0.29, 1: 0.22}) is None  # the walkers: a fifth of each frame moves
+    warning = mostly_moving_warning({0: 0.9, 1: 0.64})  # like MotionCtrl's dog: 77% on average
+    assert warning is not None and "77%" in warning and "masks.png" in warning
