@@ -25,7 +25,8 @@ SFM_RERUN_FRACTION = 0.01
 # 20-35% of each keyframe, walker IoU 0.90, ball 0.92) the re-run with the final masks gave
 # a 0.44% centre error and 0.26 deg against 0.27% and 0.17 deg without it (true masks: 0.21%,
 # 0.12 deg), for a second SfM that took the run from 595 s to 1523 s (one run each, loaded
-# machine; benchmarks/results/masks.json). With a first pass on whole frames it made the
+# machine); on the same clip at 24 frames (masks 27%), 0.51% and 0.30 deg against 0.22% and
+# 0.13 deg (benchmarks/results/masks.json). With a first pass on whole frames it made the
 # cameras worse too (a still dolly: 2.9% centre error against < 1%; the walkers clip: 2.2%
 # against 2.0%), because masks judged against pulled cameras miss the mover.
 SFM_RERUN_DEFAULT = False
