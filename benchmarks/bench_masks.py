@@ -45,6 +45,7 @@ CLIPS = {
     "lady_running": DATA / "davis_lady_running/lady-running.mp4",
     "motionctrl_dog": DATA / "motionctrl_videocrafter/MotionCtrl_dog_0.mp4",
     "rollercoaster": DATA / "vda_examples/davis_rollercoaster.mp4",
+    "dynamicrafter_dolly": DATA / "dynamicrafter_dolly/springtime_landscape.gif",  # a still set: no mover
 }
 
 

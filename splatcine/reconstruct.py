@@ -252,11 +252,25 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
     )
     if has_masks:
         _write_mask_sheet(root, names, cameras)
+    if report.masks == "auto" and (warning := mostly_moving_warning(report.masked_fraction)):
+        report.warnings.append(warning)
     if frames.jumps:
         listed = ", ".join(str(j) for j in frames.jumps)
         report.warnings.append(f"a jump at frame(s) {listed}: the image changes at once, but matches link the "
                                "frames across it (one location), so it is posed as one shot")
     return report, normalization, result
+
+
+def mostly_moving_warning(masked_fraction: dict[int, float]) -> str | None:
+    """A warning when automatic masks (source frame -> share masked) cover most of the frames."""
+    from splatcine.masks.auto import MOSTLY_MOVING
+
+    share = float(np.mean(list(masked_fraction.values()))) if masked_fraction else 0.0
+    if share <= MOSTLY_MOVING:
+        return None
+    return (f"the automatic masks cover {share:.0%} of the frames on average: most of the image disagrees with "
+            "one static set (a mover filling the frame, or a generated set that changes), so the cameras and "
+            f"masks may both be wrong; look at {layout.MASK_SHEET}, or pass --masks none or your own")
 
 
 def _sfm_without_movers(root: Path, work: Path, frames: Ingested, names: dict[str, int],

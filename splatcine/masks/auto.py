@@ -16,16 +16,25 @@ from splatcine.io.video import read_image, write_image
 from splatcine.masks.motion import MotionSettings, motion_masks
 from splatcine.progress import ProgressCallback, silent
 
-# With `sfm_rerun`, SfM runs again with the masks when they cover at least this share of
-# the keyframes on average (below it RANSAC already drops the few features on movers).
+# With `SFM_RERUN_DEFAULT`, SfM runs again with the masks when they cover at least this share
+# of the keyframes on average (not measured: below it, RANSAC is expected to drop the few
+# features on movers).
 SFM_RERUN_FRACTION = 0.01
-# The re-run is off by default. With a first pass on whole frames it made the cameras worse in
-# both cases measured (a still dolly: 2.9% centre error against < 1%; the walkers clip: 2.2%
-# against 2.0%), because masks judged against pulled cameras miss the mover. The first pass
-# now keeps its features off what flow shows moving (`SFM_FEATURE_MASKS`), which brings the
-# walkers clip to within 1.5x of the true masks' error without a re-run; the re-run on top of
-# that is not measured yet (bench_masks runs it as "auto, SfM re-run with the masks").
+# The re-run is off by default: measured, it did not help. The first pass already keeps its
+# features off what flow shows moving (`SFM_FEATURE_MASKS`). On the walkers clip (masks cover
+# 20-35% of each keyframe, walker IoU 0.90, ball 0.92) the re-run with the final masks gave
+# a 0.44% centre error and 0.26 deg against 0.27% and 0.17 deg without it (true masks: 0.21%,
+# 0.12 deg), for a second SfM that took the run from 595 s to 1523 s (one run each, loaded
+# machine); on the same clip at 24 frames (masks 27%), 0.51% and 0.30 deg against 0.22% and
+# 0.13 deg (benchmarks/results/masks.json). With a first pass on whole frames it made the
+# cameras worse too (a still dolly: 2.9% centre error against < 1%; the walkers clip: 2.2%
+# against 2.0%), because masks judged against pulled cameras miss the mover.
 SFM_RERUN_DEFAULT = False
+# Both passes take the static set to be what most of the image agrees on (the consensus of the
+# two-view fits, the cameras SfM finds). Masks covering more than this share on average mean
+# that assumption failed (MotionCtrl's dog fills the frame while its generated field changes:
+# 77% masked), and `reconstruct` warns instead of presenting the masks as found movers.
+MOSTLY_MOVING = 0.5
 # The first SfM pass of `--masks auto` takes no features where flow breaks the two-view
 # geometry of the set over 12-24 px of image motion (`splatcine.masks.epipolar.feature_masks`).
 SFM_FEATURE_MASKS = True

@@ -12,7 +12,8 @@ import pytest
 
 from scenes import ProceduralSet, back_project
 from scenes.walkers import walkers, walkers_set
-from splatcine.masks import find_moving, motion_masks, write_mask_sheet
+from splatcine.masks import MotionSettings, find_moving, motion_masks, write_mask_sheet
+from splatcine.masks.motion import track
 from splatcine.masks.epipolar import feature_masks
 from splatcine.io.video import read_image, write_image
 
@@ -53,7 +54,7 @@ def test_masks_cover_each_mover_and_spare_the_set(moving_shot):
         assert iou >= 0.7, (obj is walker, iou)  # the issue's bar
     static = truth == -1
     false_positive = (masks & static).sum() / static.sum()
-    assert false_positive < 0.02, false_positive  # the issue's bar; measured ~0.7%
+    assert false_positive < 0.02, false_positive  # the issue's bar; measured 1.1% (IoU walker 0.89, ball 0.82)
 
 
 def test_a_still_set_gets_empty_masks():
@@ -93,3 +94,41 @@ def test_find_moving_reads_a_folder_and_the_sheet_shows_the_masks(moving_shot, t
     sheet = read_image(tmp_path / "sheet.png")
     red = (sheet[..., 0] > 150) & (sheet[..., 1] < 120) & (sheet[..., 2] < 120)
     assert red.mean() > 0.02  # the masks are tinted red on the sheet
+
+
+def _sliding_square(frames: int = 8, h: int = 60, w: int = 80, size: int = 16, speed: int = 2):
+    """Masks of a square sliding `speed` px right per frame over a still background, and the exact
+    flows both ways between consecutive frames (the uncovered background fails the fb check)."""
+    truth, flows = [], {}
+    for i in range(frames):
+        m = np.zeros((h, w), bool)
+        m[20:20 + size, 10 + speed * i:10 + speed * i + size] = True
+        truth.append(m)
+    for i in range(frames - 1):
+        ahead, back = np.zeros((h, w, 2), np.float32), np.zeros((h, w, 2), np.float32)
+        ahead[truth[i], 0], back[truth[i + 1], 0] = speed, -speed
+        flows[i, i + 1], flows[i + 1, i] = ahead, back
+    return truth, flows
+
+
+def test_tracking_carries_a_mover_through_the_frames_geometry_missed_but_not_a_one_frame_error():
+    truth, flows = _sliding_square()
+    own = [m.copy() if i not in (3, 4, 5) else np.zeros_like(m) for i, m in enumerate(truth)]
+    speck = np.zeros_like(own[1])
+    speck[45:55, 50:62] = True  # a patch of the set one frame's error masked
+    own[1] |= speck
+    added = track(own, flows, MotionSettings())
+    for i in (3, 4, 5):  # the mover is found again where its flow takes it
+        iou = (added[i] & truth[i]).sum() / (added[i] | truth[i]).sum()
+        assert iou > 0.9, (i, iou)  # the carried core is widened back to the edge: exact flow, exact mask
+    for i in (0, 1, 2, 6, 7):  # frames that found the mover themselves keep their own mask
+        assert not added[i].any(), i
+    assert not any((a & speck).any() for a in added)  # found by one frame only: not spread
+
+
+def test_masks_covering_most_frames_are_reported_as_a_doubt_not_as_movers():
+    from splatcine.reconstruct import mostly_moving_warning
+
+    assert mostly_moving_warning({0: 0.29, 1: 0.22}) is None  # the walkers: a fifth of each frame moves
+    warning = mostly_moving_warning({0: 0.9, 1: 0.64})  # like MotionCtrl's dog: 77% on average
+    assert warning is not None and "77%" in warning and "masks.png" in warning
