@@ -217,9 +217,12 @@ def run_splatcine(case: Case, work: Path) -> dict:
                focal_ratio=report.focal_px / max(result.scene.frames[0].camera.intrinsics.width,
                                                   result.scene.frames[0].camera.intrinsics.height),
                warnings=report.warnings, attempts=report.mapper_attempts)
-    for key in ("focal_range_px", "focal_fit_px", "mapper_reason", "mapper_agreement", "duplicates", "jumps"):  # newer reports only
+    for key in ("focal_range_px", "focal_fit_px", "mapper_reason", "mapper_agreement", "duplicates", "jumps",
+                "masks", "masks_feature_fraction"):  # newer reports only
         if getattr(report, key, None) is not None:
             row[key] = getattr(report, key)
+    if getattr(report, "masked_fraction", None):  # the share of each kept frame the automatic masks took
+        row["masked_fraction_mean"] = float(np.mean(list(report.masked_fraction.values())))
     frames = result.scene.frames
     _errors(row, [f.camera.cam_from_world for f in frames], [f.source_frame for f in frames], ref)
     row["candidates"] = {}
