@@ -28,7 +28,9 @@ def _errors(result: Reconstruction, clip):
 # refit leaves that local minimum (276.8 px, truth 277.1, 0.06%, 0.48 -> 0.20 px). Measured: passing
 # in a plain process and in 3 of 4 pytest runs (one before every seed was pinned, two after), failing
 # once after; why one run differs is not found yet (the rendered clip's hash was the same in the
-# plain runs). Open until it passes three runs in a row: issue 9.
+# plain runs). Since 2026-11-30 both mappers' models are profiled before the choice, so the answer
+# no longer hangs on which one the profile rescued; passed in a fresh process after that (276.1 px,
+# 0.065%). Open until it passes three runs in a row: issue 9.
 _DOLLY_OPEN = pytest.mark.xfail(reason="issue 9: the dolly passed 3 of 4 pytest runs (see above)", strict=False)
 
 
