@@ -21,9 +21,9 @@ from splatcine.gaussians import Gaussians, rgb_to_sh_dc
 K = Intrinsics(100.0, 100.0, 80.0, 45.0, 160, 90)
 WALL_Y, CENTRE = 2.0, np.array([0.0, 2.0, 1.0])  # the wall is the plane y = 2, filmed around this point
 SPACING = 0.025  # m between the wall's Gaussians: 0.6 px from 4 m
-NEEDLE_X = 0.8  # the wall right of this is the edge of what the shot saw: needles there
-STRETCH = 100.0  # a needle's long axis, along its source ray, is this many times its width
-PATCH_X = -1.8  # a patch painted here is a change (the needles' smears reach 2 m left of their edge)
+NEEDLE_X = 1.2  # the wall right of this is the edge of what the shot saw: needles there
+STRETCH = 150.0  # a needle's long axis, along its source ray, is this many times its width
+PATCH_X = -1.8  # a patch painted here is a change (left of where the needles smear)
 SOURCE_DEGREES = (-12.0, -10.0, -8.0)  # the first shot: a narrow cluster of views from 6 m, left of the wall's axis
 
 
@@ -84,10 +84,10 @@ def test_splat_sigma_is_the_size_of_the_gaussians_on_screen():
 
 
 def test_needles_at_the_edge_of_what_the_shot_saw_are_not_a_change_but_a_repaint_beside_them_is():
-    # the second shot comes in to 4 m and 22-28 degrees round from the first (inside what the first saw,
+    # the second shot comes in to 4 m and 20-28 degrees round from the first (inside what the first saw,
     # from directions the unseen mask still accepts): the needles are smears wider than MAX_SPLAT_SIGMA_PX
     sources = [_around(a, 6.0) for a in SOURCE_DEGREES]
-    shot = [_around(a, 4.0) for a in (14.0, 16.0, 18.0)]
+    shot = [_around(a, 4.0) for a in (12.0, 14.0, 16.0)]
     truth = _splat(needles=False)  # the generated frames: the set as it is
     frames = [(np.clip(_render(truth, c), 0, 1) * 255 + 0.5).astype(np.uint8) for c in shot]
     scene = _splat(needles=True)
@@ -95,8 +95,8 @@ def test_needles_at_the_edge_of_what_the_shot_saw_are_not_a_change_but_a_repaint
     unchanged = compare(scene, shot, frames, sources)
     assert unchanged.changes == [], [(c.first, c.last, c.boxes) for c in unchanged.changes]
     for score in unchanged.scores.values():
-        assert score.coarse > 0.2  # the needles cover 30-60% of each frame: counted, not compared
-        assert score.compared > 0.2  # the wall left of them is compared (26-60% of a frame)
+        assert score.coarse > 0.2  # the needles: 24-36% of each frame, counted, not compared
+        assert score.compared > 0.2  # the wall left of them is compared (28-52% of a frame)
 
     # what the check did before it asked the splat's resolution: the needles were a change
     before = cons.splat_sigma
