@@ -16,8 +16,8 @@ $(VENV)/.splatcine-installed: pyproject.toml scripts/setup.sh
 # generated next shot (the procedural set filmed round its far side: no video model runs here)
 # is checked against the set and folded into it, and the move is rendered again from the grown set.
 # The stand-in is the set itself, so the check must pass (exit 0): on 2026-11-30's demo scene it
-# does (24/24 frames placed, masked PSNR 24.1 dB, no change; it notes that frames 11-23 show up to
-# 5% of the set rendered too coarsely to judge). Before the splat's resolution counted it failed
+# does (24/24 frames placed, masked PSNR 24.2 dB, no change; it notes that frames 12-23 show up to
+# 4% of the set rendered too coarsely to judge). Before the splat's resolution counted it failed
 # there with two false changes, so a failing check here is a bug, and stops the demo.
 # The extension trains 300 steps, to keep the demo near ten minutes on two cores.
 demo: setup
