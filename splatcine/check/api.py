@@ -140,47 +140,69 @@ def check(
 def assess(scene: Scene, gaussians, located: Localised, requested: list[Camera] | None,
            settings: CheckSettings, progress: ProgressCallback = silent) -> CheckResult:
     """Adherence, consistency and the verdict for a localised shot (what `check` does after `localise`)."""
-    from splatcine.render import render_cameras
-
     reg = located.registration
     count = len(located.frames)
-    seconds: dict[str, float] = {}
     adh = None
     if requested is not None:
         adh = adherence(reg.cameras, requested_for(requested, count))
 
-    t = time.perf_counter()
-    placed = reg.placed
-    rendered = render_cameras(gaussians, [reg.cameras[i] for i in placed], scene.cameras,
-                              backend=settings.backend, progress=progress)
-    seconds["render"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    scores: dict[int, FrameScore] = {}
-    regions: list[list | None] = [None] * count
-    errors = np.zeros((count, *located.frames[0].shape[:2]), np.float32)
-    renders = np.zeros((count, *located.frames[0].shape), np.uint8)
-    for n, i in enumerate(placed):
-        observed = consistency.observed_space(rendered.depth[n], reg.cameras[i], scene.cameras)
-        score, error, _ = consistency.score_frame(located.frames[i], rendered.color[n], rendered.alpha[n],
-                                                  rendered.unseen[n], observed)
-        scores[i], errors[i], renders[i] = score, error, rendered.color[n]
-        regions[i] = consistency.frame_regions(error) if score.compared >= MIN_COMPARED else []
-        progress(Progress("compare", n + 1, len(placed)))
-    changes = consistency.changed_regions(regions)
-    seconds["compare"] = time.perf_counter() - t
+    compared = compare(gaussians, reg.cameras, located.frames, scene.cameras, backend=settings.backend,
+                       progress=progress)
+    scores, changes = compared.scores, compared.changes
 
     frames = [FrameCheck(i, reg.cameras[i], reg.inliers[i], reg.reprojection_px[i], scores.get(i))
               for i in range(count)]
     judged = [s for s in scores.values() if s.psnr is not None and s.compared >= MIN_COMPARED]
     psnr = float(np.mean([min(s.psnr, 99.0) for s in judged])) if judged else None
     ssim = float(np.mean([s.ssim for s in judged])) if judged else None
-    findings, notes = _verdict(located, adh, judged, psnr, changes, settings)
+    findings, notes = _verdict(located, adh, scores, psnr, changes, settings)
     return CheckResult(located.shot, not findings, findings, frames, changes, adh, reg.focal_px, psnr, ssim,
-                       notes, seconds, renders=renders, error_maps=errors)
+                       notes, compared.seconds, renders=compared.renders, error_maps=compared.errors)
 
 
-def _verdict(located: Localised, adh: Adherence | None, judged: list[FrameScore], psnr: float | None,
+@dataclass
+class Comparison:
+    """The placed frames of a shot against the splat rendered at their cameras."""
+
+    scores: dict[int, FrameScore]  # frame index -> its score (placed frames only)
+    changes: list[ChangeRegion]
+    renders: np.ndarray  # [F, H, W, 3] uint8, 0 where unplaced
+    errors: np.ndarray  # [F, H, W] float32 error maps in 0-1, 0 where not compared
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def compare(gaussians, cameras: list[Camera | None], frames: list[np.ndarray], source_cameras: list[Camera], *,
+            backend: str = "auto", progress: ProgressCallback = silent) -> Comparison:
+    """Render the splat at each placed camera (None: not placed) and score the frame [H, W, 3] uint8
+    there, where the `source_cameras` (the scene's shot) saw the set well; link the changed regions."""
+    from splatcine.render import render_cameras
+
+    seconds = {}
+    t = time.perf_counter()
+    placed = [i for i, c in enumerate(cameras) if c is not None]
+    rendered = render_cameras(gaussians, [cameras[i] for i in placed], source_cameras, backend=backend,
+                              progress=progress)
+    seconds["render"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    scores: dict[int, FrameScore] = {}
+    regions: list[list | None] = [None] * len(frames)
+    errors = np.zeros((len(frames), *frames[0].shape[:2]), np.float32)
+    renders = np.zeros((len(frames), *frames[0].shape), np.uint8)
+    for n, i in enumerate(placed):
+        observed = consistency.observed_space(rendered.depth[n], cameras[i], source_cameras)
+        sigma = consistency.splat_sigma(gaussians, cameras[i], backend)
+        score, error, _ = consistency.score_frame(frames[i], rendered.color[n], rendered.alpha[n],
+                                                  rendered.unseen[n], observed, sigma)
+        scores[i], errors[i], renders[i] = score, error, rendered.color[n]
+        regions[i] = consistency.frame_regions(error) if score.compared >= MIN_COMPARED else []
+        progress(Progress("compare", n + 1, len(placed)))
+    changes = consistency.changed_regions(regions)
+    seconds["compare"] = time.perf_counter() - t
+    return Comparison(scores, changes, renders, errors, seconds)
+
+
+def _verdict(located: Localised, adh: Adherence | None, scores: dict[int, FrameScore], psnr: float | None,
              changes: list[ChangeRegion], settings: CheckSettings) -> tuple[list[Finding], list[str]]:
     findings, notes = [], []
     count = len(located.frames)
@@ -198,6 +220,11 @@ def _verdict(located: Localised, adh: Adherence | None, judged: list[FrameScore]
                 "camera", f"the camera did not follow the requested path: up to {adh.max_centre_error:.1f} "
                           f"{adh.unit} off (frame {worst}) and {adh.max_rotation_error_deg:.1f} degrees "
                           f"(limits {limit:g} and {settings.max_rotation_deg:g})"))
+    coarse = sorted(i for i, s in scores.items() if s.coarse >= consistency.MIN_REGION)
+    if coarse:  # as large as a reportable change: one there would go unreported
+        worst = max(scores[i].coarse for i in coarse)
+        notes.append(f"frames {_ranges(coarse)} show parts of the set the splat renders too coarsely to judge "
+                     f"(up to {worst:.0%} of a frame, not compared): a change there would go unreported")
     if psnr is None:
         notes.append("no frame shows enough of the set the scene saw well: consistency cannot be judged")
     elif psnr < settings.min_psnr:

@@ -1,11 +1,17 @@
 """Does a generated frame show the set the splat holds? Masked metrics, an error map, changed regions.
 
 Only pixels the set has seen well are compared: the splat covers them (alpha), the scene's own
-shot saw them from a similar direction (the render's graded unseen mask, `splatcine.render`), and
-it saw the space in front of them too (`observed_space`). The unseen mask vouches for the surface
-the splat renders, not for what may stand before it: where a new camera sees outside every source
-frame near itself (typically at an image border, looking lower or wider than the shot did), a
-prop that the shot never filmed can stand there, and the splat shows the floor behind it.
+shot saw them from a similar direction (the render's graded unseen mask, `splatcine.render`), it
+saw the space in front of them too (`observed_space`), and the splat resolves them (`splat_sigma`).
+The unseen mask vouches for the surface the splat renders, not for what may stand before it: where
+a new camera sees outside every source frame near itself (typically at an image border, looking
+lower or wider than the shot did), a prop that the shot never filmed can stand there, and the
+splat shows the floor behind it. Nor does it vouch for the splat's detail: a render shows nothing
+finer than the Gaussians that make it, and where the source views constrained a Gaussian only
+across their rays (at the edge of what they saw, from a narrow cluster of directions) training
+leaves it stretched along them, a needle that the sources see end-on and a new view sees as a
+smear tens of pixels long. A generated frame that shows the set's texture there disagrees with
+the smear without any change of the set, so such pixels are not compared (and counted: `coarse`).
 Before comparing, each frame's colours are fitted to the render with a per-channel gain and
 offset (robustly, on the pixels that already agree): a video model's exposure drift is not a
 change of the set. The error map is the mean absolute colour difference after a light blur over
@@ -42,6 +48,17 @@ BLUR_SIGMA_PX = 3.0
 # percentile and 0.137 at the 99.9th (scattered: no region of 0.2% of a frame lasts 3 frames);
 # the moved box and the repainted crate have a median of 0.13-0.15 and regions averaging 0.17-0.23.
 DISAGREE = 0.12
+# The splat resolves a pixel when the Gaussians that make it (alpha-weighted) have a major-axis
+# standard deviation on screen of at most this many pixels per 320 px of width. Measured on
+# `make demo`'s trained preview splat (129k Gaussians) at 480x270, five shots of 24 frames: compared
+# pixels that agree have 2.3-12.5 px (5th-95th percentile); the true-change pixels of the moved and
+# repainted shots (second and beyond paths) 1.7-32 px (1st-99th); the two false changes of the
+# unchanged beyond shot (and the same two in the beyond variants) 31-243 px (5th-95th). Bars of 24
+# and 30 px at 480 px remove every false change and keep every true change region with its IoU;
+# 20 px cuts frames from the moved box seen along the beyond path (IoU 0.56 -> 0.45) and 38 px
+# brings a false change back in the repainted beyond shot. 30 px at 480 is the bar.
+MAX_SPLAT_SIGMA_PX = 20.0
+SIGMA_STRIDE = 2  # the size map is rendered at half the resolution: what it flags is tens of pixels wide
 MIN_REGION = 0.002  # a changed region covers at least this share of the frame (0.2%)
 MIN_FRAMES = 3  # and lasts this many frames in a row
 
@@ -51,6 +68,7 @@ class FrameScore:
     psnr: float | None  # dB over the compared pixels (None when none)
     ssim: float | None
     compared: float  # share of the frame compared
+    coarse: float  # share of the frame the set saw but the splat does not resolve (not compared)
     disagree: float  # share of the compared pixels over the disagreement threshold
     gain: tuple[float, float, float]  # colour fit applied to the generated frame
     offset: tuple[float, float, float]
@@ -110,11 +128,45 @@ def observed_space(depth: np.ndarray, camera: Camera, sources: list[Camera]) -> 
     return ok.repeat(s, 0).repeat(s, 1)[:H, :W]
 
 
-def compared_mask(alpha: np.ndarray, unseen: np.ndarray, observed: np.ndarray | None = None
-                  ) -> np.ndarray:  # [H, W] float, float, bool -> [H, W] bool
+def splat_sigma(gaussians, camera: Camera, backend: str = "auto") -> np.ndarray:  # -> [H, W] float32
+    """How sharp the splat's render from `camera` can be: per pixel, the alpha-weighted major-axis standard
+    deviation in pixels of the Gaussians that make it (their projected 2D covariance; 0 where empty).
+
+    Rendered at 1 / SIGMA_STRIDE of the resolution (Gaussian sizes in pixels scale with it) and
+    upsampled."""
+    from splatcine.raster import rasterize
+    from splatcine.raster.reference import project
+
+    k, s = camera.intrinsics, SIGMA_STRIDE
+    w, h = -(-k.width // s), -(-k.height // s)
+    g = gaussians.detach().to("cuda" if torch.cuda.is_available() else "cpu")  # where render_cameras renders
+    K = torch.as_tensor(k.resized(w, h).K, dtype=torch.float32, device=g.means.device)
+    cam_from_world = torch.as_tensor(camera.cam_from_world, dtype=torch.float32, device=g.means.device)
+    means, quats, scales, opacities = g.means, g.quats, g.scales, g.opacities
+    with torch.no_grad():
+        proj = project(means, quats, scales, opacities, cam_from_world, K, w, h)
+        a, b, c = proj.conics.unbind(-1)  # inverse 2D covariance: its smallest eigenvalue is 1 / sigma_major^2
+        mid = 0.5 * (a + c)
+        smallest = mid - torch.sqrt(torch.clamp(mid * mid - (a * c - b * b), min=0.0))
+        sigma = torch.where(proj.radii > 0, torch.rsqrt(smallest.clamp_min(1e-12)), torch.zeros_like(a))
+        features = torch.stack([sigma, torch.zeros_like(sigma), torch.zeros_like(sigma)], -1)
+        out = rasterize(means, quats, scales, opacities, features, cam_from_world, K, w, h, backend=backend)
+        mean = (out.rgb[..., 0] / out.alpha.clamp_min(1e-6)).cpu().numpy() * s  # in pixels of the full frame
+    return mean.repeat(s, 0).repeat(s, 1)[: k.height, : k.width].astype(np.float32)
+
+
+def resolved(sigma: np.ndarray) -> np.ndarray:  # [H, W] px -> [H, W] bool
+    return sigma <= MAX_SPLAT_SIGMA_PX * sigma.shape[1] / 320.0
+
+
+def compared_mask(alpha: np.ndarray, unseen: np.ndarray, observed: np.ndarray | None = None,
+                  sharp: np.ndarray | None = None) -> np.ndarray:  # [H, W] float, float, bool, bool -> bool
+    """Pixels to compare: covered, seen (`unseen`), in `observed_space` and `resolved` by the splat (`sharp`)."""
     well = (alpha >= MIN_ALPHA) & (unseen <= MAX_UNSEEN)
     if observed is not None:
         well &= observed
+    if sharp is not None:
+        well &= sharp
     return ndimage.binary_erosion(well, iterations=EDGE_PX) if EDGE_PX else well
 
 
@@ -140,12 +192,16 @@ def fit_colours(generated: np.ndarray, render: np.ndarray, mask: np.ndarray
 
 
 def score_frame(generated: np.ndarray, render: np.ndarray, alpha: np.ndarray, unseen: np.ndarray,
-                observed: np.ndarray | None = None) -> tuple[FrameScore, np.ndarray, np.ndarray]:
+                observed: np.ndarray | None = None, sigma: np.ndarray | None = None
+                ) -> tuple[FrameScore, np.ndarray, np.ndarray]:
     """Metrics of one generated frame [H, W, 3] uint8 against its render, the error map [H, W] (0-1,
-    0 outside the compared region) and the compared mask [H, W]; `observed` is `observed_space`."""
+    0 outside the compared region) and the compared mask [H, W]; `observed` is `observed_space`,
+    `sigma` is `splat_sigma`."""
     import kornia
 
-    mask = compared_mask(alpha, unseen, observed)
+    sharp = None if sigma is None else resolved(sigma)
+    mask = compared_mask(alpha, unseen, observed, sharp)
+    coarse = 0.0 if sharp is None else float(compared_mask(alpha, unseen, observed, ~sharp).mean())
     gen = generated.astype(np.float32) / 255.0
     ren = render.astype(np.float32) / 255.0
     gen, gain, offset = fit_colours(gen, ren, mask)
@@ -154,7 +210,7 @@ def score_frame(generated: np.ndarray, render: np.ndarray, alpha: np.ndarray, un
     error = np.abs(blur[0] - blur[1]).mean(axis=2) * mask
     n = int(mask.sum())
     if n == 0:
-        return FrameScore(None, None, 0.0, 0.0, tuple(gain), tuple(offset)), error, mask
+        return FrameScore(None, None, 0.0, coarse, 0.0, tuple(gain), tuple(offset)), error, mask
     mse = float(((gen - ren) ** 2)[mask].mean())
     psnr = float("inf") if mse == 0 else -10.0 * np.log10(mse)
     with torch.no_grad():
@@ -162,7 +218,8 @@ def score_frame(generated: np.ndarray, render: np.ndarray, alpha: np.ndarray, un
         ssim_map = kornia.metrics.ssim(a, b, window_size=11)[0].mean(0).numpy()
     ssim = float(ssim_map[mask].mean())
     disagree = float((error[mask] > DISAGREE).mean())
-    score = FrameScore(psnr, ssim, n / mask.size, disagree, tuple(map(float, gain)), tuple(map(float, offset)))
+    score = FrameScore(psnr, ssim, n / mask.size, coarse, disagree, tuple(map(float, gain)),
+                       tuple(map(float, offset)))
     return score, error, mask
 
 

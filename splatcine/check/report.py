@@ -41,7 +41,8 @@ def report_json(result, settings) -> dict:
             "reprojection_px": r(f.reprojection_px),
             "cam_from_world": None if f.camera is None else np.round(f.camera.cam_from_world, 6).tolist(),
             "psnr": r(s.psnr if s else None), "ssim": r(s.ssim if s else None, 4),
-            "compared": r(s.compared if s else None), "disagree": r(s.disagree if s else None, 4),
+            "compared": r(s.compared if s else None), "coarse": r(s.coarse if s else None),
+            "disagree": r(s.disagree if s else None, 4),
             "colour_gain": [r(g) for g in s.gain] if s else None,
             "colour_offset": [r(o) for o in s.offset] if s else None,
         })  # fmt: skip
