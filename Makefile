@@ -15,7 +15,7 @@ $(VENV)/.splatcine-installed: pyproject.toml scripts/setup.sh
 # -> renders and Wan VACE / CameraCtrl conditioning for the next shot. Then a stand-in for the
 # generated next shot (the procedural set filmed round its far side: no video model runs here)
 # is checked against the set and folded into it, and the move is rendered again from the grown set.
-# The stand-in is the set itself, so the check must pass (exit 0): on 2026-11-30's demo scene it
+# The stand-in is the set itself, so the check should pass (exit 0): on 2026-11-30's demo scene it
 # does (24/24 frames placed, masked PSNR 24.2 dB, no change; it notes that frames 12-23 show up to
 # 4% of the set rendered too coarsely to judge). Before the splat's resolution counted it failed
 # there with two false changes. A failing check (exit 5) would be a finding to look at in
