@@ -30,6 +30,8 @@ new one under `--label`).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import math
 import os
@@ -411,6 +413,18 @@ def _commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+@contextlib.contextmanager
+def _locked():
+    """An exclusive lock on the results file between reading and writing it."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _load() -> dict:
     try:
         doc = json.loads(RESULTS.read_text())
@@ -465,19 +479,21 @@ def main() -> None:
                 row["wall_seconds"] = time.perf_counter() - started
             row["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             row["commit"], row["load_avg"] = _commit(), [round(x, 1) for x in os.getloadavg()]
-            doc = _load()  # re-read: another run may have added rows meanwhile
-            doc.setdefault("rows", {})[key] = row
-            _save(doc)
+            with _locked():  # two runs (plain and splatcine) side by side lost a row to each other
+                doc = _load()  # re-read: another run may have added rows meanwhile
+                doc.setdefault("rows", {})[key] = row
+                _save(doc)
             print("   ", _fmt_plain(row.get("incremental", {}), row.get("kept", 0)) if method == "plain"
                   else _fmt_ours(row) if "crashed" not in row and "timed_out" not in row else row, flush=True)
-    doc = _load()
     all_cases = procedural() + corpus()
-    doc["cases"] = {c.name: {"shot": c.shot, "expect": c.expect, "truth": c.truth, "note": c.note}
-                    for c in all_cases}
-    doc["summary"] = summarise(doc, all_cases, args.label)
-    doc["method"] = __doc__.split("\n\n")[2]
-    doc["machine"] = "2 shared CPU cores (other work running: times are indicative only)"
-    _save(doc)
+    with _locked():
+        doc = _load()
+        doc["cases"] = {c.name: {"shot": c.shot, "expect": c.expect, "truth": c.truth, "note": c.note}
+                        for c in all_cases}
+        doc["summary"] = summarise(doc, all_cases, args.label)
+        doc["method"] = __doc__.split("\n\n")[2]
+        doc["machine"] = "2 shared CPU cores (other work running: times are indicative only)"
+        _save(doc)
     print(markdown(doc["summary"]))
     print(f"wrote {RESULTS}")
 
