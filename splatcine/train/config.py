@@ -108,7 +108,8 @@ class TrainConfig(_Strict):
                                    max_gaussians=150_000)
     color_correction: bool = True  # per-frame affine colour, learned; never used for new views
     # a random background colour each step: against a fixed black one, black parts of the set
-    # could be learned as transparent, leaving holes in alpha, depth and the unseen mask
+    # could be learned as transparent, leaving holes in alpha, depth and the unseen mask. Its
+    # price on the opaque orbit (robust off): 24.40 dB held out at 2 CPU-minutes, 25.06 over black
     random_background: bool = True
     # Residual-based masks of transients geometry missed (flicker, reflections, small movers):
     # after `robust_start` x iterations, pixels that stayed clustered outliers on most recent
