@@ -85,11 +85,13 @@ def small_scene(tmp_path_factory):
     {"kind": "mcmc", "refine_start": 10, "refine_every": 10, "cap_max": 900},
 ], ids=["adc", "mcmc"])
 def test_resume_after_interrupt_equals_an_uninterrupted_run(small_scene, tmp_path, strategy):
-    config = short_config(iterations=40, strategy=strategy, sh_degree_interval=15)
+    # robust training on (off by default): its per-frame maps are part of the resumed state
+    config = short_config(iterations=40, strategy=strategy, sh_degree_interval=15, robust=True)
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     shutil.copytree(small_scene, whole)
     shutil.copytree(small_scene, parts)
     expected = train_scene(whole, config).gaussians
+    assert len(list((whole / layout.RESIDUAL_MASKS).iterdir())) == 7  # 8 frames, the first held out
 
     def stop_at_25(event):
         if event.stage == "train" and event.done == 25:
