@@ -102,8 +102,8 @@ class TrainConfig(_Strict):
     outlier_std_ratio: float = Field(2.0, gt=0.0)
     lr: LearningRates = LearningRates()
     # The 3DGS schedule, shortened. Its one opacity reset (step 1000) drops the object capture's
-    # held-out PSNR by 4 dB at once, but the run ends higher with it than without: 28.42 against
-    # 28.28 dB at step 2000 (27.88 against 27.72 at 1500; benchmarks/results/quality.json).
+    # held-out PSNR by 4 dB at once, but the run ends no lower with it than without: 28.42
+    # against 28.28 dB at step 2000 (27.88 against 27.72 at 1500; one run each, quality.json).
     strategy: Strategy = ADCConfig(refine_start=200, refine_stop=1_500, reset_every=1_000,
                                    max_gaussians=150_000)
     color_correction: bool = True  # per-frame affine colour, learned; never used for new views
