@@ -24,7 +24,7 @@ $(VENV)/.splatcine-installed: pyproject.toml scripts/setup.sh
 demo: setup
 	$(PY) -m scenes make orbit -o $(DEMO)/shot
 	$(SPLATCINE) reconstruct $(DEMO)/shot/shot.mp4 -o $(DEMO)/scene --preset preview --overwrite
-	$(SPLATCINE) path preview cameras/continue.yaml --scene $(DEMO)/scene -o $(DEMO)/path_preview.png
+	$(SPLATCINE) path preview cameras/continue.yaml --scene $(DEMO)/scene -o $(DEMO)/path_preview.png --overwrite
 	$(SPLATCINE) render $(DEMO)/scene cameras/continue.yaml -o $(DEMO)/next_shot --format wan-vace --format cameractrl --fit --overwrite
 	$(PY) -m scenes shot unchanged --path beyond -o $(DEMO)/shot2 --frames 24 --width 480 --height 270
 	$(SPLATCINE) check $(DEMO)/scene $(DEMO)/shot2/shot.mp4 -o $(DEMO)/check --overwrite || [ $$? -eq 5 ]
