@@ -29,6 +29,7 @@ from splatcine.errors import InputError
 MANIFEST = "manifest.json"  # the same name as splatcine.scene.layout.MANIFEST (no import: layering)
 SCENE_KIND = "splatcine scene"
 SHOT_KIND = "splatcine shot"
+CHECK_KIND = "splatcine check report"
 _TMP = ".splatcine-tmp-"
 _OLD = ".splatcine-old-"
 

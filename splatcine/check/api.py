@@ -10,6 +10,7 @@ The report directory (`splatcine.check.report`) appears whole or not at all.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from splatcine.atomic import atomic_directory
+from splatcine import __version__
+from splatcine.atomic import CHECK_KIND, MANIFEST, atomic_directory, check_output_dir
 from splatcine.cameras import Camera
 from splatcine.check import consistency
 from splatcine.check.adherence import Adherence, adherence, requested_for
@@ -115,9 +117,10 @@ def check(
     what the shot was asked to follow. With `out_dir` None nothing is written.
     """
     out_dir = None if out_dir is None else Path(out_dir)
-    if out_dir is not None and out_dir.exists() and not overwrite and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise InputError(f"{out_dir}: already exists (pass --overwrite to replace it)")
     scene = scene if isinstance(scene, Scene) else load_scene(Path(scene))
+    inputs = [Path(shot), scene.root] + ([Path(render)] if render is not None else [])
+    if out_dir is not None:  # before any work: a user's folder, or an input, is refused at once
+        check_output_dir(out_dir, overwrite, CHECK_KIND, inputs)
     requested = _requested_cameras(render) if render is not None else None
     gaussians = _gaussians(scene)
     with tempfile.TemporaryDirectory(prefix="splatcine-check-") as work:
@@ -130,8 +133,11 @@ def check(
         from splatcine.check import report
 
         t = time.perf_counter()
-        with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+        with atomic_directory(out_dir, overwrite=overwrite, kind=CHECK_KIND, inputs=inputs) as tmp:
             report.write_report(tmp, result, located.frames, settings)
+            # the kind lets a later `check --overwrite` replace this report, and only this kind
+            (tmp / MANIFEST).write_text(json.dumps({"kind": CHECK_KIND, "scene": str(scene.root),
+                                                    "shot": str(shot), "version": __version__}, indent=2))
         result.seconds["write"] = time.perf_counter() - t
         result.out_dir = out_dir
     return result

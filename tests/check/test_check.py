@@ -104,3 +104,20 @@ def scenes_other_set(root):
     frames = [world.render(cam)[0] for cam in shots.second_path(4, W, H)]
     write_video(root / "other.mp4", frames, fps=24)
     return root / "other.mp4"
+
+
+def test_a_second_check_replaces_its_own_report_but_never_a_users_folder(checked, test_set, tmp_path):
+    """A second `make demo` stopped at `check -o build/demo/check --overwrite`: the report had no
+    manifest, so splatcine did not know it as its own."""
+    from splatcine.errors import InputError
+
+    shot, result = checked("unchanged")
+    again = splatcine.check(test_set.scene, shot.video_path, result.out_dir, overwrite=True)
+    assert again.passed and (again.out_dir / "report.json").is_file()
+    assert json.loads((again.out_dir / "manifest.json").read_text())["kind"] == "splatcine check report"
+    users = tmp_path / "notes"
+    users.mkdir()
+    (users / "mine.txt").write_text("keep me")
+    with pytest.raises(InputError, match="not written by splatcine"):
+        splatcine.check(test_set.scene, shot.video_path, users, overwrite=True)
+    assert (users / "mine.txt").read_text() == "keep me"
