@@ -71,8 +71,8 @@ class EpipolarSettings:
     # touching lost region took 34-50% of static RealEstate10K frames and moved 0c11dbe's cameras
     # from 0.39% to 1.70% of the path (0c9b371 0.38% -> 1.11%, its focal 0.48 -> 0.63x); within
     # 10 px, 0c11dbe is at 0.14% and the walkers clip keeps 0.24% (true masks 0.21%, whole lost
-    # regions 0.27%; walker recall 0.60 against 0.78). None: the whole touching region; 0: none.
-    lost_reach_px: int | None = 10
+    # regions 0.27%; walker recall 0.60 against 0.78). 0: lost flow never counts.
+    lost_reach_px: int = 10
 
 
 def feature_masks(
@@ -85,9 +85,9 @@ def feature_masks(
     For SfM, missing a large mover costs the cameras (its matches pass two-view checks over
     short baselines and pull the focal length and poses), while masking some of the set
     costs only features. So this mask takes every pixel above `feature_px` (and above the
-    frame's own noise, `feature_sigmas`) over long gaps, and the regions whose flow failed its
-    forward-backward check in every pair that keeps them in view where they touch such pixels
-    (a fast mover's flow fails over these gaps while its edges still measure; leaving the view
+    frame's own noise, `feature_sigmas`) over long gaps, and the pixels whose flow failed its
+    forward-backward check in every pair that keeps them in view within `lost_reach_px` of such
+    pixels (a fast mover's flow fails over these gaps while its edges still measure; leaving the view
     is no evidence, and neither is lost flow alone: on real footage it fails on 25-60% of a
     static frame, blank walls and forward motion), opened against specks and widened by
     `feature_grow_px`.
@@ -106,25 +106,12 @@ def feature_masks(
         measured = raw[np.isfinite(raw)]
         noise = float(np.median(measured)) / 0.6745 if measured.size else 0.0
         high = raw > max(settings.feature_px, settings.feature_sigmas * noise)
-        if settings.lost_reach_px is None:
-            near = _touching(lost, high)
-        elif settings.lost_reach_px > 0:
-            near = lost & ndimage.binary_dilation(high, iterations=settings.lost_reach_px)
-        else:
-            near = np.zeros_like(lost)
+        near = lost & ndimage.binary_dilation(high, iterations=settings.lost_reach_px) \
+            if settings.lost_reach_px > 0 else np.zeros_like(lost)  # (iterations=0 would dilate to the end)
         moving = ndimage.binary_opening(high | near, iterations=1)
         moving = ndimage.binary_dilation(moving, iterations=settings.feature_grow_px)
         masks.append(flow_mod.resize(moving.astype(np.uint8), width, height, nearest=True) > 0)
     return masks
-
-
-def _touching(regions: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """The connected regions [h, w] bool of `regions` that touch (8-neighbourhood) a pixel of `seeds`."""
-    labels, count = ndimage.label(regions, structure=np.ones((3, 3)))
-    if count == 0:
-        return np.zeros_like(regions)
-    hit = np.unique(labels[ndimage.binary_dilation(seeds, structure=np.ones((3, 3))) & regions])
-    return np.isin(labels, hit[hit > 0])
 
 
 def _neighbours(grays: list[np.ndarray], s: EpipolarSettings) -> list[list[int]]:

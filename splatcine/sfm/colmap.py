@@ -138,9 +138,10 @@ def run_sfm(
         # wrong focal is a local minimum the profile can leave (`focal_profile`), so the models are
         # compared as refit, not as the mappers left them (on the procedural dolly both mappers stop
         # at a wrong focal, 338 and 197 px, and which one the profile then rescued decided the answer).
-        for lb in [lb for lb in models if "focal fixed" not in lb]:  # a focal held at the prior stays held
-            profiles[lb] = focal_profile(models[lb], settings)
-            models[lb] = profiles[lb].model
+        for lb, model in models.items():
+            if "focal fixed" not in lb:  # a focal held at the prior stays held
+                profiles[lb] = focal_profile(model, settings)
+                models[lb] = profiles[lb].model
     seconds["focal_profile"] = time.perf_counter() - t
     stats_of = {lb: m.stats() for lb, m in models.items()}
     label, reason, agreement = choose_model(models, stats_of, settings.mapper)
