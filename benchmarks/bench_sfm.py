@@ -123,6 +123,7 @@ def procedural() -> list[Case]:
         Case("proc long 300 frames", "long:300", "posed", "procedural", "scene"),
         Case("proc pan (rotation only)", "pan:32", "refused", "procedural", "scene"),
         Case("proc static", "static:16", "refused", "procedural", "scene"),
+        Case("proc pan after movers", "chase:32", "refused", "procedural", "scene"),
     ]
 
 

@@ -8,7 +8,8 @@ these scenes are not circular), with exact z-depth per pixel and the true camera
     scene_dir = write_ground_truth_scene("orbit", "build/scene")   # loads with splatcine.load_scene
 
 Moves (`NAMES`): dolly, truck, orbit, pan, static, moving (a ball crosses the room; masks),
-walkers (a person-sized walker and a ball cross it; masks), cut (three shots; `Clip.cuts`).
+walkers (a person-sized walker and a ball cross it; masks), chase (the pan
+while they cross: a negative whose movers alone show parallax), cut (three shots; `Clip.cuts`).
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@
 - `orbit`, `dolly`, `pan`, `static`: the moves of `scenes.moves` (a pan and a static camera are negatives;
   the dolly pans 40 degrees while it moves in: its focal is constrained, but a mapper can stop on a
   wrong one).
+- `chase`: the pan while a walker and a ball cross in front of it (`scenes.make_clip`): a negative
+  whose movers alone show parallax.
 
 `clip.cameras[i]` is the camera of source frame i as splatcine reads the shot (for `photos`,
 the i-th file in name order).
@@ -27,6 +29,7 @@ import numpy as np
 
 from splatcine.cameras import Camera, look_at
 from splatcine.io.video import write_image, write_video
+from scenes.clip import make_clip
 from scenes.moves import _ramp, dolly, intrinsics, orbit, pan, static, truck
 from scenes.output import procedural_directory
 from scenes.world import PIVOT, ProceduralSet
@@ -67,7 +70,7 @@ def around(frames: int, width: int, height: int) -> list[Camera]:
     return [Camera(look_at(e, PIVOT), intrinsics(width, height)) for e in eyes]
 
 
-CASES = ("orbit", "dolly", "forward", "repeated", "tabletop", "photos", "long", "pan", "static")
+CASES = ("orbit", "dolly", "forward", "repeated", "tabletop", "photos", "long", "pan", "static", "chase")
 
 
 def make_case_clip(name: str, out_dir: Path, frames: int = 32, width: int = WIDTH, height: int = HEIGHT,
@@ -75,6 +78,9 @@ def make_case_clip(name: str, out_dir: Path, frames: int = 32, width: int = WIDT
     """Render case `name` (see `CASES`) into `out_dir`: shot.mp4, or photos/ for `photos`."""
     if name not in CASES:
         raise ValueError(f"unknown case {name!r} (choose from: {', '.join(CASES)})")
+    if name == "chase":  # movers: the clip of `scenes.make_clip` (its frames follow the movers' time)
+        clip = make_clip(name, out_dir, frames=frames, width=width, height=height, seed=seed)
+        return CaseClip(name, clip.video_path, clip.cameras)
     moves = {"orbit": orbit, "dolly": dolly, "forward": forward, "tabletop": tabletop, "long": truck, "pan": pan,
              "static": static, "repeated": orbit, "photos": around}
     cameras = moves[name](frames, width, height)

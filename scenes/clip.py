@@ -97,8 +97,8 @@ class Clip:
 
 def set_for(name: str, seed: int = 0, frames: int = 48, fps: int = 24) -> ProceduralSet:
     """The set a move is filmed on: for `moving`, with a ball crossing the room during the clip;
-    for `walkers`, with a person-sized walker and a ball (`scenes.walkers`)."""
-    if name == "walkers":
+    for `walkers` and `chase`, with a person-sized walker and a ball (`scenes.walkers`)."""
+    if name in ("walkers", "chase"):
         return walkers_set(seed, duration=max(frames - 1, 1) / fps)
     if name != "moving":
         return ProceduralSet(seed=seed)

@@ -121,6 +121,9 @@ MOVES: dict[str, Callable[[int, int, int], list[Camera]]] = {
     "static": static,
     "moving": moving,
     "walkers": walkers,  # a person-sized walker and a ball cross the room (scenes.walkers)
+    # the pan from one spot while the walker and the ball cross in front of it: a negative whose
+    # movers alone show parallax (the rollercoaster's and the kitten's class in the shared data)
+    "chase": pan,
 }
 NAMES = (*MOVES, "cut")
 

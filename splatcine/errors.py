@@ -30,6 +30,14 @@ class ReconstructionError(SplatcineError):
     exit_code = 3
 
 
+class NoParallaxError(ReconstructionError):
+    """The camera does not move through the set (it stands still, or only turns): no depth to recover.
+
+    Raised by SfM before mapping; a pass with the moving things masked raising it is a verdict on
+    the static set, which the whole frame (movers included) cannot overturn.
+    """
+
+
 class MissingDependencyError(SplatcineError):
     """An optional dependency or tool (diffusers, a C++ compiler) is not available."""
 

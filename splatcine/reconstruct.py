@@ -22,7 +22,7 @@ import numpy as np
 
 from splatcine.atomic import SCENE_KIND, atomic_directory, atomic_file, check_output_dir
 from splatcine.cameras import Camera
-from splatcine.errors import InputError, Interrupted, ReconstructionError
+from splatcine.errors import InputError, Interrupted, NoParallaxError, ReconstructionError
 from splatcine.ingest import IngestSettings, Ingested, ingest
 from splatcine.ingest.alpha import alpha_png, check_alpha, composite
 from splatcine.io.video import read_image, read_image_alpha, write_image
@@ -65,6 +65,7 @@ class ReconstructReport:
     mean_track_length: float | None = None
     parallax_deg: float | None = None  # median triangulation angle of the sparse points
     pair_parallax_deg: float | None = None  # before mapping: frame-pair motion no homography explains
+    rotation_share: float | None = None  # before mapping: share of distant matches one rotation explains
     points: int = 0
     focal_px: float | None = None
     cuts: list[int] = field(default_factory=list)
@@ -197,10 +198,10 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
     sfm_settings = replace(settings.sfm, unordered=frames.is_folder)
     mask_dir = work / "colmap_masks" if frames.masks is not None else None
     result, feature_share = None, None
-    if auto and frames.masks is None and not frames.is_folder:
-        result, feature_share = _sfm_without_movers(root, work, frames, names, sfm_settings, seconds,
-                                                    progress)
     try:
+        if auto and frames.masks is None and not frames.is_folder:
+            result, feature_share = _sfm_without_movers(root, work, frames, names, sfm_settings, seconds,
+                                                        progress)
         if result is None:
             result = run_sfm(root / layout.IMAGES, work / "colmap", settings=sfm_settings, progress=progress,
                              mask_dir=mask_dir)
@@ -231,6 +232,7 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
         mean_track_length=stats.mean_track_length,
         parallax_deg=stats.median_triangulation_deg,
         pair_parallax_deg=result.pair_parallax_deg,
+        rotation_share=result.rotation_share,
         points=stats.points,
         focal_px=stats.focal_px,
         cuts=frames.cuts,
@@ -278,7 +280,9 @@ def _sfm_without_movers(root: Path, work: Path, frames: Ingested, names: dict[st
                         progress: ProgressCallback) -> tuple[SfmResult | None, float | None]:
     """The first SfM pass of `--masks auto`, with no features where flow breaks two-view geometry
     (`splatcine.masks.write_feature_masks`), and the share masked; no result when it fails (whole
-    frames are tried next)."""
+    frames are tried next), except when it finds that the camera does not move: the masks took
+    away only what moves, so the parallax the whole frame adds would be the movers' (a still or
+    turning camera filming a walking animal or a passing train)."""
     from splatcine.masks.auto import SFM_FEATURE_MASKS, write_feature_masks
 
     if not SFM_FEATURE_MASKS:
@@ -289,6 +293,8 @@ def _sfm_without_movers(root: Path, work: Path, frames: Ingested, names: dict[st
     try:
         result = run_sfm(root / layout.IMAGES, work / "colmap_first", settings=sfm_settings, progress=progress,
                          mask_dir=work / "colmap_feature_masks")
+    except NoParallaxError as err:
+        raise NoParallaxError(f"{err} (with the moving things masked)") from None
     except ReconstructionError:
         return None, share
     result.seconds = {f"first_{k}": v for k, v in result.seconds.items()}

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from splatcine.errors import InputError, ReconstructionError
+from splatcine.errors import InputError, NoParallaxError, ReconstructionError
 from splatcine.ingest.blur import sharp_mask, sharpness
 from splatcine.ingest.checks import check_frames, check_masks
 from splatcine.ingest.cuts import detect_cuts, segments
@@ -119,7 +119,7 @@ def ingest(
     motion_arr[start] = 0.0
     total_motion = float(motion_arr[start + 1:stop].sum())
     if m.measured and total_motion < STATIC_MOTION_PX:
-        raise ReconstructionError(
+        raise NoParallaxError(
             f"{shot}: the camera does not translate: 0.0 degrees of parallax "
             f"(static shot, {total_motion:.1f} px of image motion over frames {start}-{stop - 1})"
         )

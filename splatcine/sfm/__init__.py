@@ -1,7 +1,8 @@
 """Structure from motion with COLMAP: the only package that imports pycolmap.
 
 `run_sfm` turns a folder of keyframes into a `SparseModel` (posed cameras and
-sparse points) or raises `ReconstructionError` with the reason; `SparseModel`
+sparse points) or raises `ReconstructionError` with the reason (`match_shot` is its
+first half: features, matches and what they say before mapping); `SparseModel`
 normalises, measures and writes itself; `triangulate_known_poses` builds points
 for an already-posed input. `align` holds the Sim(3) evaluation helpers.
 """
@@ -14,13 +15,21 @@ from splatcine.sfm.colmap import (
     choose_model,
     compare_models,
     focal_profile,
+    match_shot,
     plain_colmap,
     plain_colmap_mappers,
     run_sfm,
     triangulate_known_poses,
 )
 from splatcine.sfm.model import ModelStats, Normalization, SparseModel
-from splatcine.sfm.pairs import PairParallax, count_verified_matches, is_geometric_cut, pair_parallax
+from splatcine.sfm.pairs import (
+    PairParallax,
+    ShotGeometry,
+    count_verified_matches,
+    is_geometric_cut,
+    pair_parallax,
+    rotation_share,
+)
 
 __all__ = [
     "MapperAttempt",
@@ -30,17 +39,20 @@ __all__ = [
     "PoseErrors",
     "SfmResult",
     "SfmSettings",
+    "ShotGeometry",
     "SparseModel",
     "choose_model",
     "compare_models",
     "focal_profile",
     "count_verified_matches",
     "is_geometric_cut",
+    "match_shot",
     "pair_parallax",
     "path_length",
     "plain_colmap",
     "plain_colmap_mappers",
     "pose_errors",
+    "rotation_share",
     "run_sfm",
     "triangulate_known_poses",
     "umeyama",

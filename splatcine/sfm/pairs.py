@@ -2,8 +2,11 @@
 
 Used before mapping: a suspected cut is confirmed when the frames on either side of it
 share no verified matches (`is_geometric_cut`), and a shot that only rotates is told
-apart from one that moves (`pair_parallax`), even when a dominant plane (a floor, a
-table, a wall) makes most matches fit one homography.
+apart from one that moves, twice: by the motion no homography explains (`pair_parallax`,
+which a dominant plane such as a floor, a table or a wall does not fool), and by the share
+of matches one camera rotation explains between distant frames (`rotation_share`, which
+a mover in front of a panning camera does not fool: its motion is parallax to the first
+test, but it is a minority of what the rotation leaves out).
 """
 
 from __future__ import annotations
@@ -106,17 +109,86 @@ def pair_parallax(xy1: np.ndarray, xy2: np.ndarray, focal_px: float) -> PairPara
     return PairParallax(to_deg(median), to_deg(off_error), share)
 
 
-def shot_parallax(db_path: Path, min_matches: int = 30) -> tuple[float, list[PairParallax]]:
+# A match fits a camera rotation when the rotation maps it within this share of the long side (at
+# least ROTATION_TOL_MIN_PX): 2.4 px on 960 px frames, where SIFT keypoints after H.264 sit within
+# about 1 px; on rotation_only_warp (an exact pan, resampled and encoded) 94-98% of a distant pair's
+# matches fit, and on the procedural pan (320 px, so 1 px) 98%.
+ROTATION_TOL = 0.0025
+ROTATION_TOL_MIN_PX = 1.0
+ROTATION_FOCALS = np.geomspace(0.3, 4.0, 24)  # focal lengths tried, x the long side (the lens is unknown here)
+ROTATION_PAIRS = 12  # distant pairs measured per shot (about 1 s each)
+
+
+@dataclass(frozen=True)
+class ShotGeometry:
+    """What the verified matches of a shot say before mapping."""
+
+    parallax_deg: float  # 90th percentile over matched pairs of `PairParallax.parallax_deg`
+    rotation_share: float  # median over frames of `rotation_share` with their most distant matched partner
+    pairs: list[PairParallax]
+
+
+def rotation_share(xy1: np.ndarray, xy2: np.ndarray, size: tuple[int, int], hypotheses: int = 300,
+                   max_points: int = 600, seed: int = 0) -> float:
+    """The largest share of matched points [M, 2] -> [M, 2] of two frames of `size` (w, h) that one
+    camera rotation maps onto each other, over the focal lengths `ROTATION_FOCALS` (principal point
+    at the centre): RANSAC on two-match samples, each giving the rotation by Kabsch (Umeyama).
+
+    A camera that turns about one spot, or stands still, explains every static match this way and
+    leaves out only movers and mismatches; a camera that moves leaves out everything near enough
+    to show parallax.
+    """
+    if len(xy1) < 8:
+        return 0.0
+    w, h = size
+    centre, tol = np.array([(w - 1) / 2, (h - 1) / 2]), max(ROTATION_TOL_MIN_PX, ROTATION_TOL * max(w, h))
+    rng = np.random.default_rng(seed)
+    if len(xy1) > max_points:  # the share of a random subset: within 2% (binomial) at this size
+        keep = rng.choice(len(xy1), max_points, replace=False)
+        xy1, xy2 = xy1[keep], xy2[keep]
+    samples = rng.integers(0, len(xy1), size=(hypotheses, 2))
+    samples = samples[samples[:, 0] != samples[:, 1]]
+
+    def share(focal: float) -> float:  # the best hypothesis' share of matches at this focal
+        rays1, rays2 = _rays(xy1, centre, focal), _rays(xy2, centre, focal)
+        a, b = rays1[samples], rays2[samples]  # [S, 2, 3]
+        a = np.concatenate([a, np.cross(a[:, 0], a[:, 1])[:, None]], axis=1)
+        b = np.concatenate([b, np.cross(b[:, 0], b[:, 1])[:, None]], axis=1)
+        u, _, vt = np.linalg.svd(np.einsum("sni,snj->sij", b, a))  # rays2 = R rays1
+        u[:, :, 2] *= np.linalg.det(u @ vt)[:, None]  # a proper rotation, not a reflection
+        rotated = np.einsum("sij,mj->smi", u @ vt, rays1)  # [S, M, 3]
+        depth = rotated[..., 2]
+        xy = rotated[..., :2] / np.where(depth > 1e-6, depth, 1.0)[..., None] * focal + centre
+        fits = (np.linalg.norm(xy - xy2, axis=-1) < tol) & (depth > 1e-6)
+        return float(fits.mean(axis=1).max())
+
+    long_side = max(w, h)
+    coarse = {f: share(f * long_side) for f in ROTATION_FOCALS}
+    step = ROTATION_FOCALS[1] / ROTATION_FOCALS[0]
+    best = max(coarse, key=coarse.get)  # then finer around the best: a focal 6% off misplaces the edges
+    return max(coarse[best], *(share(f * long_side) for f in best * step ** np.linspace(-0.5, 0.5, 6)))
+
+
+def _rays(xy: np.ndarray, centre: np.ndarray, focal: float) -> np.ndarray:
+    """Unit viewing rays [M, 3] of pixels [M, 2] through a pinhole at `focal` and `centre`."""
+    rays = np.c_[(xy - centre) / focal, np.ones(len(xy))]
+    return rays / np.linalg.norm(rays, axis=1, keepdims=True)
+
+
+def shot_parallax(db_path: Path, min_matches: int = 30) -> ShotGeometry:
     """Parallax before mapping: the 90th percentile over matched frame pairs (not the max: one
-    bad pair is no move), and every pair's figures. COLMAP's own two-view decomposition is no
-    help here: a pan comes back as "planar" with a made-up translation."""
+    bad pair is no move), and the share of matches a rotation explains between distant frames
+    (each frame and its most distant matched partner, before or after it in the order of the
+    names: at the end of a shot the next frames are few and close). COLMAP's own
+    two-view decomposition is no help here: a pan comes back as "planar" with a made-up translation."""
     db = pycolmap.Database.open(str(db_path))
     try:
         pair_ids, geometries = db.read_two_view_geometries()
         cams = {c.camera_id: c for c in db.read_all_cameras()}
         images = {im.image_id: im for im in db.read_all_images()}
+        order = {i: k for k, i in enumerate(sorted(images, key=lambda i: images[i].name))}
         keypoints: dict[int, np.ndarray] = {}
-        pairs = []
+        pairs, farthest = [], {}
         for pair_id, geometry in zip(pair_ids, geometries):
             matches = geometry.inlier_matches
             if len(matches) < min_matches:
@@ -125,8 +197,23 @@ def shot_parallax(db_path: Path, min_matches: int = 30) -> tuple[float, list[Pai
             for i in (id1, id2):
                 if i not in keypoints:
                     keypoints[i] = db.read_keypoints(i)[:, :2].astype(np.float64)
-            focal = cams[images[id1].camera_id].mean_focal_length()
-            pairs.append(pair_parallax(keypoints[id1][matches[:, 0]], keypoints[id2][matches[:, 1]], focal))
+            camera = cams[images[id1].camera_id]
+            xy1, xy2 = keypoints[id1][matches[:, 0]], keypoints[id2][matches[:, 1]]
+            pairs.append(pair_parallax(xy1, xy2, camera.mean_focal_length()))
+            gap = abs(order[id2] - order[id1])
+            for frame in (order[id1], order[id2]):  # each frame's most distant partner, either way
+                if camera.camera_id == images[id2].camera_id and gap > farthest.get(frame, (0,))[0]:
+                    farthest[frame] = (gap, id1, id2, (camera.width, camera.height))
+        # all the pair's matches, not only the verified inliers: verification keeps what fits the
+        # model it chose, and on a pair it calls planar or panoramic that is a homography's inliers
+        # (a rotation then explains most of them, even on an orbit)
+        rotation = []
+        frames = sorted(farthest)
+        for frame in frames[::max(1, len(frames) // ROTATION_PAIRS)]:  # spread over the shot
+            _, id1, id2, size = farthest[frame]
+            matches = db.read_matches(id1, id2)
+            rotation.append(rotation_share(keypoints[id1][matches[:, 0]], keypoints[id2][matches[:, 1]], size))
     finally:
         db.close()
-    return (float(np.percentile([p.parallax_deg for p in pairs], 90)) if pairs else 0.0), pairs
+    return ShotGeometry(float(np.percentile([p.parallax_deg for p in pairs], 90)) if pairs else 0.0,
+                        float(np.median(rotation)) if rotation else 0.0, pairs)

@@ -7,6 +7,7 @@ import pytest
 
 from splatcine.cameras import look_at
 from splatcine.sfm import ModelStats, SparseModel, choose_model, compare_models, pair_parallax
+from splatcine.sfm import rotation_share
 from splatcine.cameras import Camera, Intrinsics
 
 K = np.array([[400.0, 0, 320], [0, 400.0, 180], [0, 0, 1]])
@@ -52,6 +53,48 @@ def test_stray_mismatches_are_not_parallax(rng):
     xy1, xy2 = _pair(rng, xyz, move=False)
     xy2[:20] = rng.uniform(0, 640, (20, 2))  # 2% junk matches, far off any model
     assert pair_parallax(xy1, xy2, focal_px=400.0).parallax_deg < 0.07
+
+
+def _room(rng, n: int) -> np.ndarray:
+    """`n` points 1.5-8 m in front of a camera at -3 y, looking along +y (a room's depth range)."""
+    return np.c_[rng.uniform(-3, 3, n), rng.uniform(-1.5, 5.0, n), rng.uniform(-0.5, 2.5, n)]
+
+
+def _look(centre, yaw_deg: float) -> np.ndarray:
+    yaw = np.radians(yaw_deg)
+    return look_at(centre, np.asarray(centre) + [np.sin(yaw), np.cos(yaw), -0.1])
+
+
+def _visible(xy1, xy2):
+    keep = (xy1 >= 0).all(1) & (xy1 < [640, 360]).all(1) & (xy2 >= 0).all(1) & (xy2 < [640, 360]).all(1)
+    return xy1[keep], xy2[keep]
+
+
+def test_a_turning_camera_is_one_rotation_but_for_its_movers(rng):
+    xyz = _room(rng, 1500)
+    xy1, xy2 = _project(_look([0, -3, 1], -6), xyz), _project(_look([0, -3, 1], 6), xyz)  # a 12 degree pan
+    xy1, xy2 = _visible(xy1 + rng.normal(0, 0.3, xy1.shape), xy2 + rng.normal(0, 0.3, xy2.shape))
+    xy2[:len(xy2) // 5] += rng.uniform(15, 60, (len(xy2) // 5, 2))  # a fifth of the matches on a mover
+    share = rotation_share(xy1, xy2, (640, 360))
+    # the focal (400 px = 0.625 x 640) is not given: the grid's nearest focal (0.6 x, 4% off) leaves
+    # under a pixel at this field of view, so all but the movers fit
+    assert share == pytest.approx(0.8, abs=0.04)
+
+
+def test_a_camera_that_moves_through_the_room_is_not(rng):
+    xyz = _room(rng, 1500)
+    # 0.5 m sideways while turning 12 degrees: a distant pair of a slow truck
+    xy1, xy2 = _project(_look([-0.25, -3, 1], -6), xyz), _project(_look([0.25, -3, 1], 6), xyz)
+    xy1, xy2 = _visible(xy1, xy2)
+    assert rotation_share(xy1, xy2, (640, 360)) < 0.2  # only the farthest points, near the image edge
+
+
+def test_a_camera_standing_still_is_the_identity_rotation(rng):
+    xyz = _room(rng, 800)
+    xy = _project(_look([0, -3, 1], 0), xyz)
+    xy1, xy2 = _visible(xy + rng.normal(0, 0.3, xy.shape), xy + rng.normal(0, 0.3, xy.shape))
+    xy2[:len(xy2) // 2] += [40.0, 0.0]  # half the matches on a train passing in front
+    assert rotation_share(xy1, xy2, (640, 360)) == pytest.approx(0.5, abs=0.03)
 
 
 def _model(focal: float, shift: float = 0.0) -> SparseModel:
@@ -127,3 +170,29 @@ def test_every_thread_count_and_seed_of_the_mappers_is_pinned():
         assert all(v == 7 for k, v in found.items() if k.endswith("random_seed")), (kind, found)
     nested = dict(fields(pinned(pycolmap.GlobalPipelineOptions(), 2, 7)))
     assert nested["mapper.bundle_adjustment.ceres.solver_options.num_threads"] == 2
+
+
+@pytest.mark.parametrize("refusal, kept", [("no_parallax", True), ("other", False)])
+def test_a_still_verdict_with_the_movers_masked_stands(monkeypatch, tmp_path, refusal, kept):
+    """When the first pass (movers masked) finds that the camera does not move, the whole frame is
+    not tried: its extra parallax would be the movers' (a still phone on a walking cat). Any other
+    failure of that pass falls back to whole frames."""
+    import importlib
+
+    import splatcine.masks.auto
+    from splatcine.errors import NoParallaxError, ReconstructionError
+
+    def refuse(*args, **kwargs):
+        raise NoParallaxError("the camera does not translate") if refusal == "no_parallax" else \
+            ReconstructionError("only 3 of 20 keyframes registered")
+
+    rec = importlib.import_module("splatcine.reconstruct")  # the module (the package exports its function)
+    monkeypatch.setattr(splatcine.masks.auto, "write_feature_masks", lambda *a, **k: 0.12)
+    monkeypatch.setattr(rec, "run_sfm", refuse)
+    frames = type("Frames", (), {"frames": []})()
+    call = lambda: rec._sfm_without_movers(tmp_path, tmp_path, frames, {}, rec.SfmSettings(), {}, rec.silent)  # noqa: E731
+    if kept:
+        with pytest.raises(NoParallaxError, match="with the moving things masked"):
+            call()
+    else:
+        assert call() == (None, 0.12)

@@ -1,0 +1,94 @@
+"""Does the camera move? What the matches say before mapping, on every clip of the SfM corpus.
+
+Per case of `bench_sfm` (the shared clips when present, and the procedural ones): the keyframes
+`ingest` keeps, whole frames (no masks), SIFT and sequential matching as `run_sfm` does them
+(`splatcine.sfm.match_shot`), then the two figures that refuse a camera that does not move
+through the set before any mapping: the parallax no homography explains
+(`SfmSettings.min_pair_parallax_deg`) and the share of matches one camera rotation explains
+between distant frames (`SfmSettings.max_rotation_share`). The summary states the margin each
+threshold leaves: the lowest figure of a shot that moves against the highest of one that does not.
+
+    .venv/bin/python -m benchmarks.bench_rotation [--only SUBSTR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.bench_sfm import DATA, _materialise, corpus, procedural
+
+RESULTS = Path(__file__).parent / "results" / "rotation.json"
+
+
+def measure(case, work: Path) -> dict:
+    from splatcine.errors import SplatcineError
+    from splatcine.ingest import IngestSettings, ingest
+    from splatcine.io.video import write_image
+    from splatcine.sfm import SfmSettings, is_geometric_cut, match_shot
+
+    shot, _ = _materialise(case, work)
+    ingest_options = {k: v for k, v in case.options.items() if k in ("max_frames", "max_image_size")}
+    t = time.perf_counter()
+    try:
+        frames = ingest(shot, settings=IngestSettings(**ingest_options), confirm_cut=is_geometric_cut)
+    except SplatcineError as err:
+        return {"refused_at_ingest": str(err)[:160], "seconds": round(time.perf_counter() - t, 1)}
+    images = work / "images"
+    images.mkdir()
+    for i, frame in enumerate(frames.frames):
+        write_image(images / f"frame_{i:05d}.png", frame)
+    geometry = match_shot(images, work / "colmap", settings=SfmSettings(unordered=frames.is_folder))
+    return {"keyframes": len(frames.frames), "parallax_deg": round(geometry.parallax_deg, 3),
+            "rotation_share": round(geometry.rotation_share, 3), "seconds": round(time.perf_counter() - t, 1)}
+
+
+def summary(rows: dict[str, dict]) -> dict:
+    from splatcine.sfm import SfmSettings
+
+    settings = SfmSettings()
+    moving = [r for r in rows.values() if r["expect"] == "posed" and "rotation_share" in r]
+    still = [r for r in rows.values() if r["expect"] == "refused" and "rotation_share" in r]
+    out = {"max_rotation_share": settings.max_rotation_share, "min_pair_parallax_deg": settings.min_pair_parallax_deg}
+    if moving:
+        top = max(moving, key=lambda r: r["rotation_share"])
+        out["moving_highest_rotation_share"] = [top["case"], top["rotation_share"]]
+        low = min(moving, key=lambda r: r["parallax_deg"])
+        out["moving_lowest_parallax_deg"] = [low["case"], low["parallax_deg"]]
+    caught = [r for r in still if r["rotation_share"] > settings.max_rotation_share
+              or r["parallax_deg"] < settings.min_pair_parallax_deg]
+    out["negatives_refused_before_mapping"] = sorted(r["case"] for r in caught)
+    out["negatives_not_refused"] = sorted(r["case"] for r in still if r not in caught)
+    out["moving_refused"] = sorted(r["case"] for r in moving if r["rotation_share"] > settings.max_rotation_share
+                                   or r["parallax_deg"] < settings.min_pair_parallax_deg)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="cases whose name contains this")
+    args = parser.parse_args()
+    cases = [c for c in procedural() + corpus() if args.only in c.name]
+    if not DATA.exists():
+        print(f"{DATA} is absent: procedural cases only", file=sys.stderr)
+    doc = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": {}}
+    for case in cases:
+        with tempfile.TemporaryDirectory() as tmp:
+            row = {"case": case.name, "expect": case.expect, **measure(case, Path(tmp)),
+                   "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   "load_avg": [round(x, 1) for x in os.getloadavg()]}
+        doc["rows"][case.name] = row
+        print(json.dumps(row), flush=True)
+        doc["summary"] = summary(doc["rows"])
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(doc, indent=1))
+    print(json.dumps(doc["summary"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
