@@ -99,6 +99,16 @@ class MotionMasks:
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
+    def set_residual_px(self) -> float:
+        """How well the cameras explain the flow: the median over keyframes of each one's median
+        residual (work pixels). Movers are judged against it (`expected_residual`), so where it is
+        large the masks cannot tell what moves (`splatcine.masks.auto.UNEXPLAINED_PX`)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a frame with no measured pixel is NaN
+            per_frame = np.nanmedian(self.residual_px.reshape(len(self.residual_px), -1), axis=1)
+        return float(np.nanmedian(per_frame)) if np.isfinite(per_frame).any() else float("nan")
+
+    @property
     def fractions(self) -> np.ndarray:  # [N] share of each frame masked
         return np.array([m.mean() for m in self.masks], dtype=np.float64)
 
