@@ -54,7 +54,7 @@ def test_masks_cover_each_mover_and_spare_the_set(moving_shot):
         assert iou >= 0.7, (obj is walker, iou)  # the bar
     static = truth == -1
     false_positive = (masks & static).sum() / static.sum()
-    assert false_positive < 0.02, false_positive  # the bar; measured 1.1% (IoU walker 0.89, ball 0.82)
+    assert false_positive < 0.02, false_positive  # the bar; measured 1.2% (IoU walker 0.87, ball 0.81)
 
 
 def test_a_still_set_gets_empty_masks():
