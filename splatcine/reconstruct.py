@@ -256,6 +256,8 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
         _write_mask_sheet(root, names, cameras)
     if report.masks == "auto" and (warning := mostly_moving_warning(report.masked_fraction)):
         report.warnings.append(warning)
+    if found is not None and (warning := found.unexplained_warning):
+        report.warnings.append(warning)
     if frames.jumps:
         listed = ", ".join(str(j) for j in frames.jumps)
         report.warnings.append(f"a jump at frame(s) {listed}: the image changes at once, but matches link the "

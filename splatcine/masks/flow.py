@@ -47,6 +47,17 @@ class FlowField:
         return self._dis.calc(a, b, None)
 
 
+def texture(gray: np.ndarray, window_px: int) -> np.ndarray:
+    """How well flow is pinned down at each pixel [H, W] of grey `gray` [H, W] uint8: the smaller
+    eigenvalue of the structure tensor over `window_px` (Shi-Tomasi's corner strength, OpenCV's
+    `cornerMinEigenVal`; a scale-free float32, 0 on a blank wall and along a straight edge).
+
+    Lucas-Kanade's covariance of a patch's flow is noise^2 times the tensor's inverse, so the
+    flow error a residual should be judged against grows as 1 / sqrt(this).
+    """
+    return _cv2().cornerMinEigenVal(np.ascontiguousarray(gray), window_px, 3)
+
+
 def sample(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Bilinear samples of `field` [H, W, C] (or [H, W]) at float pixel positions x, y [H, W].
 

@@ -54,7 +54,7 @@ def test_masks_cover_each_mover_and_spare_the_set(moving_shot):
         assert iou >= 0.7, (obj is walker, iou)  # the issue's bar
     static = truth == -1
     false_positive = (masks & static).sum() / static.sum()
-    assert false_positive < 0.02, false_positive  # the issue's bar; measured 1.1% (IoU walker 0.89, ball 0.82)
+    assert false_positive < 0.02, false_positive  # the issue's bar; measured 1.2% (IoU walker 0.87, ball 0.81)
 
 
 def test_a_still_set_gets_empty_masks():
@@ -65,6 +65,38 @@ def test_a_still_set_gets_empty_masks():
     # the first SfM pass's feature mask loses some of a still set (occlusion edges, weak texture)
     spared = np.stack(feature_masks(images)).mean()
     assert spared < 0.35, spared  # measured 22% before lost flow was limited to near movers (SfM keeps the rest; 0.35 leaves room for flow noise)
+
+
+def test_a_still_set_with_blank_walls_is_not_taken_for_movers():
+    """Real interiors have blank walls, where flow is barely measured: on static RealEstate10K
+    clips the set's residual is 0.9-1.3 px there against 0.3 px on texture, and judged against
+    a fixed 2 px the final masks took 17-36% of every frame. The procedural room with plain
+    walls, floor and ceiling (its props keep their texture) shows the same."""
+    from scenes.textures import MipTexture
+
+    world = ProceduralSet(seed=0)
+    world.textures = [[MipTexture(np.full((16, 16, 3), 0.82, np.float32)) for _ in world.textures[0]],
+                      *world.textures[1:]]  # prop 0 is the room
+    images, labels, cameras, points = _render(world, frames=8)
+    assert all(label.max() < 0 for label in labels)
+    found = motion_masks(images, cameras, points)
+    # the issue's bar for the static set; measured 0.6% on average, at most 2.0% of a frame
+    # (without the texture-relative test, `MotionSettings.seed_noise`: 26-38% of every frame)
+    assert found.fractions.mean() < 0.02, found.fractions
+
+
+def test_cameras_that_do_not_explain_the_flow_are_reported_instead_of_judged(moving_shot):
+    """Movers are judged against the residual the set leaves; where the cameras are wrong that
+    residual is large and nothing can be told apart (MotionCtrl's dog: 2.8 px)."""
+    from splatcine.masks.auto import UNEXPLAINED_PX, FoundMasks
+
+    images, _, cameras, points = moving_shot
+    right = motion_masks(images, cameras, points).set_residual_px
+    wrong = motion_masks(images, cameras[::-1], points).set_residual_px  # the path run backwards
+    assert right < UNEXPLAINED_PX / 4, right  # measured 0.17 px
+    assert wrong > UNEXPLAINED_PX, wrong  # measured 5.3 px
+    assert FoundMasks({}, {}, set_residual_px=right).unexplained_warning is None
+    assert "cannot tell what moves" in FoundMasks({}, {}, set_residual_px=wrong).unexplained_warning
 
 
 def test_feature_masks_take_the_walker_before_any_camera_is_known(moving_shot):
