@@ -29,7 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from splatcine.masks import flow as flow_mod
-from splatcine.masks.motion import fb_check, pair_flows, work_grays
+from splatcine.masks.motion import expected_residual, fb_check, pair_flows, work_grays
 from splatcine.progress import ProgressCallback, silent
 
 
@@ -57,12 +57,15 @@ class EpipolarSettings:
     # 34 / 28 / 26% of the set; without lost flow counted, at most 62% of the walker.) The
     # real clips' shares are in benchmarks/results/masks.json.
     feature_px: float = 0.5
-    # ... and above this many robust noise scales of the frame's own residual (sigma = median / 0.6745,
-    # a half-normal's): real footage is noisier than the procedural set. On RealEstate10K clips
-    # and DAVIS lady-running the set's median residual is 0.2-0.4 px, so 0.5 px alone took
-    # 30-40% of every static frame; 3 sigma (4.4x the median, 1-1.8 px there) is the static set's
-    # tail, while the procedural set's 0.05-0.15 px median leaves `feature_px` in charge.
-    feature_sigmas: float = 3.0
+    # ... and above this many times the residual the static set has at the pixel's texture
+    # (`motion.expected_residual`: flow on a blank wall errs by 1-1.3 px on real footage, at a corner
+    # by 0.3 px). Measured on static RealEstate10K clips (0c11dbe, its pull-down copy, 0c9b371) and
+    # the walkers clip, share of the frame masked / walker recall: the frame-wide rule it replaced
+    # (3 robust sigmas of the whole frame) 21-28% / 0.77; 6x 10-12% / 0.73; 8x 9-12% / 0.70; 12x
+    # 7% / 0.65. 8x halves what the still sets lose and keeps most of the walker. (The pull-down
+    # copy of 0c11dbe was posed at 5.24% of its path with the old first pass, 0.37% with none.)
+    feature_noise: float = 8.0
+    texture_px: int = 9  # window of the structure tensor (as `MotionSettings.texture_px`)
     feature_grow_px: int = 3  # the mask is widened by this much (work pixels): the mover's blurred edge
     # Lost flow counts as motion only this close (work pixels, 3% of the width) to a pixel of high
     # residual: a fast mover's flow fails in its core while its edges measure, but on real footage
@@ -84,8 +87,8 @@ def feature_masks(
 
     For SfM, missing a large mover costs the cameras (its matches pass two-view checks over
     short baselines and pull the focal length and poses), while masking some of the set
-    costs only features. So this mask takes every pixel above `feature_px` (and above the
-    frame's own noise, `feature_sigmas`) over long gaps, and the pixels whose flow failed its
+    costs only features. So this mask takes every pixel above `feature_px` (and well above the
+    static set's residual at its texture, `feature_noise`) over long gaps, and the pixels whose flow failed its
     forward-backward check in every pair that keeps them in view within `lost_reach_px` of such
     pixels (a fast mover's flow fails over these gaps while its edges still measure; leaving the view
     is no evidence, and neither is lost flow alone: on real footage it fails on 25-60% of a
@@ -103,9 +106,9 @@ def feature_masks(
     masks = []
     for i in range(n):
         raw, lost = _residual(i, neighbours[i], flows, settings)
-        measured = raw[np.isfinite(raw)]
-        noise = float(np.median(measured)) / 0.6745 if measured.size else 0.0
-        high = raw > max(settings.feature_px, settings.feature_sigmas * noise)
+        expected = expected_residual(raw, flow_mod.texture(grays[i], settings.texture_px))
+        with np.errstate(invalid="ignore"):  # NaN (no pair measured the pixel) is not high
+            high = (raw > settings.feature_px) & (raw > settings.feature_noise * expected)
         near = lost & ndimage.binary_dilation(high, iterations=settings.lost_reach_px) \
             if settings.lost_reach_px > 0 else np.zeros_like(lost)  # (iterations=0 would dilate to the end)
         moving = ndimage.binary_opening(high | near, iterations=1)
