@@ -336,10 +336,6 @@ def _extract(db: Path, image_dir: Path, names: list[str], mask_dir: Path | None,
 def _match(db: Path, settings: SfmSettings, sequential: bool) -> None:
     matching = pinned(pycolmap.FeatureMatchingOptions(), settings.num_threads, settings.seed)
     matching.use_gpu = False
-    # exact nearest neighbours: the CPU matcher's default index is approximate and randomised, so
-    # the same frames got other matches each run (RealEstate10K 0c9b371: the incremental mapper's
-    # focal at 274-287 px over four runs of one process)
-    matching.sift.cpu_brute_force_matcher = True
     verification = pinned(pycolmap.TwoViewGeometryOptions(), settings.num_threads, settings.seed)
     if sequential:
         pairing = pinned(pycolmap.SequentialPairingOptions(), settings.num_threads, settings.seed)
