@@ -127,6 +127,11 @@ def test_choice_prefers_registration_then_the_better_fit():
     tie = choose_model(models, {"incremental": _stats(25, 0.50, 480), "global": _stats(25, 0.52, 272)},
                        "incremental")
     assert tie[0] == "incremental" and "tie" in tie[1]
+    # re10k 0c11dbe with exact matching: a 120-point global model "fits better" because it kept 4%
+    few = ModelStats(25, 120, 0.33, 3.2, 1.7, 521.0, 0.9)
+    kept = choose_model(models, {"incremental": ModelStats(25, 1834, 1.13, 5.4, 6.6, 485.0, 0.84), "global": few},
+                        "incremental")
+    assert kept[0] == "incremental" and "fewer matches" in kept[1]
     only = choose_model({"global": models["global"]}, {"global": _stats(25, 0.5, 272)}, "incremental")
     assert only[0] == "global" and only[2] is None
 
