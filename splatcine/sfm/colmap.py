@@ -125,6 +125,7 @@ def match_shot(image_dir: Path, work_dir: Path, *, mask_dir: Path | None = None,
     return geometry
 
 
+@quiet()
 def run_sfm(
     image_dir: Path,
     work_dir: Path,
@@ -407,9 +408,10 @@ def choose_model(models: dict[str, SparseModel], stats: dict[str, ModelStats],
     """(label of the model to keep, why in one line, the two models compared or None).
 
     One trusted model is kept. With two, the one that registers clearly more frames wins;
-    otherwise, when both keep most of the same matches (`MIN_SHARED_OBSERVATIONS`), the one with
-    the lower mean reprojection error, both being fitted to the same matches with the same camera model: a wrong focal length or a bent path leaves residuals
-    that bundle adjustment cannot remove. Validated on the clips with known poses in
+    otherwise, when both keep most of the same matches (`MIN_SHARED_OBSERVATIONS`), the one
+    with the lower mean reprojection error, both being fitted to the same matches with the same
+    camera model: a wrong focal length or a bent path leaves residuals that bundle adjustment
+    cannot remove. Validated on the clips with known poses in
     benchmarks/bench_sfm.py (the results list both candidates' errors): on re10k 0c11dbe the
     incremental mapper settles at focal 0.83x the long side, 1.05 px, the global mapper at the
     true 0.47x, 0.51 px. Within REPROJECTION_TIE of each other the preferred mapper is kept.

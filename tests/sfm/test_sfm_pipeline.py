@@ -255,3 +255,18 @@ def test_colmap_prints_nothing_and_the_log_level_comes_back(clips, capfd):
         focal_profile(model, SfmSettings())
     assert pycolmap.logging.minloglevel == before
     assert capfd.readouterr().err == ""
+
+
+def test_run_sfm_prints_nothing_while_it_maps(clips, tmp_path, capfd):
+    """Both mappers run inside `quiet()`: a refactor once left `run_sfm` outside it, and the
+    global mapper's glog lines reached the user's terminal."""
+    from dataclasses import replace
+
+    from splatcine.sfm import SfmSettings, run_sfm
+
+    assert isinstance(clips.reconstruction("orbit"), Reconstruction)
+    capfd.readouterr()
+    result = run_sfm(clips.scene_dir("orbit") / layout.IMAGES, tmp_path,
+                     settings=replace(SfmSettings(), focal_profile=False))
+    assert result.stats.registered >= 8
+    assert capfd.readouterr().err == ""
