@@ -29,7 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 from splatcine.masks import flow as flow_mod
-from splatcine.masks.motion import expected_residual, fb_check, pair_flows, work_grays
+from splatcine.masks.motion import MotionSettings, expected_residual, fb_check, pair_flows, work_grays
 from splatcine.progress import ProgressCallback, silent
 
 
@@ -65,7 +65,7 @@ class EpipolarSettings:
     # 7% / 0.65. 8x halves what the still sets lose and keeps most of the walker. (The pull-down
     # copy of 0c11dbe was posed at 5.24% of its path with the old first pass, 0.37% with none.)
     feature_noise: float = 8.0
-    texture_px: int = 9  # window of the structure tensor (as `MotionSettings.texture_px`)
+    texture_px: int = MotionSettings.texture_px  # window of the structure tensor: the final pass's
     feature_grow_px: int = 3  # the mask is widened by this much (work pixels): the mover's blurred edge
     # Lost flow counts as motion only this close (work pixels, 3% of the width) to a pixel of high
     # residual: a fast mover's flow fails in its core while its edges measure, but on real footage
