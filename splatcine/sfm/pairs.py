@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pycolmap
 
-from splatcine.sfm.runtime import pinned, quiet
+from splatcine.sfm.runtime import MATCHING_THREADS, pinned, quiet
 
 # Two frames are linked when COLMAP's verification keeps at least this many inlier matches.
 # Measured (SIFT, 960 px, `count_verified_matches`): across the five hard cuts of cuts/bikes.mp4
@@ -42,8 +42,8 @@ def count_verified_matches(a: np.ndarray, b: np.ndarray, seed: int = 0) -> int:
         extraction.use_gpu = False
         pycolmap.extract_features(str(db_path), str(root / "images"), camera_mode=pycolmap.CameraMode.PER_IMAGE,
                                   extraction_options=extraction, device=pycolmap.Device.cpu)
-        verification = pinned(pycolmap.TwoViewGeometryOptions(), THREADS, seed)
-        matching = pinned(pycolmap.FeatureMatchingOptions(), THREADS, seed)
+        verification = pinned(pycolmap.TwoViewGeometryOptions(), MATCHING_THREADS, seed)
+        matching = pinned(pycolmap.FeatureMatchingOptions(), MATCHING_THREADS, seed)
         matching.use_gpu = False
         pycolmap.match_exhaustive(str(db_path), matching, verification_options=verification,
                                   device=pycolmap.Device.cpu)

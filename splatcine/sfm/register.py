@@ -27,7 +27,7 @@ from splatcine.cameras import Camera, Intrinsics
 from splatcine.errors import InputError
 from splatcine.progress import Progress, ProgressCallback, silent
 from splatcine.sfm.colmap import SfmSettings, _extraction_options
-from splatcine.sfm.runtime import pinned, quiet
+from splatcine.sfm.runtime import MATCHING_THREADS, extract_in_order, pinned, quiet
 from splatcine.sfm.model import SparseModel
 
 KEY, NEW = "key", "new"  # sub-folders of the work image folder: the scene's keyframes, the new shot
@@ -215,8 +215,7 @@ def _extract(db: Path, images: Path, names: list[str], params: str | None, setti
         mode = pycolmap.CameraMode.SINGLE
     options = _extraction_options(SfmSettings(max_num_features=settings.max_num_features,
                                               num_threads=settings.num_threads))
-    pycolmap.extract_features(str(db), str(images), image_names=names, camera_mode=mode,
-                              reader_options=reader, extraction_options=options, device=pycolmap.Device.cpu)
+    extract_in_order(db, images, names, mode, reader, options)
 
 
 def _keyframe_point_ids(db, image_id: int, model: SparseModel, name: str, settings: RegisterSettings) -> np.ndarray:
@@ -241,11 +240,11 @@ def _keyframe_point_ids(db, image_id: int, model: SparseModel, name: str, settin
 
 def _match_pairs(db: Path, pairs_file: Path, pairs: list[tuple[str, str]], settings: RegisterSettings) -> None:
     pairs_file.write_text("".join(f"{a} {b}\n" for a, b in pairs))
-    matching = pinned(pycolmap.FeatureMatchingOptions(), settings.num_threads, settings.seed)
+    matching = pinned(pycolmap.FeatureMatchingOptions(), MATCHING_THREADS, settings.seed)
     matching.use_gpu = False
-    pairing = pinned(pycolmap.ImportedPairingOptions(), settings.num_threads, settings.seed)
+    pairing = pinned(pycolmap.ImportedPairingOptions(), MATCHING_THREADS, settings.seed)
     pairing.match_list_path = str(pairs_file)
-    verification = pinned(pycolmap.TwoViewGeometryOptions(), settings.num_threads, settings.seed)
+    verification = pinned(pycolmap.TwoViewGeometryOptions(), MATCHING_THREADS, settings.seed)
     pycolmap.match_image_pairs(str(db), matching, pairing, verification, device=pycolmap.Device.cpu)
 
 

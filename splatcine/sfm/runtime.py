@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pycolmap
 
@@ -37,6 +38,29 @@ def bundle_adjust(rec: pycolmap.Reconstruction, options: pycolmap.BundleAdjustme
     config.fix_gauge(pycolmap.BundleAdjustmentGauge.THREE_POINTS)
     pycolmap.create_default_bundle_adjuster(options, config, rec).solve()
     rec.update_point_3d_errors()  # the controller does this too: the points' cached errors are stale
+
+
+# COLMAP's matcher on more than one thread loses matches at random: matching copies of one
+# database of re10k 0c9b371 (25 frames, sequential; fewer than 512 features a frame, so exact flat
+# indices) on two threads, 2 of 6 runs dropped 50-100% of the matches of 3-4 pairs (110 -> 38,
+# 115 -> 0); on one thread 6 of 6 runs matched identically. Matching is a small part of SfM here
+# (that clip: 0.66 s on one thread against 0.46 s on two).
+MATCHING_THREADS = 1
+
+
+def extract_in_order(db: Path, image_dir: Path, names: list[str], mode: pycolmap.CameraMode,
+                     reader: pycolmap.ImageReaderOptions, extraction: pycolmap.FeatureExtractionOptions) -> None:
+    """SIFT features of `names` (in `image_dir`) into `db`, on the CPU, with image ids in name order.
+
+    The images go in first, one by one: the extractor's threads write each image as its features
+    are done, so its ids followed the threads' finishing order (frames 4 and 5, or 0 and 1, swapped
+    in 5 of 6 runs of one clip) and the mappers, which break ties by id, returned other cameras.
+    The extractor keeps the ids of images already in the database.
+    """
+    pycolmap.Database.open(str(db)).close()  # import_images wants the file to exist
+    pycolmap.import_images(str(db), str(image_dir), camera_mode=mode, image_names=names, options=reader)
+    pycolmap.extract_features(str(db), str(image_dir), image_names=names, camera_mode=mode,
+                              reader_options=reader, extraction_options=extraction, device=pycolmap.Device.cpu)
 
 
 def pinned(options, num_threads: int, seed: int):
