@@ -25,18 +25,10 @@ def _errors(result: Reconstruction, clip):
 
 # The dolly (40 degree pan while moving in) constrains its focal, but the global mapper stops at
 # 338 px (4.3% centre error) and the incremental one at 197 px (2.9%); the focal profile's released
-# refit leaves that local minimum (276.8 px, truth 277.1, 0.06%, 0.48 -> 0.20 px). Measured: passing
-# in a plain process and in 3 of 4 pytest runs (one before every seed was pinned, two after), failing
-# once after; why one run differs is not found yet (the rendered clip's hash was the same in the
-# plain runs). Since 2026-11-30 both mappers' models are profiled before the choice, so the answer
-# no longer hangs on which one the profile rescued; passed in a fresh process after that (276.1 px,
-# 0.065%), and in the full suites of 2026-11-30 (two in a row). A likely cause of the earlier
-# failure: COLMAP's CPU matcher uses an approximate, randomised index, so the matches differ
-# between runs (measured on a real clip). Open until matching repeats exactly: issue 9.
-_DOLLY_OPEN = pytest.mark.xfail(reason="issue 9: the dolly passed 3 of 4 pytest runs (see above)", strict=False)
-
-
-@pytest.mark.parametrize("name", [pytest.param("dolly", marks=_DOLLY_OPEN), "orbit"])
+# refit leaves that local minimum (276.8 px, truth 277.1, 0.06%, 0.48 -> 0.20 px). It failed once
+# in four pytest runs while COLMAP's image ids and threaded matches changed from run to run
+# (issue 9); since both are fixed (`splatcine.sfm.runtime`) every run gets the same cameras.
+@pytest.mark.parametrize("name", ["dolly", "orbit"])
 def test_parallax_moves_register_every_keyframe_accurately(clips, name):
     result = clips.reconstruction(name)
     assert isinstance(result, Reconstruction), result
