@@ -71,9 +71,9 @@ def summary(rows: dict[str, dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="", help="cases whose name contains this")
+    parser.add_argument("--only", default="", help="cases whose name contains this (or any of a comma-separated list)")
     args = parser.parse_args()
-    cases = [c for c in procedural() + corpus() if args.only in c.name]
+    cases = [c for c in procedural() + corpus() if any(part in c.name for part in args.only.split(","))]
     if not DATA.exists():
         print(f"{DATA} is absent: procedural cases only", file=sys.stderr)
     doc = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": {}}

@@ -124,6 +124,7 @@ def procedural() -> list[Case]:
         Case("proc pan (rotation only)", "pan:32", "refused", "procedural", "scene"),
         Case("proc static", "static:16", "refused", "procedural", "scene"),
         Case("proc pan after movers", "chase:32", "refused", "procedural", "scene"),
+        Case("proc still camera, passing train", "passing:32", "refused", "procedural", "scene"),
     ]
 
 

@@ -9,7 +9,9 @@ these scenes are not circular), with exact z-depth per pixel and the true camera
 
 Moves (`NAMES`): dolly, truck, orbit, pan, static, moving (a ball crosses the room; masks),
 walkers (a person-sized walker and a ball cross it; masks), chase (the pan
-while they cross: a negative whose movers alone show parallax), cut (three shots; `Clip.cuts`).
+while they cross: a negative whose movers alone show parallax), passing (a still camera while a
+train-sized box passes close in front, 86% of the frame: a negative whose largest rigid
+motion is the mover), cut (three shots; `Clip.cuts`).
 """
 
 from __future__ import annotations

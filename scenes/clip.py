@@ -32,7 +32,7 @@ from splatcine.scene import layout
 from splatcine.scene.transforms import write_transforms
 from scenes.moves import NAMES, cameras_for
 from scenes.output import procedural_directory
-from scenes.walkers import walkers_set
+from scenes.walkers import passing_set, walkers_set
 from scenes.world import Mover, ProceduralSet
 
 VIDEO = "shot.mp4"
@@ -100,6 +100,8 @@ def set_for(name: str, seed: int = 0, frames: int = 48, fps: int = 24) -> Proced
     for `walkers` and `chase`, with a person-sized walker and a ball (`scenes.walkers`)."""
     if name in ("walkers", "chase"):
         return walkers_set(seed, duration=max(frames - 1, 1) / fps)
+    if name == "passing":
+        return passing_set(seed, duration=max(frames - 1, 1) / fps)
     if name != "moving":
         return ProceduralSet(seed=seed)
     return ProceduralSet(seed=seed, mover=Mover.crossing(duration=max(frames - 1, 1) / fps))

@@ -124,6 +124,9 @@ MOVES: dict[str, Callable[[int, int, int], list[Camera]]] = {
     # the pan from one spot while the walker and the ball cross in front of it: a negative whose
     # movers alone show parallax (the rollercoaster's and the kitten's class in the shared data)
     "chase": pan,
+    # a still camera while a train-sized box passes close in front (`scenes.walkers.passing_set`):
+    # a negative whose largest rigid motion is the mover (DAVIS-like `train running`)
+    "passing": static,
 }
 NAMES = (*MOVES, "cut")
 
