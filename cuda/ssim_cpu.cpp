@@ -119,7 +119,10 @@ void blur_x_adjoint(const float* in, float* out, int h, int w, int c, const floa
 
 }  // namespace
 
-void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* moments, float* ssim) {
+namespace {
+
+// The blurred moments (a, b, a^2, b^2, ab) of two [h, w, c] images, each [h, w, c].
+void blur_moments(int h, int w, int c, const float* a, const float* b, float* moments) {
     float g[SSIM_WINDOW];
     window(g);
     const int64_t n = int64_t(h) * w * c;
@@ -136,15 +139,24 @@ void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* mo
         blur_x(raw.data() + m * n, tmp.data(), h, w, c, g);
         blur_y(tmp.data(), moments + m * n, h, w * c, g);
     }
-    const float *mu_a = moments, *mu_b = moments + n, *aa = moments + 2 * n, *bb = moments + 3 * n,
-                *ab = moments + 4 * n;
+}
+
+// SSIM at element i from the blurred moments (n elements per moment).
+inline float ssim_at(const float* moments, int64_t n, int64_t i) {
+    const float mu_a = moments[i], mu_b = moments[n + i], aa = moments[2 * n + i];
+    const float bb = moments[3 * n + i], ab = moments[4 * n + i];
+    const float num = (2.0f * mu_a * mu_b + C1) * (2.0f * (ab - mu_a * mu_b) + C2);
+    const float den = (mu_a * mu_a + mu_b * mu_b + C1) * ((aa - mu_a * mu_a) + (bb - mu_b * mu_b) + C2);
+    return num / (den + 1e-12f);
+}
+
+}  // namespace
+
+void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* moments, float* ssim) {
+    blur_moments(h, w, c, a, b, moments);
+    const int64_t n = int64_t(h) * w * c;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-        const float num = (2.0f * mu_a[i] * mu_b[i] + C1) * (2.0f * (ab[i] - mu_a[i] * mu_b[i]) + C2);
-        const float den = (mu_a[i] * mu_a[i] + mu_b[i] * mu_b[i] + C1) *
-                          ((aa[i] - mu_a[i] * mu_a[i]) + (bb[i] - mu_b[i] * mu_b[i]) + C2);
-        ssim[i] = num / (den + 1e-12f);
-    }
+    for (int64_t i = 0; i < n; ++i) ssim[i] = ssim_at(moments, n, i);
 }
 
 void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* moments,
@@ -173,6 +185,69 @@ void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const flo
     }
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i) v_a[i] = back[i] + 2.0f * a[i] * back[n + i] + b[i] * back[2 * n + i];
+}
+
+// Per row, in double, then the rows in order: the sums do not depend on the thread count.
+void photometric_fwd_cpu(int h, int w, int c, const float* a, const float* b, const float* weight,
+                         float ssim_lambda, float* moments, float* stats) {
+    const int64_t n = int64_t(h) * w * c;
+    const bool with_ssim = ssim_lambda != 0.0f;
+    if (with_ssim) blur_moments(h, w, c, a, b, moments);
+    std::vector<double> rows(4 * static_cast<size_t>(h));  // per row: weight, L1, squared error, 1 - SSIM
+#pragma omp parallel for schedule(static)
+    for (int y = 0; y < h; ++y) {
+        double sw = 0.0, l1 = 0.0, se = 0.0, ds = 0.0;
+        for (int x = 0; x < w; ++x) {
+            const int64_t px = int64_t(y) * w + x;
+            const float wt = weight ? weight[px] : 1.0f;
+            float pl1 = 0.0f, pse = 0.0f, pss = 0.0f;
+            for (int ch = 0; ch < c; ++ch) {
+                const int64_t i = px * c + ch;
+                const float d = a[i] - b[i];
+                pl1 += fabsf(d);
+                pse += d * d;
+                if (with_ssim) pss += ssim_at(moments, n, i);
+            }
+            sw += wt;
+            l1 += wt * (pl1 / c);
+            se += wt * (pse / c);
+            ds += wt * (1.0f - pss / c);
+        }
+        rows[4 * y] = sw; rows[4 * y + 1] = l1; rows[4 * y + 2] = se; rows[4 * y + 3] = ds;
+    }
+    double sw = 0.0, l1 = 0.0, se = 0.0, ds = 0.0;
+    for (int y = 0; y < h; ++y) {
+        sw += rows[4 * y]; l1 += rows[4 * y + 1]; se += rows[4 * y + 2]; ds += rows[4 * y + 3];
+    }
+    const double count = std::max(sw, 1.0);
+    stats[0] = static_cast<float>(with_ssim ? (1.0 - ssim_lambda) * l1 / count + ssim_lambda * ds / count
+                                            : l1 / count);
+    stats[1] = static_cast<float>(se / count);
+}
+
+// dloss/da: the L1 term's sign (0 where a == b, as torch's abs), and SSIM's backward pass
+// with the per-element weight -lambda w / (c count) as its upstream gradient.
+void photometric_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* weight,
+                         const float* moments, float ssim_lambda, float v_loss, float* v_a) {
+    const int64_t pixels = int64_t(h) * w, n = pixels * c;
+    double sw = 0.0;
+    for (int64_t px = 0; px < pixels; ++px) sw += weight ? weight[px] : 1.0f;
+    const float scale = static_cast<float>(v_loss / (c * std::max(sw, 1.0)));
+    const bool with_ssim = ssim_lambda != 0.0f;
+    const float l1_share = with_ssim ? 1.0f - ssim_lambda : 1.0f;
+    if (with_ssim) {
+        std::vector<float> v_ssim(n);
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; ++i) v_ssim[i] = -ssim_lambda * scale * (weight ? weight[i / c] : 1.0f);
+        ssim_bwd_cpu(h, w, c, a, b, moments, v_ssim.data(), v_a);
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+        const float d = a[i] - b[i];
+        const float sign = d > 0.0f ? 1.0f : d < 0.0f ? -1.0f : 0.0f;
+        const float v = l1_share * scale * (weight ? weight[i / c] : 1.0f) * sign;
+        v_a[i] = with_ssim ? v_a[i] + v : v;
+    }
 }
 
 }  // namespace sc

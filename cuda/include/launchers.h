@@ -58,6 +58,20 @@ constexpr int SSIM_WINDOW = 11;
 void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* moments, float* ssim);
 void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* moments,
                   const float* v_ssim, float* v_a);
+// The whole loss, (1 - lambda) L1 + lambda (1 - SSIM), each averaged over the channels and
+// over the pixels weighted by weight [H, W] (nullptr: every pixel weighs 1; the mean is over
+// max(1, sum of weights)), in one call: stats[0] = the loss, stats[1] = the MSE alike; moments
+// as ssim_fwd_cpu's (unused when lambda is 0). Backward: v_a [H, W, C] = v_loss * dloss/da.
+void photometric_fwd_cpu(int h, int w, int c, const float* a, const float* b, const float* weight,
+                         float ssim_lambda, float* moments, float* stats);
+void photometric_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* weight,
+                         const float* moments, float ssim_lambda, float v_loss, float* v_a);
+
+// ---- the trainer's colour correction: rgb [P, 3], affine [3, 4] = [A | b] -> out [P, 3] = A rgb + b;
+// backward: v_out [P, 3] -> v_rgb [P, 3], v_affine [3, 4].
+void color_affine_fwd_cpu(int64_t pixels, const float* rgb, const float* affine, float* out);
+void color_affine_bwd_cpu(int64_t pixels, const float* rgb, const float* affine, const float* v_out,
+                          float* v_rgb, float* v_affine);
 
 // ---- CUDA: the same algorithm; pointers are device pointers, launched on `stream`.
 void project_fwd_cuda(int n, const float* means, const float* quats, const float* scales,

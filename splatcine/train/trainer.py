@@ -22,6 +22,7 @@ from torch.nn import Parameter
 from splatcine.errors import InputError
 from splatcine.gaussians import Gaussians
 from splatcine.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from splatcine.train.adam import adam_step
 from splatcine.train.color import ColorCorrection
 from splatcine.train.config import TrainConfig
 from splatcine.train.data import View
@@ -108,9 +109,7 @@ class TrainState:
         if cfg.color_correction:
             loss = loss + cfg.color_reg * self.color.regularization()
         loss.backward()
-        for opt in (*self.optimizers.values(), self.color_optimizer):
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+        adam_step((*self.optimizers.values(), self.color_optimizer))
         grad = out.means2d.grad if out.means2d.grad is not None else torch.zeros_like(out.means2d)
         info = StepInfo(step, grad, out.radii, view.width, view.height, means_lr, self.rng)
         refined = self.strategy.post_backward(self.params, self.optimizers, info)
