@@ -114,10 +114,10 @@ void raster_bwd_cuda(const float* means2d, const float* conics, const float* opa
 SC_HD void tile_range(float mx, float my, int radius, int width, int height, int& tx0, int& tx1,
                       int& ty0, int& ty1) {
     const int tiles_x = (width + TILE - 1) / TILE, tiles_y = (height + TILE - 1) / TILE;
-    tx0 = static_cast<int>(fmaxf(floorf((mx - radius) / TILE), 0.0f));
-    ty0 = static_cast<int>(fmaxf(floorf((my - radius) / TILE), 0.0f));
-    tx1 = static_cast<int>(fminf(floorf((mx + radius) / TILE), tiles_x - 1.0f));
-    ty1 = static_cast<int>(fminf(floorf((my + radius) / TILE), tiles_y - 1.0f));
+    tx0 = static_cast<int>(max_f(floorf((mx - radius) / TILE), 0.0f));
+    ty0 = static_cast<int>(max_f(floorf((my - radius) / TILE), 0.0f));
+    tx1 = static_cast<int>(min_f(floorf((mx + radius) / TILE), tiles_x - 1.0f));
+    ty1 = static_cast<int>(min_f(floorf((my + radius) / TILE), tiles_y - 1.0f));
 }
 
 // Calls visit(tx, ty) for every tile of the Gaussian's box that its footprint (conic c,
@@ -137,12 +137,12 @@ SC_HD int visit_tiles(float mx, float my, int radius, float c0, float c1, float 
     int count = 0;
     for (int ty = ty0; ty <= ty1; ++ty) {
         const float ya = ty * TILE + 0.5f - my;
-        const float yb = fminf(static_cast<float>((ty + 1) * TILE), static_cast<float>(height)) - 0.5f - my;
+        const float yb = min_f(static_cast<float>((ty + 1) * TILE), static_cast<float>(height)) - 0.5f - my;
         float lo, hi;
         if (!band_span(fp, ya, yb, lo, hi)) continue;
         // pixel columns x whose centre x + 0.5 - mx lies in [lo, hi]
-        const float x_lo = fmaxf(ceilf(lo + mx - 0.5f), 0.0f);
-        const float x_hi = fminf(floorf(hi + mx - 0.5f), width - 1.0f);
+        const float x_lo = max_f(ceilf(lo + mx - 0.5f), 0.0f);
+        const float x_hi = min_f(floorf(hi + mx - 0.5f), width - 1.0f);
         if (!(x_lo <= x_hi)) continue;
         const int a = static_cast<int>(x_lo) / TILE, b = static_cast<int>(x_hi) / TILE;
         for (int tx = a > tx0 ? a : tx0; tx <= (b < tx1 ? b : tx1); ++tx) {
