@@ -4,12 +4,17 @@
 // for values in [0, 1]), and its gradient with respect to the render. Written out because
 // oneDNN's depthwise convolution backward made SSIM half of a small training step.
 //
+// Each public function opens one parallel region; the passes inside it are worksharing loops
+// (`omp for`, a barrier between passes), not a parallel region each: a small step's SSIM was
+// ~20 regions, each waking the other thread, and each stalling until it got a core.
+//
 // Images are [H][W][C] (channels interleaved). The window's rows-then-columns blur of the
 // five moments (a, b, a^2, b^2, ab) is saved for the backward pass, which applies the
 // blur's adjoint (columns, then rows, reflections folded back) to three per-pixel maps:
 //   dL/da = B^T(m_mu) + 2 a B^T(m_aa) + b B^T(m_ab).
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "include/launchers.h"
@@ -37,14 +42,18 @@ inline int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : 
 
 // out = in blurred along x (each row of w pixels of c channels).
 void blur_x(const float* in, float* out, int h, int w, int c, const float* g) {
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
     for (int y = 0; y < h; ++y) {
         const float* __restrict src = in + int64_t(y) * w * c;
         float* __restrict dst = out + int64_t(y) * w * c;
-        for (int i = R * c; i < (w - R) * c; ++i) {
-            float s = 0.0f;
-            for (int k = 0; k < SSIM_WINDOW; ++k) s += g[k] * src[i + (k - R) * c];
-            dst[i] = s;
+        // tap by tap over the whole row (each element summed in tap order, as a per-element
+        // loop would): g++ vectorises this form, not the 11-tap sum per element
+        const int lo = R * c, hi = (w - R) * c;
+        std::fill(dst + lo, dst + std::max(lo, hi), 0.0f);
+        for (int k = 0; k < SSIM_WINDOW; ++k) {
+            const float gk = g[k];
+            const float* __restrict tap = src + (k - R) * c;
+            for (int i = lo; i < hi; ++i) dst[i] += gk * tap[i];
         }
         for (int x = 0; x < w; x += (x == R - 1 && w - R > R) ? w - 2 * R + 1 : 1)
             for (int ch = 0; ch < c; ++ch) {
@@ -57,7 +66,7 @@ void blur_x(const float* in, float* out, int h, int w, int c, const float* g) {
 
 // out = in blurred along y (rows of n = w * c floats).
 void blur_y(const float* in, float* out, int h, int n, const float* g) {
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
     for (int y = 0; y < h; ++y) {
         float* __restrict dst = out + int64_t(y) * n;
         std::fill(dst, dst + n, 0.0f);
@@ -71,7 +80,7 @@ void blur_y(const float* in, float* out, int h, int n, const float* g) {
 
 // The adjoint of blur_y: out = B_y^T in.
 void blur_y_adjoint(const float* in, float* out, int h, int n, const float* g) {
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
     for (int y = 0; y < h; ++y) {  // out row y gathers every in row whose window reads row y
         float* __restrict dst = out + int64_t(y) * n;
         std::fill(dst, dst + n, 0.0f);
@@ -100,14 +109,16 @@ void blur_x_adjoint(const float* in, float* out, int h, int w, int c, const floa
             const int xp = reflect(x + k - R, w);
             if (border(xp)) taps.push_back({xp, x, g[k]});
         }
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
     for (int y = 0; y < h; ++y) {
         const float* __restrict src = in + int64_t(y) * w * c;
         float* __restrict dst = out + int64_t(y) * w * c;
-        for (int i = 2 * R * c; i < (w - 2 * R) * c; ++i) {  // every reader x = x' - (k - R) is interior
-            float s = 0.0f;
-            for (int k = 0; k < SSIM_WINDOW; ++k) s += g[k] * src[i - (k - R) * c];
-            dst[i] = s;
+        const int lo = 2 * R * c, hi = (w - 2 * R) * c;  // every reader x = x' - (k - R) is interior
+        std::fill(dst + lo, dst + std::max(lo, hi), 0.0f);
+        for (int k = 0; k < SSIM_WINDOW; ++k) {  // tap by tap, as in blur_x
+            const float gk = g[k];
+            const float* __restrict tap = src - (k - R) * c;
+            for (int i = lo; i < hi; ++i) dst[i] += gk * tap[i];
         }
         for (int xp = 0; xp < w; ++xp)
             if (border(xp))
@@ -121,13 +132,12 @@ void blur_x_adjoint(const float* in, float* out, int h, int w, int c, const floa
 
 namespace {
 
-// The blurred moments (a, b, a^2, b^2, ab) of two [h, w, c] images, each [h, w, c].
-void blur_moments(int h, int w, int c, const float* a, const float* b, float* moments) {
-    float g[SSIM_WINDOW];
-    window(g);
+// The blurred moments (a, b, a^2, b^2, ab) of two [h, w, c] images, each [h, w, c]; raw
+// [5, h, w, c] and tmp [h, w, c] are scratch. Called inside a parallel region.
+void blur_moments(int h, int w, int c, const float* a, const float* b, float* moments, float* raw,
+                  float* tmp, const float* g) {
     const int64_t n = int64_t(h) * w * c;
-    std::vector<float> raw(5 * n), tmp(n);
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static)
     for (int64_t i = 0; i < n; ++i) {
         raw[i] = a[i];
         raw[n + i] = b[i];
@@ -136,8 +146,8 @@ void blur_moments(int h, int w, int c, const float* a, const float* b, float* mo
         raw[4 * n + i] = a[i] * b[i];
     }
     for (int m = 0; m < 5; ++m) {
-        blur_x(raw.data() + m * n, tmp.data(), h, w, c, g);
-        blur_y(tmp.data(), moments + m * n, h, w * c, g);
+        blur_x(raw + m * n, tmp, h, w, c, g);
+        blur_y(tmp, moments + m * n, h, w * c, g);
     }
 }
 
@@ -150,41 +160,71 @@ inline float ssim_at(const float* moments, int64_t n, int64_t i) {
     return num / (den + 1e-12f);
 }
 
-}  // namespace
+// Scratch floats left uninitialised (every pass writes its whole output before it is read;
+// zeroing them was 6% of the loss's time).
+struct Buffer {
+    std::unique_ptr<float[]> p;
+    explicit Buffer(int64_t n) : p(new float[n > 0 ? n : 1]) {}
+    float* data() { return p.get(); }
+};
 
-void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* moments, float* ssim) {
-    blur_moments(h, w, c, a, b, moments);
-    const int64_t n = int64_t(h) * w * c;
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) ssim[i] = ssim_at(moments, n, i);
-}
+// Scratch of the backward pass: maps [3, n], tmp [n], back [3, n].
+struct BackwardScratch {
+    Buffer maps, tmp, back;
+    explicit BackwardScratch(int64_t n) : maps(3 * n), tmp(n), back(3 * n) {}
+};
 
-void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* moments,
-                  const float* v_ssim, float* v_a) {
+// v_a[i] = v_ssim(i) dSSIM_i/da + extra(i), inside a parallel region.
+template <class Upstream, class Extra>
+void ssim_backward(int h, int w, int c, const float* a, const float* b, const float* moments,
+                   Upstream v_ssim, Extra extra, float* v_a, BackwardScratch& s) {
     float g[SSIM_WINDOW];
     window(g);
     const int64_t n = int64_t(h) * w * c;
     const float *mu_a = moments, *mu_b = moments + n, *aa = moments + 2 * n, *bb = moments + 3 * n,
                 *ab = moments + 4 * n;
-    std::vector<float> maps(3 * n), tmp(n), back(3 * n);
-#pragma omp parallel for schedule(static)
+    float *maps = s.maps.data(), *back = s.back.data();
+#pragma omp for schedule(static)
     for (int64_t i = 0; i < n; ++i) {
         // S = A1 A2 / D, D = B1 B2 + 1e-12, in the blurred moments mu_a, aa, ab (b is fixed)
         const float A1 = 2.0f * mu_a[i] * mu_b[i] + C1, A2 = 2.0f * (ab[i] - mu_a[i] * mu_b[i]) + C2;
         const float B1 = mu_a[i] * mu_a[i] + mu_b[i] * mu_b[i] + C1;
         const float B2 = (aa[i] - mu_a[i] * mu_a[i]) + (bb[i] - mu_b[i] * mu_b[i]) + C2;
         const float inv_D = 1.0f / (B1 * B2 + 1e-12f);
-        const float S = A1 * A2 * inv_D, v = v_ssim[i];
+        const float S = A1 * A2 * inv_D, v = v_ssim(i);
         maps[i] = v * (2.0f * mu_b[i] * (A2 - A1) - 2.0f * mu_a[i] * S * (B2 - B1)) * inv_D;  // dS/dmu_a
         maps[n + i] = v * (-S * B1 * inv_D);                                                  // dS/daa
         maps[2 * n + i] = v * (2.0f * A1 * inv_D);                                            // dS/dab
     }
     for (int m = 0; m < 3; ++m) {
-        blur_y_adjoint(maps.data() + m * n, tmp.data(), h, w * c, g);
-        blur_x_adjoint(tmp.data(), back.data() + m * n, h, w, c, g);
+        blur_y_adjoint(maps + m * n, s.tmp.data(), h, w * c, g);
+        blur_x_adjoint(s.tmp.data(), back + m * n, h, w, c, g);
     }
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) v_a[i] = back[i] + 2.0f * a[i] * back[n + i] + b[i] * back[2 * n + i];
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) v_a[i] = back[i] + 2.0f * a[i] * back[n + i] + b[i] * back[2 * n + i] + extra(i);
+}
+
+}  // namespace
+
+void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* moments, float* ssim) {
+    float g[SSIM_WINDOW];
+    window(g);
+    const int64_t n = int64_t(h) * w * c;
+    Buffer raw(5 * n), tmp(n);
+#pragma omp parallel
+    {
+        blur_moments(h, w, c, a, b, moments, raw.data(), tmp.data(), g);
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; ++i) ssim[i] = ssim_at(moments, n, i);
+    }
+}
+
+void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* moments,
+                  const float* v_ssim, float* v_a) {
+    BackwardScratch scratch(int64_t(h) * w * c);
+#pragma omp parallel
+    ssim_backward(h, w, c, a, b, moments, [&](int64_t i) { return v_ssim[i]; }, [](int64_t) { return 0.0f; },
+                  v_a, scratch);
 }
 
 // Per row, in double, then the rows in order: the sums do not depend on the thread count.
@@ -192,28 +232,34 @@ void photometric_fwd_cpu(int h, int w, int c, const float* a, const float* b, co
                          float ssim_lambda, float* moments, float* stats) {
     const int64_t n = int64_t(h) * w * c;
     const bool with_ssim = ssim_lambda != 0.0f;
-    if (with_ssim) blur_moments(h, w, c, a, b, moments);
+    float g[SSIM_WINDOW];
+    window(g);
+    Buffer raw(with_ssim ? 5 * n : 0), tmp(with_ssim ? n : 0);
     std::vector<double> rows(4 * static_cast<size_t>(h));  // per row: weight, L1, squared error, 1 - SSIM
-#pragma omp parallel for schedule(static)
-    for (int y = 0; y < h; ++y) {
-        double sw = 0.0, l1 = 0.0, se = 0.0, ds = 0.0;
-        for (int x = 0; x < w; ++x) {
-            const int64_t px = int64_t(y) * w + x;
-            const float wt = weight ? weight[px] : 1.0f;
-            float pl1 = 0.0f, pse = 0.0f, pss = 0.0f;
-            for (int ch = 0; ch < c; ++ch) {
-                const int64_t i = px * c + ch;
-                const float d = a[i] - b[i];
-                pl1 += fabsf(d);
-                pse += d * d;
-                if (with_ssim) pss += ssim_at(moments, n, i);
+#pragma omp parallel
+    {
+        if (with_ssim) blur_moments(h, w, c, a, b, moments, raw.data(), tmp.data(), g);
+#pragma omp for schedule(static)
+        for (int y = 0; y < h; ++y) {
+            double sw = 0.0, l1 = 0.0, se = 0.0, ds = 0.0;
+            for (int x = 0; x < w; ++x) {
+                const int64_t px = int64_t(y) * w + x;
+                const float wt = weight ? weight[px] : 1.0f;
+                float pl1 = 0.0f, pse = 0.0f, pss = 0.0f;
+                for (int ch = 0; ch < c; ++ch) {
+                    const int64_t i = px * c + ch;
+                    const float d = a[i] - b[i];
+                    pl1 += fabsf(d);
+                    pse += d * d;
+                    if (with_ssim) pss += ssim_at(moments, n, i);
+                }
+                sw += wt;
+                l1 += wt * (pl1 / c);
+                se += wt * (pse / c);
+                ds += wt * (1.0f - pss / c);
             }
-            sw += wt;
-            l1 += wt * (pl1 / c);
-            se += wt * (pse / c);
-            ds += wt * (1.0f - pss / c);
+            rows[4 * y] = sw; rows[4 * y + 1] = l1; rows[4 * y + 2] = se; rows[4 * y + 3] = ds;
         }
-        rows[4 * y] = sw; rows[4 * y + 1] = l1; rows[4 * y + 2] = se; rows[4 * y + 3] = ds;
     }
     double sw = 0.0, l1 = 0.0, se = 0.0, ds = 0.0;
     for (int y = 0; y < h; ++y) {
@@ -235,19 +281,21 @@ void photometric_bwd_cpu(int h, int w, int c, const float* a, const float* b, co
     const float scale = static_cast<float>(v_loss / (c * std::max(sw, 1.0)));
     const bool with_ssim = ssim_lambda != 0.0f;
     const float l1_share = with_ssim ? 1.0f - ssim_lambda : 1.0f;
-    if (with_ssim) {
-        std::vector<float> v_ssim(n);
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; ++i) v_ssim[i] = -ssim_lambda * scale * (weight ? weight[i / c] : 1.0f);
-        ssim_bwd_cpu(h, w, c, a, b, moments, v_ssim.data(), v_a);
-    }
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
+    auto weight_at = [&](int64_t i) { return weight ? weight[i / c] : 1.0f; };
+    auto l1_term = [&](int64_t i) {
         const float d = a[i] - b[i];
         const float sign = d > 0.0f ? 1.0f : d < 0.0f ? -1.0f : 0.0f;
-        const float v = l1_share * scale * (weight ? weight[i / c] : 1.0f) * sign;
-        v_a[i] = with_ssim ? v_a[i] + v : v;
+        return l1_share * scale * weight_at(i) * sign;
+    };
+    if (!with_ssim) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; ++i) v_a[i] = l1_term(i);
+        return;
     }
+    BackwardScratch scratch(n);
+#pragma omp parallel
+    ssim_backward(h, w, c, a, b, moments, [&](int64_t i) { return -ssim_lambda * scale * weight_at(i); },
+                  l1_term, v_a, scratch);
 }
 
 }  // namespace sc
