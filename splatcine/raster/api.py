@@ -91,8 +91,9 @@ def render_stages(ops, means, quats, scales, opacities, colors, cam_from_world, 
         dirs = means - reference.camera_center(cam_from_world)
         rgb = torch.clamp_min(ops.eval_sh(dirs, colors, sh_degree, proj.radii) + 0.5, 0.0)
     features = torch.cat([rgb, proj.depths[:, None]], -1)  # depth blends as a 4th channel
-    blended, alpha = ops.composite(means2d, proj.conics, opacities * proj.compensations,
-                                   features, proj.depths, proj.radii, width, height)  # fmt: skip
+    opacities = opacities * proj.compensations if antialiased else opacities  # compensations are 1 otherwise
+    blended, alpha = ops.composite(means2d, proj.conics, opacities, features, proj.depths, proj.radii,
+                                   width, height)  # fmt: skip
     color = blended[..., :3]
     if background is not None:
         color = color + (1.0 - alpha)[..., None] * background.to(color)
