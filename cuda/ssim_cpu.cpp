@@ -227,48 +227,69 @@ void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const flo
                   v_a, scratch);
 }
 
-// Per row, in double, then the rows in order: the sums do not depend on the thread count.
+namespace {
+
+// The weight of each element (its pixel's, repeated over the channels), so that the loss's
+// loops index elements only and vectorise (an element's pixel, i / c, would not).
+Buffer element_weights(int64_t pixels, int c, const float* weight) {
+    Buffer out(weight ? pixels * c : 0);
+    if (weight) {
+#pragma omp parallel for schedule(static)
+        for (int64_t px = 0; px < pixels; ++px)
+            for (int ch = 0; ch < c; ++ch) out.data()[px * c + ch] = weight[px];
+    }
+    return out;
+}
+
+// Sums over elements [lo, hi) of w, w |a - b|, w (a - b)^2 and w (1 - SSIM) (SSIM only when
+// `moments`), w the element weight (1 when `we` is null), in float: a row at a time.
+template <bool WITH_SSIM, bool WEIGHTED>
+void element_sums(int64_t lo, int64_t hi, int64_t n, const float* a, const float* b, const float* we,
+                  const float* moments, double* out) {
+    float sw = 0.0f, l1 = 0.0f, se = 0.0f, ds = 0.0f;
+#pragma omp simd reduction(+ : sw, l1, se, ds)
+    for (int64_t i = lo; i < hi; ++i) {
+        const float wt = WEIGHTED ? we[i] : 1.0f;
+        const float d = a[i] - b[i];
+        sw += wt;
+        l1 += wt * fabsf(d);
+        se += wt * d * d;
+        if (WITH_SSIM) ds += wt * (1.0f - ssim_at(moments, n, i));
+    }
+    out[0] = sw; out[1] = l1; out[2] = se; out[3] = ds;
+}
+
+}  // namespace
+
+// Per row in float (vector lanes), then the rows in order in double: the sums do not depend
+// on the thread count. Each term is summed per element and divided by c once at the end
+// (the mean over a pixel's channels).
 void photometric_fwd_cpu(int h, int w, int c, const float* a, const float* b, const float* weight,
                          float ssim_lambda, float* moments, float* stats) {
-    const int64_t n = int64_t(h) * w * c;
+    const int64_t n = int64_t(h) * w * c, row = int64_t(w) * c;
     const bool with_ssim = ssim_lambda != 0.0f;
     float g[SSIM_WINDOW];
     window(g);
     Buffer raw(with_ssim ? 5 * n : 0), tmp(with_ssim ? n : 0);
+    Buffer we = element_weights(int64_t(h) * w, c, weight);
+    const float* wp = weight ? we.data() : nullptr;
     std::vector<double> rows(4 * static_cast<size_t>(h));  // per row: weight, L1, squared error, 1 - SSIM
+    auto sums = with_ssim ? (weight ? element_sums<true, true> : element_sums<true, false>)
+                          : (weight ? element_sums<false, true> : element_sums<false, false>);
 #pragma omp parallel
     {
         if (with_ssim) blur_moments(h, w, c, a, b, moments, raw.data(), tmp.data(), g);
 #pragma omp for schedule(static)
-        for (int y = 0; y < h; ++y) {
-            double sw = 0.0, l1 = 0.0, se = 0.0, ds = 0.0;
-            for (int x = 0; x < w; ++x) {
-                const int64_t px = int64_t(y) * w + x;
-                const float wt = weight ? weight[px] : 1.0f;
-                float pl1 = 0.0f, pse = 0.0f, pss = 0.0f;
-                for (int ch = 0; ch < c; ++ch) {
-                    const int64_t i = px * c + ch;
-                    const float d = a[i] - b[i];
-                    pl1 += fabsf(d);
-                    pse += d * d;
-                    if (with_ssim) pss += ssim_at(moments, n, i);
-                }
-                sw += wt;
-                l1 += wt * (pl1 / c);
-                se += wt * (pse / c);
-                ds += wt * (1.0f - pss / c);
-            }
-            rows[4 * y] = sw; rows[4 * y + 1] = l1; rows[4 * y + 2] = se; rows[4 * y + 3] = ds;
-        }
+        for (int y = 0; y < h; ++y) sums(y * row, (y + 1) * row, n, a, b, wp, moments, rows.data() + 4 * y);
     }
     double sw = 0.0, l1 = 0.0, se = 0.0, ds = 0.0;
     for (int y = 0; y < h; ++y) {
         sw += rows[4 * y]; l1 += rows[4 * y + 1]; se += rows[4 * y + 2]; ds += rows[4 * y + 3];
     }
-    const double count = std::max(sw, 1.0);
-    stats[0] = static_cast<float>(with_ssim ? (1.0 - ssim_lambda) * l1 / count + ssim_lambda * ds / count
-                                            : l1 / count);
-    stats[1] = static_cast<float>(se / count);
+    const double count = std::max(sw / c, 1.0);  // the weights of the pixels
+    stats[0] = static_cast<float>(with_ssim ? ((1.0 - ssim_lambda) * l1 + ssim_lambda * ds) / (c * count)
+                                            : l1 / (c * count));
+    stats[1] = static_cast<float>(se / (c * count));
 }
 
 // dloss/da: the L1 term's sign (0 where a == b, as torch's abs), and SSIM's backward pass
@@ -281,21 +302,29 @@ void photometric_bwd_cpu(int h, int w, int c, const float* a, const float* b, co
     const float scale = static_cast<float>(v_loss / (c * std::max(sw, 1.0)));
     const bool with_ssim = ssim_lambda != 0.0f;
     const float l1_share = with_ssim ? 1.0f - ssim_lambda : 1.0f;
-    auto weight_at = [&](int64_t i) { return weight ? weight[i / c] : 1.0f; };
-    auto l1_term = [&](int64_t i) {
+    Buffer we = element_weights(pixels, c, weight);
+    const float* wp = we.data();
+    auto sign = [&](int64_t i) {
         const float d = a[i] - b[i];
-        const float sign = d > 0.0f ? 1.0f : d < 0.0f ? -1.0f : 0.0f;
-        return l1_share * scale * weight_at(i) * sign;
+        return d > 0.0f ? 1.0f : d < 0.0f ? -1.0f : 0.0f;
     };
+    // the same loops twice, weighted or not, so that each vectorises without a test per element
+    auto l1_w = [&](int64_t i) { return l1_share * scale * wp[i] * sign(i); };
+    auto l1_1 = [&](int64_t i) { return l1_share * scale * sign(i); };
     if (!with_ssim) {
 #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; ++i) v_a[i] = l1_term(i);
+        for (int64_t i = 0; i < n; ++i) v_a[i] = weight ? l1_w(i) : l1_1(i);
         return;
     }
     BackwardScratch scratch(n);
+    const float v_ssim = -ssim_lambda * scale;
+    if (weight) {
 #pragma omp parallel
-    ssim_backward(h, w, c, a, b, moments, [&](int64_t i) { return -ssim_lambda * scale * weight_at(i); },
-                  l1_term, v_a, scratch);
+        ssim_backward(h, w, c, a, b, moments, [&](int64_t i) { return v_ssim * wp[i]; }, l1_w, v_a, scratch);
+    } else {
+#pragma omp parallel
+        ssim_backward(h, w, c, a, b, moments, [&](int64_t) { return v_ssim; }, l1_1, v_a, scratch);
+    }
 }
 
 }  // namespace sc
