@@ -235,7 +235,10 @@ def main() -> None:
                             "load_average": os.getloadavg()})  # fmt: skip
         if args.against:
             theirs, their_cpu = reference_step_time(args.against, w, h, count, steps)
-            comparisons[-1].update({"reference": str(args.against.resolve()), "reference_seconds_per_iteration":
+            commit = subprocess.run(["git", "-C", str(args.against), "rev-parse", "--short", "HEAD"],
+                                    capture_output=True, text=True).stdout.strip() or None  # fmt: skip
+            comparisons[-1].update({"reference": str(args.against.resolve()), "reference_commit": commit,
+                                    "reference_seconds_per_iteration":
                                     theirs, "reference_cpu_seconds_per_iteration": their_cpu,
                                     "speedup_vs_reference": theirs / ours,
                                     "cpu_speedup_vs_reference": their_cpu / cpu})  # fmt: skip
