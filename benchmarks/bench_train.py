@@ -17,6 +17,11 @@ full `preview` preset (2000 steps) on a 49-frame 480x270 orbit made by
 
     .venv/bin/python -m benchmarks.bench_train [--quick] [--iterations N] [--preview-e2e]
     .venv/bin/python -m benchmarks.bench_train --only step-time   # keeps the other rows
+    .venv/bin/python -m benchmarks.bench_train --only step-time --against ../main   # beside another checkout
+
+--against DIR times each step-time row with the checkout at DIR as well, right after this
+one's, in a subprocess running this file with PYTHONPATH=DIR (as bench_quality does): on a
+shared machine the ratio of the two, measured minutes apart, is the figure to trust.
 """
 
 from __future__ import annotations
@@ -160,6 +165,17 @@ def step_time(width: int, height: int, count: int, steps: int) -> tuple[float, f
         return (time.perf_counter() - t) / steps, (time.process_time() - cpu) / steps
 
 
+def reference_step_time(root: Path, width: int, height: int, count: int, steps: int) -> tuple[float, float]:
+    """`step_time` of the splatcine checkout at `root` (its own native build), in a subprocess."""
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--step-case",
+                           f"{width},{height},{count},{steps}"], capture_output=True, text=True, cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root.resolve())})  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"error: timing the checkout at {root} failed: {proc.stderr.strip()[-500:]}")
+    wall, cpu = json.loads(proc.stdout.strip().splitlines()[-1])
+    return wall, cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one procedural case, the small comparisons")
@@ -170,10 +186,17 @@ def main() -> None:
                         help="also time `splatcine reconstruct` (full preview preset) on a 49-frame orbit")
     parser.add_argument("--only", choices=("step-time", "preview-e2e"),
                         help="re-measure only this part; the other rows of the results file are kept")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="also time each step-time row with the splatcine checkout at DIR")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
+    parser.add_argument("--step-case", help=argparse.SUPPRESS)  # internal: W,H,N,STEPS -> JSON
     args, _ = parser.parse_known_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.step_case:
+        w, h, count, steps = map(int, args.step_case.split(","))
+        print(json.dumps(step_time(w, h, count, steps)))
+        return
     iterations = args.iterations or (100 if args.quick else 200)
     if args.case:
         with tempfile.TemporaryDirectory() as tmp:
@@ -204,11 +227,21 @@ def main() -> None:
     for label, w, h, count, opensplat in [] if args.only == "preview-e2e" else OPENSPLAT[:2] if args.quick \
             else OPENSPLAT:  # fmt: skip
         console.print(f"step time {label} ...", highlight=False)
-        ours, cpu = step_time(w, h, count, steps=5 if count > 10_000 else 20)
+        steps = 5 if count > 10_000 else 20
+        ours, cpu = step_time(w, h, count, steps)
         comparisons.append({"case": label, "width": w, "height": h, "gaussians": count,
                             "seconds_per_iteration": ours, "cpu_seconds_per_iteration": cpu,
                             "opensplat": opensplat, "speedup": opensplat / ours,
                             "load_average": os.getloadavg()})  # fmt: skip
+        if args.against:
+            theirs, their_cpu = reference_step_time(args.against, w, h, count, steps)
+            commit = subprocess.run(["git", "-C", str(args.against), "rev-parse", "--short", "HEAD"],
+                                    capture_output=True, text=True).stdout.strip() or None  # fmt: skip
+            comparisons[-1].update({"reference": str(args.against.resolve()), "reference_commit": commit,
+                                    "reference_seconds_per_iteration":
+                                    theirs, "reference_cpu_seconds_per_iteration": their_cpu,
+                                    "speedup_vs_reference": theirs / ours,
+                                    "cpu_speedup_vs_reference": their_cpu / cpu})  # fmt: skip
         save()
     for name in cases:
         console.print(f"case {name} ...", highlight=False)
@@ -237,12 +270,15 @@ def main() -> None:
                       f"{r['peak_rss_mib']:.0f}", f"{r['projected_preview_minutes']:.1f}")  # fmt: skip
     console.print(table)
     steps = Table(title="seconds per training step beside OpenSplat 1.1.5 CPU (PEERS.md; target 10x)")
-    for col in ("case", "Gaussians", "splatcine s/it", "CPU s/it", "OpenSplat s/it", "speed-up", "load avg"):
+    for col in ("case", "Gaussians", "splatcine s/it", "CPU s/it", "OpenSplat s/it", "speed-up", "load avg",
+                "vs --against (wall / CPU)"):  # fmt: skip
         steps.add_column(col, justify="left" if col == "case" else "right")
     for c in comparisons:
+        against = (f"{c['speedup_vs_reference']:.2f}x / {c['cpu_speedup_vs_reference']:.2f}x"
+                   if "speedup_vs_reference" in c else "-")  # fmt: skip
         steps.add_row(c["case"], str(c["gaussians"]), f"{c['seconds_per_iteration']:.4f}",
                       f"{c.get('cpu_seconds_per_iteration', float('nan')):.4f}", f"{c['opensplat']:.3f}",
-                      f"{c['speedup']:.1f}x", f"{c.get('load_average', [float('nan')])[0]:.1f}")  # fmt: skip
+                      f"{c['speedup']:.1f}x", f"{c.get('load_average', [float('nan')])[0]:.1f}", against)  # fmt: skip
     console.print(steps)
     if args.preview_e2e or args.only == "preview-e2e":
         console.print("preview end to end (splatcine reconstruct, 2000 steps) ...", highlight=False)

@@ -315,7 +315,77 @@ Tensor ssim_bwd(const Tensor& a, const Tensor& b, const Tensor& moments, const T
     return v_a;
 }
 
+namespace {
+
+// weight: [H, W] float32, or an empty tensor for "every pixel weighs 1".
+const float* photometric_weight(const Tensor& a, const Tensor& weight) {
+    if (weight.numel() == 0) return nullptr;
+    check(weight, "weight");
+    TORCH_CHECK(weight.dim() == 2 && weight.size(0) == a.size(0) && weight.size(1) == a.size(1) &&
+                    weight.device().is_cpu(),
+                "splatcine loss: weight must be a [H, W] CPU tensor matching the image");
+    return weight.data_ptr<float>();
+}
+
+}  // namespace
+
+// a, b [H, W, C], weight [H, W] or empty -> (stats [2]: loss, mse; moments [5, H, W, C] or empty)
+std::tuple<Tensor, Tensor> photometric_fwd(const Tensor& a, const Tensor& b, const Tensor& weight,
+                                           double ssim_lambda) {
+    check(a, "a");
+    check(b, "b");
+    TORCH_CHECK(a.dim() == 3 && a.sizes() == b.sizes() && a.device().is_cpu() && b.device().is_cpu(),
+                "splatcine loss: a and b must be [H, W, C] CPU tensors of one shape");
+    const int h = static_cast<int>(a.size(0)), w = static_cast<int>(a.size(1)), c = static_cast<int>(a.size(2));
+    const bool with_ssim = ssim_lambda != 0.0;
+    TORCH_CHECK(!with_ssim || (h > sc::SSIM_WINDOW / 2 && w > sc::SSIM_WINDOW / 2),
+                "splatcine loss: image smaller than the SSIM window");
+    const float* wt = photometric_weight(a, weight);
+    auto stats = torch::empty({2}, a.options());
+    auto moments = with_ssim ? torch::empty({5, h, w, c}, a.options()) : torch::empty({0}, a.options());
+    sc::photometric_fwd_cpu(h, w, c, a.data_ptr<float>(), b.data_ptr<float>(), wt, static_cast<float>(ssim_lambda),
+                            with_ssim ? moments.data_ptr<float>() : nullptr, stats.data_ptr<float>());
+    return {stats, moments};
+}
+
+Tensor photometric_bwd(const Tensor& a, const Tensor& b, const Tensor& weight, const Tensor& moments,
+                       double ssim_lambda, double v_loss) {
+    TORCH_CHECK(ssim_lambda == 0.0 || moments.numel() == 5 * a.numel(),
+                "splatcine loss: moments do not match the image");
+    auto v_a = torch::empty_like(a);
+    sc::photometric_bwd_cpu(static_cast<int>(a.size(0)), static_cast<int>(a.size(1)), static_cast<int>(a.size(2)),
+                            a.data_ptr<float>(), b.data_ptr<float>(), photometric_weight(a, weight),
+                            ssim_lambda != 0.0 ? moments.data_ptr<float>() : nullptr,
+                            static_cast<float>(ssim_lambda), static_cast<float>(v_loss), v_a.data_ptr<float>());
+    return v_a;
+}
+
+// rgb [..., 3], affine [3, 4] -> A rgb + b [..., 3]
+Tensor color_affine_fwd(const Tensor& rgb, const Tensor& affine) {
+    check(rgb, "rgb");
+    check(affine, "affine");
+    TORCH_CHECK(rgb.size(-1) == 3 && affine.dim() == 2 && affine.size(0) == 3 && affine.size(1) == 4 &&
+                    rgb.device().is_cpu() && affine.device().is_cpu(),
+                "splatcine colour: rgb [..., 3] and affine [3, 4] CPU tensors expected");
+    auto out = torch::empty_like(rgb);
+    sc::color_affine_fwd_cpu(rgb.numel() / 3, rgb.data_ptr<float>(), affine.data_ptr<float>(), out.data_ptr<float>());
+    return out;
+}
+
+std::tuple<Tensor, Tensor> color_affine_bwd(const Tensor& rgb, const Tensor& affine, const Tensor& v_out) {
+    check(v_out, "v_out");
+    TORCH_CHECK(v_out.sizes() == rgb.sizes(), "splatcine colour: gradient does not match the image");
+    auto v_rgb = torch::empty_like(rgb), v_affine = torch::empty_like(affine);
+    sc::color_affine_bwd_cpu(rgb.numel() / 3, rgb.data_ptr<float>(), affine.data_ptr<float>(),
+                             v_out.data_ptr<float>(), v_rgb.data_ptr<float>(), v_affine.data_ptr<float>());
+    return {v_rgb, v_affine};
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+    m.def("color_affine_fwd", &color_affine_fwd);
+    m.def("color_affine_bwd", &color_affine_bwd);
+    m.def("photometric_fwd", &photometric_fwd);
+    m.def("photometric_bwd", &photometric_bwd);
     m.def("project_fwd", &project_fwd);
     m.def("ssim_fwd", &ssim_fwd);
     m.def("ssim_bwd", &ssim_bwd);

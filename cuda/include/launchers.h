@@ -58,6 +58,20 @@ constexpr int SSIM_WINDOW = 11;
 void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* moments, float* ssim);
 void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* moments,
                   const float* v_ssim, float* v_a);
+// The whole loss, (1 - lambda) L1 + lambda (1 - SSIM), each averaged over the channels and
+// over the pixels weighted by weight [H, W] (nullptr: every pixel weighs 1; the mean is over
+// max(1, sum of weights)), in one call: stats[0] = the loss, stats[1] = the MSE alike; moments
+// as ssim_fwd_cpu's (unused when lambda is 0). Backward: v_a [H, W, C] = v_loss * dloss/da.
+void photometric_fwd_cpu(int h, int w, int c, const float* a, const float* b, const float* weight,
+                         float ssim_lambda, float* moments, float* stats);
+void photometric_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* weight,
+                         const float* moments, float ssim_lambda, float v_loss, float* v_a);
+
+// ---- the trainer's colour correction: rgb [P, 3], affine [3, 4] = [A | b] -> out [P, 3] = A rgb + b;
+// backward: v_out [P, 3] -> v_rgb [P, 3], v_affine [3, 4].
+void color_affine_fwd_cpu(int64_t pixels, const float* rgb, const float* affine, float* out);
+void color_affine_bwd_cpu(int64_t pixels, const float* rgb, const float* affine, const float* v_out,
+                          float* v_rgb, float* v_affine);
 
 // ---- CUDA: the same algorithm; pointers are device pointers, launched on `stream`.
 void project_fwd_cuda(int n, const float* means, const float* quats, const float* scales,
@@ -100,10 +114,10 @@ void raster_bwd_cuda(const float* means2d, const float* conics, const float* opa
 SC_HD void tile_range(float mx, float my, int radius, int width, int height, int& tx0, int& tx1,
                       int& ty0, int& ty1) {
     const int tiles_x = (width + TILE - 1) / TILE, tiles_y = (height + TILE - 1) / TILE;
-    tx0 = static_cast<int>(fmaxf(floorf((mx - radius) / TILE), 0.0f));
-    ty0 = static_cast<int>(fmaxf(floorf((my - radius) / TILE), 0.0f));
-    tx1 = static_cast<int>(fminf(floorf((mx + radius) / TILE), tiles_x - 1.0f));
-    ty1 = static_cast<int>(fminf(floorf((my + radius) / TILE), tiles_y - 1.0f));
+    tx0 = static_cast<int>(max_f(floorf((mx - radius) / TILE), 0.0f));
+    ty0 = static_cast<int>(max_f(floorf((my - radius) / TILE), 0.0f));
+    tx1 = static_cast<int>(min_f(floorf((mx + radius) / TILE), tiles_x - 1.0f));
+    ty1 = static_cast<int>(min_f(floorf((my + radius) / TILE), tiles_y - 1.0f));
 }
 
 // Calls visit(tx, ty) for every tile of the Gaussian's box that its footprint (conic c,
@@ -123,12 +137,12 @@ SC_HD int visit_tiles(float mx, float my, int radius, float c0, float c1, float 
     int count = 0;
     for (int ty = ty0; ty <= ty1; ++ty) {
         const float ya = ty * TILE + 0.5f - my;
-        const float yb = fminf(static_cast<float>((ty + 1) * TILE), static_cast<float>(height)) - 0.5f - my;
+        const float yb = min_f(static_cast<float>((ty + 1) * TILE), static_cast<float>(height)) - 0.5f - my;
         float lo, hi;
         if (!band_span(fp, ya, yb, lo, hi)) continue;
         // pixel columns x whose centre x + 0.5 - mx lies in [lo, hi]
-        const float x_lo = fmaxf(ceilf(lo + mx - 0.5f), 0.0f);
-        const float x_hi = fminf(floorf(hi + mx - 0.5f), width - 1.0f);
+        const float x_lo = max_f(ceilf(lo + mx - 0.5f), 0.0f);
+        const float x_hi = min_f(floorf(hi + mx - 0.5f), width - 1.0f);
         if (!(x_lo <= x_hi)) continue;
         const int a = static_cast<int>(x_lo) / TILE, b = static_cast<int>(x_hi) / TILE;
         for (int tx = a > tx0 ? a : tx0; tx <= (b < tx1 ? b : tx1); ++tx) {

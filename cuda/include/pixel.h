@@ -37,7 +37,7 @@ SC_HD float pixel_alpha(float c0, float c1, float c2, float opacity, float dx, f
 // pixel of slack): rows of a tile outside it need not be visited.
 SC_HD float reach_y(float c0, float c1, float c2, float opacity) {
     const float det = c0 * c2 - c1 * c1;
-    const float extent2 = 2.0f * logf(fmaxf(opacity / ALPHA_MIN, 1.0f));
+    const float extent2 = 2.0f * logf(max_f(opacity / ALPHA_MIN, 1.0f));
     return sqrtf(extent2 * c0 / det) + 1.0f;
 }
 
@@ -59,7 +59,7 @@ struct Footprint {
 
 SC_HD Footprint footprint(float c0, float c1, float c2, float opacity) {
     Footprint f;
-    const float L = 1.02f * logf(fmaxf(opacity / ALPHA_MIN, 1.0f)) + 0.05f;
+    const float L = 1.02f * logf(max_f(opacity / ALPHA_MIN, 1.0f)) + 0.05f;
     f.c1 = c1;
     f.det = c0 * c2 - c1 * c1;
     f.exact = c0 > 0.0f && c2 > 0.0f && f.det > 1e-4f * c0 * c2 && is_finite(f.det);

@@ -58,8 +58,8 @@ SC_HD void projection_state(const float* mean, const float* quat, const float* s
     const float xz = s.p[0] / z, yz = s.p[1] / z;
     s.clamp_x = xz < -lim_x_neg || xz > lim_x_pos;
     s.clamp_y = yz < -lim_y_neg || yz > lim_y_pos;
-    s.tx = z * fminf(fmaxf(xz, -lim_x_neg), lim_x_pos);
-    s.ty = z * fminf(fmaxf(yz, -lim_y_neg), lim_y_pos);
+    s.tx = z * min_f(max_f(xz, -lim_x_neg), lim_x_pos);
+    s.ty = z * min_f(max_f(yz, -lim_y_neg), lim_y_pos);
     s.J[0] = cam.fx / z; s.J[1] = 0.0f; s.J[2] = -cam.fx * s.tx / (z * z);
     s.J[3] = 0.0f; s.J[4] = cam.fy / z; s.J[5] = -cam.fy * s.ty / (z * z);
     // cov2d = J cov_c J^T
@@ -87,12 +87,12 @@ SC_HD int project_fwd(const float* mean, const float* quat, const float* scale, 
     projection_state(mean, quat, scale, cam, s);
     if (!(s.det > 0.0f) || !is_finite(s.det)) return 0;
     const float a = s.a + EPS2D, c = s.c + EPS2D;
-    const float compensation = antialiased ? sqrtf(fmaxf(s.det_orig / s.det, 0.0f)) : 1.0f;
+    const float compensation = antialiased ? sqrtf(max_f(s.det_orig / s.det, 0.0f)) : 1.0f;
     const float opac = opacity * compensation;
     if (!(opac > ALPHA_MIN)) return 0;
-    const float extent = sqrtf(2.0f * logf(fmaxf(opac / ALPHA_MIN, 1.0f)));
+    const float extent = sqrtf(2.0f * logf(max_f(opac / ALPHA_MIN, 1.0f)));
     const float mid = 0.5f * (a + c);
-    const float lambda_max = mid + sqrtf(fmaxf(mid * mid - s.det, 0.01f));
+    const float lambda_max = mid + sqrtf(max_f(mid * mid - s.det, 0.01f));
     const float radius = ceilf(extent * sqrtf(lambda_max));
     const float mx = cam.fx * s.p[0] / s.p[2] + cam.cx, my = cam.fy * s.p[1] / s.p[2] + cam.cy;
     const float c0 = c / s.det, c1 = -s.b / s.det, c2 = a / s.det;
@@ -105,7 +105,7 @@ SC_HD int project_fwd(const float* mean, const float* quat, const float* scale, 
     depth[0] = s.p[2];
     conic[0] = c0; conic[1] = c1; conic[2] = c2;
     comp[0] = compensation;
-    return static_cast<int>(fminf(radius, 1073741824.0f));
+    return static_cast<int>(min_f(radius, 1073741824.0f));
 }
 
 // Gradients of the projection's outputs back to mean, quaternion and scale

@@ -65,7 +65,7 @@ SC_HD void sh_basis(int degree, float x, float y, float z, float* basis, float* 
 
 // coeffs: [K, 3] for this Gaussian (K >= (degree + 1)^2); color: [3].
 SC_HD void sh_fwd(int degree, const float* dir, const float* coeffs, float* color) {
-    const float inv = 1.0f / fmaxf(sqrtf(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]), 1e-12f);
+    const float inv = 1.0f / max_f(sqrtf(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]), 1e-12f);
     float basis[16];
     sh_basis(degree, dir[0] * inv, dir[1] * inv, dir[2] * inv, basis, nullptr);
     const int n = (degree + 1) * (degree + 1);
@@ -78,7 +78,7 @@ SC_HD void sh_fwd(int degree, const float* dir, const float* coeffs, float* colo
 
 SC_HD void sh_bwd(int degree, const float* dir, const float* coeffs, const float* v_color,
                   float* v_coeffs, float* v_dir) {
-    const float norm = fmaxf(sqrtf(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]), 1e-12f);
+    const float norm = max_f(sqrtf(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]), 1e-12f);
     const float inv = 1.0f / norm;
     const float d[3] = {dir[0] * inv, dir[1] * inv, dir[2] * inv};
     float basis[16], grad[48];

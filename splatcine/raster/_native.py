@@ -26,7 +26,8 @@ from splatcine.errors import MissingDependencyError
 from splatcine.raster.reference import Projected
 
 CUDA_DIR = Path(__file__).resolve().parents[2] / "cuda"
-CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp", "ssim_cpu.cpp")
+CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp", "ssim_cpu.cpp",
+               "color_cpu.cpp")
 CUDA_SOURCES = ("projection_cuda.cu", "binning_cuda.cu", "rasterize_cuda.cu")
 # -ffast-math for vectorised float math, but NaN/Inf checks must survive (culling relies on them).
 CFLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math",
@@ -217,15 +218,73 @@ def ssim_map(a: Tensor, b: Tensor) -> Tensor | None:  # [H, W, C] x2 -> [H, W, C
     """kornia's per-pixel SSIM (11-pixel window) of `a` against a fixed `b` by the C++ kernel,
     differentiable in `a`; None where the kernel does not apply (not float32 on the CPU, `b`
     needing a gradient, an image smaller than the window, or no compiler)."""
-    applies = (a.device.type == "cpu" and a.dtype == b.dtype == torch.float32 and a.shape == b.shape
-               and a.ndim == 3 and min(a.shape[:2]) > 5 and not b.requires_grad)  # fmt: skip
-    if not applies:
-        return None
+    return _SSIM.apply(a, b) if _image_pair(a, b) and _loadable() else None
+
+
+def _image_pair(a: Tensor, b: Tensor) -> bool:
+    """Whether the image kernels take render `a` against a fixed target `b` ([H, W, C] alike,
+    float32 on the CPU, at least as large as half the SSIM window)."""
+    return (a.device.type == "cpu" and a.dtype == b.dtype == torch.float32 and a.shape == b.shape
+            and a.ndim == 3 and min(a.shape[:2]) > 5 and not b.requires_grad)  # fmt: skip
+
+
+def _loadable() -> bool:
     try:
         load()
     except MissingDependencyError:
+        return False
+    return True
+
+
+class _Photometric(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b, weight, ssim_lambda):
+        a, b, weight = a.contiguous(), b.contiguous(), weight.contiguous()
+        stats, moments = load().photometric_fwd(a, b, weight, ssim_lambda)
+        ctx.save_for_backward(a, b, weight, moments)
+        ctx.ssim_lambda = ssim_lambda
+        mse = stats[1]
+        ctx.mark_non_differentiable(mse)
+        return stats[0], mse
+
+    @staticmethod
+    def backward(ctx, v_loss, _v_mse):
+        a, b, weight, moments = ctx.saved_tensors
+        return load().photometric_bwd(a, b, weight, moments, ctx.ssim_lambda, float(v_loss)), None, None, None
+
+
+def photometric_loss(a: Tensor, b: Tensor, weight: Tensor | None,
+                     ssim_lambda: float) -> tuple[Tensor, Tensor] | None:  # fmt: skip
+    """(loss, mse) of `splatcine.train.loss.photometric_loss` for a render `a` against a fixed
+    target `b` [H, W, C], pixels weighted by `weight` [H, W] (None: all 1), by one C++ call
+    forward and one backward; None where the kernel does not apply (as `ssim_map`)."""
+    applies = _image_pair(a, b) and (weight is None or (weight.shape == a.shape[:2] and not weight.requires_grad))
+    if not (applies and _loadable()):
         return None
-    return _SSIM.apply(a, b)
+    weight = a.new_empty(0) if weight is None else weight.to(torch.float32)
+    return _Photometric.apply(a, b, weight, float(ssim_lambda))
+
+
+class _ColorAffine(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, rgb, affine):
+        rgb, affine = rgb.contiguous(), affine.contiguous()
+        ctx.save_for_backward(rgb, affine)
+        return load().color_affine_fwd(rgb, affine)
+
+    @staticmethod
+    def backward(ctx, v_out):
+        rgb, affine = ctx.saved_tensors
+        return load().color_affine_bwd(rgb, affine, v_out.contiguous())
+
+
+def color_affine(rgb: Tensor, affine: Tensor) -> Tensor | None:  # [..., 3], [3, 4] -> [..., 3]
+    """`rgb @ affine[:, :3].T + affine[:, 3]` by the C++ kernel, differentiable in both; None
+    where it does not apply (not float32 on the CPU, or no compiler)."""
+    if not (rgb.device.type == affine.device.type == "cpu" and rgb.dtype == affine.dtype == torch.float32
+            and rgb.shape[-1] == 3 and affine.shape == (3, 4)) or not _loadable():  # fmt: skip
+        return None
+    return _ColorAffine.apply(rgb, affine)
 
 
 class NativeOps:

@@ -10,7 +10,7 @@ kernels (`cuda`), or gsplat (`gsplat`, when installed on a CUDA machine).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -21,13 +21,22 @@ from splatcine.raster import reference
 BACKENDS = ("auto", "cpu", "cuda", "gsplat", "reference")
 
 
-@dataclass
 class RasterOutput:
-    rgb: Tensor  # [H, W, 3]
-    depth: Tensor  # [H, W] expected depth (alpha-normalised), 0 where alpha is 0
-    alpha: Tensor  # [H, W] accumulated opacity
-    radii: Tensor  # [N] int32 screen radius in pixels, 0 = culled
-    means2d: Tensor  # [N, 2] projected centres; after backward, .grad is the screen-space gradient
+    """What `rasterize` returns; `depth` is computed on first use (a training step never reads it)."""
+
+    def __init__(self, rgb: Tensor, depth: Tensor | Callable[[], Tensor], alpha: Tensor, radii: Tensor,
+                 means2d: Tensor):  # fmt: skip
+        self.rgb = rgb  # [H, W, 3]
+        self.alpha = alpha  # [H, W] accumulated opacity
+        self.radii = radii  # [N] int32 screen radius in pixels, 0 = culled
+        self.means2d = means2d  # [N, 2] projected centres; after backward, .grad is the screen-space gradient
+        self._depth = depth
+
+    @property
+    def depth(self) -> Tensor:  # [H, W] expected depth (alpha-normalised), 0 where alpha is 0
+        if callable(self._depth):
+            self._depth = self._depth()
+        return self._depth
 
 
 def rasterize(
@@ -82,12 +91,18 @@ def render_stages(ops, means, quats, scales, opacities, colors, cam_from_world, 
         dirs = means - reference.camera_center(cam_from_world)
         rgb = torch.clamp_min(ops.eval_sh(dirs, colors, sh_degree, proj.radii) + 0.5, 0.0)
     features = torch.cat([rgb, proj.depths[:, None]], -1)  # depth blends as a 4th channel
-    blended, alpha = ops.composite(means2d, proj.conics, opacities * proj.compensations,
-                                   features, proj.depths, proj.radii, width, height)  # fmt: skip
+    opacities = opacities * proj.compensations if antialiased else opacities  # compensations are 1 otherwise
+    blended, alpha = ops.composite(means2d, proj.conics, opacities, features, proj.depths, proj.radii,
+                                   width, height)  # fmt: skip
     color = blended[..., :3]
     if background is not None:
         color = color + (1.0 - alpha)[..., None] * background.to(color)
-    depth = torch.where(alpha > 0, blended[..., 3] / alpha.clamp_min(1e-10), torch.zeros_like(alpha))
+    grad = torch.is_grad_enabled()
+
+    def depth() -> Tensor:  # differentiable as it would have been here
+        with torch.set_grad_enabled(grad):
+            return torch.where(alpha > 0, blended[..., 3] / alpha.clamp_min(1e-10), torch.zeros_like(alpha))
+
     return RasterOutput(rgb=color, depth=depth, alpha=alpha, radii=proj.radii, means2d=means2d)
 
 
@@ -216,20 +231,25 @@ def _check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, wi
             raise InputError(f"rasterize: {name} must be floating point, got {value.dtype}")
         if name not in ("cam_from_world", "K", "background") and value.device != means.device:
             raise InputError(f"rasterize: {name} is on {value.device} but means is on {means.device}")
-        # A sum is finite when every value is (one pass; only a suspect sum is counted exactly).
-        if not bool(torch.isfinite(value.detach().sum())):
-            bad = int((~torch.isfinite(value.detach())).sum())
-            if bad:
-                raise InputError(f"rasterize: {name} has {bad} non-finite values (NaN or Inf)")
+    # An L1 norm is finite when every value is: one op per device for all the tensors (this
+    # runs every training step), then only a tensor whose norm is suspect is counted exactly.
+    for device in {v.device for v in tensors.values()}:
+        named = [(k, v.detach()) for k, v in tensors.items() if v.device == device and v.numel()]
+        norms = torch._foreach_norm([v for _, v in named], 1) if named else []
+        if norms and not bool(torch.isfinite(torch.stack(norms)).all()):
+            for (name, value), norm in zip(named, norms):
+                bad = int((~torch.isfinite(value)).sum()) if not bool(torch.isfinite(norm)) else 0
+                if bad:
+                    raise InputError(f"rasterize: {name} has {bad} non-finite values (NaN or Inf)")
     if opacities.numel():
         low, high = torch.aminmax(opacities.detach())
-        if not (bool(low >= 0) and bool(high <= 1)):
+        if not bool((low >= 0) & (high <= 1)):
             raise InputError("rasterize: opacities must be activated, in [0, 1]")
     if scales.numel() and bool(scales.detach().min() < 0):
         raise InputError("rasterize: scales must be activated (non-negative) standard deviations")
     if not near > 0:
         raise InputError(f"rasterize: near must be positive, got {near}")
-    if not (K[0, 0] > 0 and K[1, 1] > 0):
+    if not bool((K.diagonal()[:2] > 0).all()):
         raise InputError("rasterize: K must have positive focal lengths")
 
 

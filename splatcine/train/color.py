@@ -17,12 +17,15 @@ class ColorCorrection(nn.Module):
     def __init__(self, n_frames: int):
         super().__init__()
         self.affine = nn.Parameter(torch.eye(3, 4).repeat(n_frames, 1, 1))  # [F, 3, 4]: [A | b]
+        self.register_buffer("identity", torch.eye(3, 4), persistent=False)
 
     def forward(self, rgb: Tensor, frame: int) -> Tensor:  # [H, W, 3] -> [H, W, 3]
+        from splatcine.raster import _native
+
         affine = self.affine[frame]
-        return rgb @ affine[:, :3].T + affine[:, 3]
+        native = _native.color_affine(rgb, affine)  # one C++ pass each way on the CPU
+        return rgb @ affine[:, :3].T + affine[:, 3] if native is None else native
 
     def regularization(self) -> Tensor:
         """Mean squared distance of every frame's [A | b] from [I | 0]."""
-        identity = torch.eye(3, 4, device=self.affine.device)
-        return ((self.affine - identity) ** 2).mean()
+        return ((self.affine - self.identity) ** 2).mean()

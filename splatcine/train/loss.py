@@ -19,11 +19,28 @@ def photometric_loss(
     """(loss, mse): both averaged over the valid pixels only.
 
     Ignored pixels of the target are replaced by the (detached) render, so they add
-    no error and do not leak into the SSIM windows of the pixels beside them.
+    no error and do not leak into the SSIM windows of the pixels beside them. On the
+    CPU in float32 one C++ call computes it all, forward and backward
+    (`splatcine.raster._native.photometric_loss`: the ~20 image-sized torch ops below cost
+    more than the SSIM itself on a small step); `photometric_loss_torch` elsewhere.
     """
+    from splatcine.raster import _native
+
     if valid is not None:
         target = torch.where(valid[..., None], target, render.detach())
-    weight = torch.ones_like(render[..., 0]) if valid is None else valid.to(render.dtype)
+    weight = None if valid is None else valid.to(render.dtype)
+    native = _native.photometric_loss(render, target, weight, ssim_lambda)
+    return photometric_loss_torch(render, target, weight, ssim_lambda) if native is None else native
+
+
+def photometric_loss_torch(
+    render: Tensor,  # [H, W, 3]
+    target: Tensor,  # [H, W, 3], ignored pixels already replaced by the render
+    weight: Tensor | None,  # [H, W] float, 0 = ignore; None = every pixel counts
+    ssim_lambda: float,
+) -> tuple[Tensor, Tensor]:
+    """`photometric_loss` in PyTorch ops (autograd differentiates it): the reference of the C++ one."""
+    weight = torch.ones_like(render[..., 0]) if weight is None else weight
     count = weight.sum().clamp_min(1.0)
     l1 = ((render - target).abs().mean(-1) * weight).sum() / count
     mse = (((render - target) ** 2).mean(-1) * weight).sum() / count

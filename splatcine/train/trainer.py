@@ -22,6 +22,7 @@ from torch.nn import Parameter
 from splatcine.errors import InputError
 from splatcine.gaussians import Gaussians
 from splatcine.io.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from splatcine.train.adam import adam_step
 from splatcine.train.color import ColorCorrection
 from splatcine.train.config import TrainConfig
 from splatcine.train.data import View
@@ -98,7 +99,7 @@ class TrainState:
         degree = min(cfg.sh_degree, step // cfg.sh_degree_interval)
         background = (torch.rand(3, generator=self.rng, device=self.rng.device)
                       if cfg.random_background else None)  # fmt: skip
-        out = render_view(self._live_gaussians(), view, cfg.backend, degree, cfg.antialiased, background)
+        out = render_view(self._live_gaussians(degree), view, cfg.backend, degree, cfg.antialiased, background)
         rgb = self.color(out.rgb, view.index) if cfg.color_correction else out.rgb
         valid, target = view.valid, view.target(background)  # inputs with alpha: over this background
         if self.robust is not None:  # leave out the pixels that stayed badly fit (transients)
@@ -108,19 +109,22 @@ class TrainState:
         if cfg.color_correction:
             loss = loss + cfg.color_reg * self.color.regularization()
         loss.backward()
-        for opt in (*self.optimizers.values(), self.color_optimizer):
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+        shN = self.params["shN"]
+        if shN.grad is None:  # bands not rendered yet: a zero gradient, as slicing them off gave
+            shN.grad = torch.zeros_like(shN)  # (Adam then counts the step and moves nothing)
+        adam_step((*self.optimizers.values(), self.color_optimizer))
         grad = out.means2d.grad if out.means2d.grad is not None else torch.zeros_like(out.means2d)
         info = StepInfo(step, grad, out.radii, view.width, view.height, means_lr, self.rng)
         refined = self.strategy.post_backward(self.params, self.optimizers, info)
         self.step_index += 1
         return StepResult(float(loss.detach()), psnr(mse), self.num_gaussians, refined)
 
-    def _live_gaussians(self) -> Gaussians:
+    def _live_gaussians(self, degree: int | None = None) -> Gaussians:
+        """The parameters as Gaussians; with `degree`, only the SH bands up to it (no copy at 0)."""
         p = self.params
-        return Gaussians(p["means"], p["quats"], p["log_scales"], p["opacity_logits"],
-                         torch.cat([p["sh0"], p["shN"]], dim=1))  # fmt: skip
+        rest = p["shN"] if degree is None else p["shN"][:, : (degree + 1) ** 2 - 1]
+        sh = p["sh0"] if rest.shape[1] == 0 else torch.cat([p["sh0"], rest], dim=1)
+        return Gaussians(p["means"], p["quats"], p["log_scales"], p["opacity_logits"], sh)
 
     # -- checkpoints -------------------------------------------------------------------
 

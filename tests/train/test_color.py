@@ -41,3 +41,23 @@ def test_regularization_pulls_toward_identity():
     rgb = torch.rand(4, 5, 3)
     assert torch.equal(color(rgb, 0), rgb @ torch.eye(3).T)  # frame 0 untouched
     assert color.regularization() > 0
+
+
+def test_native_affine_matches_the_matrix_product():
+    """The C++ colour correction (values and both gradients) against `rgb @ A.T + b` in float64."""
+    from splatcine.raster import _native
+
+    g = torch.Generator().manual_seed(2)
+    rgb = torch.rand(37, 3001, 3, generator=g, requires_grad=True)  # blocks of 1024 pixels and a tail
+    affine = (torch.eye(3, 4) + 0.1 * torch.randn(3, 4, generator=g)).requires_grad_(True)
+    out = _native.color_affine(rgb, affine)
+    assert out is not None  # float32 on the CPU: the kernel applies
+    rgb64, affine64 = rgb.detach().double().requires_grad_(True), affine.detach().double().requires_grad_(True)
+    ref = rgb64 @ affine64[:, :3].T + affine64[:, 3]
+    torch.testing.assert_close(out.double(), ref, rtol=0, atol=1e-6)  # float32 rounding of 4 terms in [0, 1.5]
+    v_out = torch.randn(37, 3001, 3, generator=g)
+    v_rgb, v_affine = torch.autograd.grad(out, (rgb, affine), v_out)
+    v_rgb_ref, v_affine_ref = torch.autograd.grad(ref, (rgb64, affine64), v_out.double())
+    torch.testing.assert_close(v_rgb.double(), v_rgb_ref, rtol=0, atol=1e-5)  # float32 rounding of 3 terms
+    # 111k products summed: float32 within blocks of 1024, then double; relative 1e-5
+    torch.testing.assert_close(v_affine.double(), v_affine_ref, rtol=1e-5, atol=1e-5 * float(v_affine_ref.abs().max()))

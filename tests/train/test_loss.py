@@ -58,3 +58,34 @@ def test_native_and_torch_ssim_agree_on_values_and_gradients_at_every_border():
         # float32 kernel against float64 autograd: SSIM's quotients amplify rounding where the
         # local variance is small; 1e-3 relative to the largest gradient.
         torch.testing.assert_close(v_native.double(), v_ref, rtol=0, atol=1e-3 * float(v_ref.abs().max()))
+
+
+def test_native_photometric_loss_matches_the_torch_ops():
+    """The one-call C++ loss (values and gradient) against `photometric_loss_torch` in float64,
+    unmasked and masked, for L1 alone, the 3DGS mix and SSIM alone."""
+    from splatcine.raster import _native
+    from splatcine.train.loss import photometric_loss_torch
+
+    g = torch.Generator().manual_seed(3)
+    for (h, w), masked, ssim_lambda in (((6, 9), False, 0.2), ((40, 57), False, 0.2), ((40, 57), True, 0.2),
+                                       ((23, 31), True, 0.0), ((23, 31), False, 1.0)):  # fmt: skip
+        render = torch.rand(h, w, 3, generator=g, requires_grad=True)
+        target = (0.6 * render.detach() + 0.4 * torch.rand(h, w, 3, generator=g))
+        target[0, 0] = render.detach()[0, 0]  # a == b: abs' gradient is 0 there, in both
+        weight = (torch.rand(h, w, generator=g) > 0.3).float() if masked else None
+        native = _native.photometric_loss(render, target, weight, ssim_lambda)
+        assert native is not None  # float32 on the CPU: the kernel applies
+        loss, mse = native
+        r64 = render.detach().double().requires_grad_(True)
+        ref, ref_mse = photometric_loss_torch(r64, target.double(), None if weight is None else weight.double(),
+                                              ssim_lambda)  # fmt: skip
+        # float32 per-pixel terms summed in double against float64 throughout: float32 rounding
+        torch.testing.assert_close(loss.double(), ref, rtol=1e-5, atol=0)
+        torch.testing.assert_close(mse.double(), ref_mse, rtol=1e-5, atol=0)
+        (v_native,) = torch.autograd.grad(3.0 * loss, render)
+        (v_ref,) = torch.autograd.grad(3.0 * ref, r64)
+        # as the SSIM test above: float32 kernel against float64 autograd, SSIM's quotients amplify
+        # rounding where the local variance is small; 1e-3 relative to the largest gradient
+        torch.testing.assert_close(v_native.double(), v_ref, rtol=0, atol=1e-3 * float(v_ref.abs().max()))
+        if masked and ssim_lambda == 0.0:  # L1 alone: an ignored pixel gets no gradient at all
+            assert bool((v_native[weight == 0] == 0).all())
