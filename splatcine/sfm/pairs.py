@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pycolmap
 
-from splatcine.sfm.runtime import MATCHING_THREADS, pinned, quiet
+from splatcine.sfm.runtime import MATCHING_THREADS, extract_in_order, pinned, quiet
 
 # Two frames are linked when COLMAP's verification keeps at least this many inlier matches.
 # Measured (SIFT, 960 px, `count_verified_matches`): across the five hard cuts of cuts/bikes.mp4
@@ -40,8 +40,8 @@ def count_verified_matches(a: np.ndarray, b: np.ndarray, seed: int = 0) -> int:
         db_path = root / "database.db"
         extraction = pinned(pycolmap.FeatureExtractionOptions(), THREADS, seed)
         extraction.use_gpu = False
-        pycolmap.extract_features(str(db_path), str(root / "images"), camera_mode=pycolmap.CameraMode.PER_IMAGE,
-                                  extraction_options=extraction, device=pycolmap.Device.cpu)
+        extract_in_order(db_path, root / "images", ["a.png", "b.png"], pycolmap.CameraMode.PER_IMAGE,
+                         pycolmap.ImageReaderOptions(), extraction)
         verification = pinned(pycolmap.TwoViewGeometryOptions(), MATCHING_THREADS, seed)
         matching = pinned(pycolmap.FeatureMatchingOptions(), MATCHING_THREADS, seed)
         matching.use_gpu = False
