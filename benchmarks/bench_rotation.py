@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_sfm import DATA, _materialise, corpus, procedural
+from benchmarks.bench_sfm import DATA, _materialise, corpus, named, procedural
 
 RESULTS = Path(__file__).parent / "results" / "rotation.json"
 
@@ -73,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="cases whose name contains this (or any of a comma-separated list)")
     args = parser.parse_args()
-    cases = [c for c in procedural() + corpus() if any(part in c.name for part in args.only.split(","))]
+    cases = named(procedural() + corpus(), args.only)
     if not DATA.exists():
         print(f"{DATA} is absent: procedural cases only", file=sys.stderr)
     doc = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": {}}

@@ -128,6 +128,11 @@ def procedural() -> list[Case]:
     ]
 
 
+def named(cases: list[Case], only: str) -> list[Case]:
+    """The cases whose name contains `only` or any part of it, a comma-separated list ("" keeps all)."""
+    return [c for c in cases if any(part in c.name for part in only.split(","))]
+
+
 # --- reference cameras -------------------------------------------------------------------------
 
 
@@ -457,8 +462,7 @@ def main() -> None:
     if args.one:
         _one(args.one[0], args.one[1], Path(args.one[2]))
         return
-    cases = ([] if args.corpus else procedural()) + ([] if args.quick else corpus())
-    cases = [c for c in cases if any(part in c.name for part in args.only.split(","))]
+    cases = named(([] if args.corpus else procedural()) + ([] if args.quick else corpus()), args.only)
     if not DATA.is_dir():
         print(f"{DATA} is absent: only the procedural cases run")
     methods = ["plain", "splatcine"] if args.method == "all" else [args.method]
