@@ -109,32 +109,62 @@ def coverage(points_world: Tensor, center: Tensor, sources: list[SourceView]) ->
     count = torch.zeros(pts.shape[0], dtype=torch.int32, device=pts.device)
     best_cos = torch.full((pts.shape[0],), -1.0, device=pts.device)
     per_source = []
-    for src in sources:
-        seen = _seen_by(pts, src)
-        count += seen.int()
-        ray_src = F.normalize(pts - src.center.to(pts), dim=-1)
-        cos = (ray_new * ray_src).sum(-1)
-        best_cos = torch.where(seen, torch.maximum(best_cos, cos), best_cos)
-        per_source.append(int(seen.sum()))
+    for batch in _batches(sources, pts.shape[0]):
+        seen = _seen_by(pts, batch)  # [S, P]
+        count += seen.sum(0, dtype=torch.int32)
+        centers = torch.stack([src.center for src in batch]).to(pts)
+        # cosine of the angle between the new ray and each view's ray, coordinate by coordinate
+        # ([S, P] each): half the passes of normalising [S, P, 3] rays
+        (dx, dy, dz), (rx, ry, rz) = pts.T[:, None] - centers.T[:, :, None], ray_new.T[:, None]
+        cos = (rx * dx + ry * dy + rz * dz) * torch.rsqrt((dx * dx + dy * dy + dz * dz).clamp_min(1e-24))  # [S, P]
+        best_cos = torch.maximum(best_cos, torch.where(seen, cos, -1.0).amax(0))
+        per_source += seen.sum(1).tolist()
     angle = torch.rad2deg(torch.arccos(best_cos.clamp(-1.0, 1.0)))
     return Coverage(count.reshape(H, W), angle.reshape(H, W), torch.tensor(per_source, dtype=torch.int64))
 
 
-def _seen_by(pts: Tensor, src: SourceView) -> Tensor:  # pts [P, 3] world -> [P] bool
-    h, w = src.depth.shape
-    cam = pts @ src.cam_from_world[:3, :3].T.to(pts) + src.cam_from_world[:3, 3].to(pts)
-    z = cam[:, 2]
+# (view, point) pairs tested at once. One view at a time, small ops' overhead made coverage 2/3
+# of `splatcine render`'s time on the demo (48 views x 130k pixels a frame); all 48 at once, the
+# [S, P] intermediates (~60 MB) left the cache. Measured on that size: 0.64 s a frame one view
+# at a time, 0.33 s at 4 views, 0.36 s at 8, 0.53 s at 16.
+BATCH_PAIRS = 600_000
+
+
+def _batches(sources: list[SourceView], points: int) -> list[list[SourceView]]:
+    """Consecutive runs of source views with one depth-map size, at most BATCH_PAIRS / points each."""
+    size = max(1, BATCH_PAIRS // max(points, 1))
+    batches: list[list[SourceView]] = []
+    for src in sources:
+        if batches and len(batches[-1]) < size and batches[-1][0].depth.shape == src.depth.shape:
+            batches[-1].append(src)
+        else:
+            batches.append([src])
+    return batches
+
+
+def _seen_by(pts: Tensor, sources: list[SourceView]) -> Tensor:  # pts [P, 3] world -> [S, P] bool
+    """Whether each source view (all of one depth-map size) saw each point: in its frame, in
+    front, on the surface it rendered there (depth within DEPTH_TOLERANCE) and not masked."""
+    h, w = sources[0].depth.shape
+    cam_from_world = torch.stack([src.cam_from_world[:3] for src in sources]).to(pts)  # [S, 3, 4]
+    K = torch.stack([src.K for src in sources]).to(pts)  # [S, 3, 3]
+    # one matrix product for all views ([3S, 4] x [4, P]); batched [P, 3] x [3, 3] products are 7x slower
+    x, y, z = (cam_from_world.reshape(-1, 4) @ torch.cat([pts, torch.ones_like(pts[:, :1])], 1).T
+               ).reshape(len(sources), 3, -1).unbind(1)  # fmt: skip
     front = z > 1e-6
-    uv = cam[:, :2] / z.clamp_min(1e-6)[:, None] * src.K.diagonal()[:2].to(pts) + src.K[:2, 2].to(pts)
-    col, row = uv[:, 0].floor().long(), uv[:, 1].floor().long()
+    inv_z = 1.0 / z.clamp_min(1e-6)
+    col = (x * inv_z * K[:, 0, 0, None] + K[:, 0, 2, None]).floor().long()
+    row = (y * inv_z * K[:, 1, 1, None] + K[:, 1, 2, None]).floor().long()
     inside = front & (col >= 0) & (col < w) & (row >= 0) & (row < h)
-    idx = (row.clamp(0, h - 1) * w + col.clamp(0, w - 1))
-    src_depth = src.depth.reshape(-1).to(pts)[idx]
-    src_alpha = src.alpha.reshape(-1).to(pts)[idx]
+    idx = row.clamp(0, h - 1) * w + col.clamp(0, w - 1)  # [S, P]
+    src_depth = torch.stack([src.depth.reshape(-1) for src in sources]).to(pts).gather(1, idx)
+    src_alpha = torch.stack([src.alpha.reshape(-1) for src in sources]).to(pts).gather(1, idx)
     agrees = (z - src_depth).abs() <= DEPTH_TOLERANCE * src_depth
     seen = inside & agrees & (src_alpha >= SOURCE_ALPHA_MIN)
-    if src.ignored is not None:  # where a mover hid the set, this view vouches for nothing
-        seen &= ~src.ignored.reshape(-1)[idx]
+    if any(src.ignored is not None for src in sources):  # where a mover hid the set, a view vouches for nothing
+        ignored = torch.stack([torch.zeros(h * w, dtype=torch.bool, device=pts.device) if src.ignored is None
+                               else src.ignored.reshape(-1).to(pts.device) for src in sources])  # fmt: skip
+        seen &= ~ignored.gather(1, idx)
     return seen
 
 

@@ -55,6 +55,7 @@ def test_masked_source_pixels_vouch_for_nothing():
     masked = maps.SourceView(torch.eye(4), K, depth, alpha, ignored)
     points = maps.backproject(depth, K).reshape(-1, 3)  # the surface the source view saw
     left = (torch.arange(16 * 16) % 16) < 8
-    assert maps._seen_by(points, free).all()
-    seen = maps._seen_by(points, masked)
-    assert not seen[left].any() and seen[~left].all()
+    assert maps._seen_by(points, [free]).all()
+    seen_free, seen_masked = maps._seen_by(points, [free, masked])  # one batch, masked and not
+    assert seen_free.all()
+    assert not seen_masked[left].any() and seen_masked[~left].all()

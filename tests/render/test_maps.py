@@ -79,6 +79,32 @@ def test_coverage_counts_views_that_saw_a_point_and_not_occluded_ones():
     assert cov.min_angle_deg[0, 1] == 180.0  # no view: no angle
 
 
+def test_coverage_tests_views_in_batches_as_it_would_one_by_one(monkeypatch):
+    # views of two depth-map sizes, some with a mover's mask: batches must keep the views' order
+    # and never mix sizes, and a batch must count what the views counted alone
+    gen = torch.Generator().manual_seed(0)
+
+    def view(n, h, w):
+        cam_from_world = torch.eye(4)
+        cam_from_world[:3, 3] = torch.randn(3, generator=gen) * 0.1
+        K = torch.tensor([[w * 0.8, 0, w / 2], [0, w * 0.8, h / 2], [0, 0, 1]])
+        ignored = torch.rand(h, w, generator=gen) > 0.8 if n % 3 == 0 else None
+        return maps.SourceView(cam_from_world, K, 1 + 2 * torch.rand(h, w, generator=gen),
+                               torch.rand(h, w, generator=gen), ignored)  # fmt: skip
+
+    views = [view(n, 34, 60) for n in range(7)] + [view(n, 20, 30) for n in range(3)] + [view(0, 34, 60)]
+    points = torch.randn(17, 23, 3, generator=gen) * 0.5 + torch.tensor([0.0, 0.0, 2.0])
+    center = torch.zeros(3)
+    monkeypatch.setattr(maps, "BATCH_PAIRS", 1)  # one view a batch
+    alone = maps.coverage(points, center, views)
+    monkeypatch.setattr(maps, "BATCH_PAIRS", 17 * 23 * 4)  # four a batch: 4 + 3 | 3 | 1 by size
+    assert [len(b) for b in maps._batches(views, 17 * 23)] == [4, 3, 3, 1]
+    batched = maps.coverage(points, center, views)
+    assert alone.count.sum() > 0 and (alone.count < len(views)).any()  # the case means something
+    assert torch.equal(batched.count, alone.count) and torch.equal(batched.per_source, alone.per_source)
+    torch.testing.assert_close(batched.min_angle_deg, alone.min_angle_deg, rtol=0, atol=0)
+
+
 def test_unseen_score_formula():
     alpha = torch.tensor([[1.0, 1.0, 1.0, 1.0, 0.0, 1.0]])
     count = torch.tensor([[0, 1, 2, 1, 3, 1]], dtype=torch.int32)
