@@ -41,10 +41,13 @@ struct ProjectionState {
 
 SC_HD void projection_state(const float* mean, const float* quat, const float* scale,
                             const PinholeCamera& cam, ProjectionState& s) {
+    SC_UNROLL
     for (int i = 0; i < 3; ++i)
         s.p[i] = cam.R[i * 3] * mean[0] + cam.R[i * 3 + 1] * mean[1] + cam.R[i * 3 + 2] * mean[2] + cam.t[i];
     quat_to_rotmat(quat, s.Rq);
+    SC_UNROLL
     for (int i = 0; i < 3; ++i)
+        SC_UNROLL
         for (int j = 0; j < 3; ++j) s.M[i * 3 + j] = s.Rq[i * 3 + j] * scale[j];
     float cov[9], tmp[9];
     mat3_mul_bt(s.M, s.M, cov);      // M M^T
@@ -56,15 +59,17 @@ SC_HD void projection_state(const float* mean, const float* quat, const float* s
     const float lim_y_pos = (cam.height - cam.cy) / cam.fy + (FRUSTUM_SLACK - 1.0f) * 0.5f * cam.height / cam.fy;
     const float lim_y_neg = cam.cy / cam.fy + (FRUSTUM_SLACK - 1.0f) * 0.5f * cam.height / cam.fy;
     const float xz = s.p[0] / z, yz = s.p[1] / z;
-    s.clamp_x = xz < -lim_x_neg || xz > lim_x_pos;
-    s.clamp_y = yz < -lim_y_neg || yz > lim_y_pos;
+    s.clamp_x = (xz < -lim_x_neg) | (xz > lim_x_pos);
+    s.clamp_y = (yz < -lim_y_neg) | (yz > lim_y_pos);
     s.tx = z * min_f(max_f(xz, -lim_x_neg), lim_x_pos);
     s.ty = z * min_f(max_f(yz, -lim_y_neg), lim_y_pos);
     s.J[0] = cam.fx / z; s.J[1] = 0.0f; s.J[2] = -cam.fx * s.tx / (z * z);
     s.J[3] = 0.0f; s.J[4] = cam.fy / z; s.J[5] = -cam.fy * s.ty / (z * z);
     // cov2d = J cov_c J^T
     float JC[6];
+    SC_UNROLL
     for (int i = 0; i < 2; ++i)
+        SC_UNROLL
         for (int j = 0; j < 3; ++j)
             JC[i * 3 + j] = s.J[i * 3] * s.cov_c[j] + s.J[i * 3 + 1] * s.cov_c[3 + j] + s.J[i * 3 + 2] * s.cov_c[6 + j];
     s.a = JC[0] * s.J[0] + JC[1] * s.J[1] + JC[2] * s.J[2];
@@ -74,38 +79,64 @@ SC_HD void projection_state(const float* mean, const float* quat, const float* s
     s.det = (s.a + EPS2D) * (s.c + EPS2D) - s.b * s.b;
 }
 
+// A Gaussian on screen before its radius: everything project_fwd needs but the one log.
+struct ScreenGaussian {
+    float mx, my, depth, c0, c1, c2, comp;  // centre, camera depth, conic, compensation
+    float opac, lambda_max;                 // compensated opacity, larger eigenvalue of the 2D covariance
+    bool ok;                                // in front, finite and visible so far
+};
+
+// Branch-free, like project_radius: every test is folded into `ok` (`&`, not `&&`: short-circuits
+// are branches), so g++ vectorises the CPU loop across Gaussians; a culled lane's NaNs and
+// infinities are selected away afterwards.
+SC_HD ScreenGaussian project_screen(const float* mean, const float* quat, const float* scale,
+                                    float opacity, const PinholeCamera& cam, bool antialiased) {
+    const float qn = quat[0] * quat[0] + quat[1] * quat[1] + quat[2] * quat[2] + quat[3] * quat[3];
+    const float pz = cam.R[6] * mean[0] + cam.R[7] * mean[1] + cam.R[8] * mean[2] + cam.t[2];
+    ProjectionState s;
+    projection_state(mean, quat, scale, cam, s);
+    const float a = s.a + EPS2D, c = s.c + EPS2D;
+    ScreenGaussian g;
+    g.comp = antialiased ? sqrtf(max_f(s.det_orig / s.det, 0.0f)) : 1.0f;
+    g.opac = opacity * g.comp;
+    const float mid = 0.5f * (a + c);
+    g.lambda_max = mid + sqrtf(max_f(mid * mid - s.det, 0.01f));
+    g.mx = cam.fx * s.p[0] / s.p[2] + cam.cx;
+    g.my = cam.fy * s.p[1] / s.p[2] + cam.cy;
+    g.depth = s.p[2];
+    g.c0 = c / s.det;
+    g.c1 = -s.b / s.det;
+    g.c2 = a / s.det;
+    g.ok = (qn > 0.0f) & (pz > cam.near) & (s.det > 0.0f) & is_finite(s.det) & (g.opac > ALPHA_MIN) &
+           is_finite(g.mx) & is_finite(g.my) & is_finite(g.c0) & is_finite(g.c1) & is_finite(g.c2);
+    return g;
+}
+
+// The radius of a screen Gaussian in pixels (a square box holding every pixel where its alpha
+// can reach 1/255), 0 when it is culled; and whether it is kept.
+SC_HD int project_radius(float mx, float my, float opac, float lambda_max, bool ok, const PinholeCamera& cam) {
+    const float extent = sqrtf(2.0f * logf(max_f(opac / ALPHA_MIN, 1.0f)));
+    const float radius = ceilf(extent * sqrtf(lambda_max));
+    const bool kept = ok & (radius > 0.0f) & is_finite(radius) & (mx + radius > 0.0f) &
+                      (mx - radius < cam.width) & (my + radius > 0.0f) & (my - radius < cam.height);
+    return static_cast<int>(kept ? min_f(radius, 1073741824.0f) : 0.0f);
+}
+
 // Returns the radius in pixels, 0 when culled (then the outputs are zeros).
 SC_HD int project_fwd(const float* mean, const float* quat, const float* scale, float opacity,
                       const PinholeCamera& cam, bool antialiased,
                       float* mean2d, float* depth, float* conic, float* comp) {
-    mean2d[0] = mean2d[1] = depth[0] = conic[0] = conic[1] = conic[2] = comp[0] = 0.0f;
-    const float qn = quat[0] * quat[0] + quat[1] * quat[1] + quat[2] * quat[2] + quat[3] * quat[3];
-    if (!(qn > 0.0f)) return 0;
-    const float pz = cam.R[6] * mean[0] + cam.R[7] * mean[1] + cam.R[8] * mean[2] + cam.t[2];
-    if (!(pz > cam.near)) return 0;
-    ProjectionState s;
-    projection_state(mean, quat, scale, cam, s);
-    if (!(s.det > 0.0f) || !is_finite(s.det)) return 0;
-    const float a = s.a + EPS2D, c = s.c + EPS2D;
-    const float compensation = antialiased ? sqrtf(max_f(s.det_orig / s.det, 0.0f)) : 1.0f;
-    const float opac = opacity * compensation;
-    if (!(opac > ALPHA_MIN)) return 0;
-    const float extent = sqrtf(2.0f * logf(max_f(opac / ALPHA_MIN, 1.0f)));
-    const float mid = 0.5f * (a + c);
-    const float lambda_max = mid + sqrtf(max_f(mid * mid - s.det, 0.01f));
-    const float radius = ceilf(extent * sqrtf(lambda_max));
-    const float mx = cam.fx * s.p[0] / s.p[2] + cam.cx, my = cam.fy * s.p[1] / s.p[2] + cam.cy;
-    const float c0 = c / s.det, c1 = -s.b / s.det, c2 = a / s.det;
-    if (!(radius > 0.0f) || !is_finite(radius) || !is_finite(mx) || !is_finite(my) ||
-        !is_finite(c0) || !is_finite(c1) || !is_finite(c2))
-        return 0;
-    if (mx + radius <= 0.0f || mx - radius >= cam.width || my + radius <= 0.0f || my - radius >= cam.height)
-        return 0;
-    mean2d[0] = mx; mean2d[1] = my;
-    depth[0] = s.p[2];
-    conic[0] = c0; conic[1] = c1; conic[2] = c2;
-    comp[0] = compensation;
-    return static_cast<int>(min_f(radius, 1073741824.0f));
+    const ScreenGaussian g = project_screen(mean, quat, scale, opacity, cam, antialiased);
+    const int radius = project_radius(g.mx, g.my, g.opac, g.lambda_max, g.ok, cam);
+    const bool kept = radius > 0;
+    mean2d[0] = kept ? g.mx : 0.0f;
+    mean2d[1] = kept ? g.my : 0.0f;
+    depth[0] = kept ? g.depth : 0.0f;
+    conic[0] = kept ? g.c0 : 0.0f;
+    conic[1] = kept ? g.c1 : 0.0f;
+    conic[2] = kept ? g.c2 : 0.0f;
+    comp[0] = kept ? g.comp : 0.0f;
+    return radius;
 }
 
 // Gradients of the projection's outputs back to mean, quaternion and scale
@@ -127,25 +158,32 @@ SC_HD void project_bwd(const float* mean, const float* quat, const float* scale,
     float V[4];  // symmetric gradient of the raw 2D covariance
     V[0] = -(CG[0] * Ci[0] + CG[1] * Ci[2]); V[1] = -(CG[0] * Ci[1] + CG[1] * Ci[3]);
     V[2] = -(CG[2] * Ci[0] + CG[3] * Ci[2]); V[3] = -(CG[2] * Ci[1] + CG[3] * Ci[3]);
-    if (antialiased && s.det_orig > 0.0f && v_comp != 0.0f) {
-        const float comp = sqrtf(s.det_orig / det);
-        const float v_r = 0.5f * v_comp / comp;  // d sqrt(r) / dr
+    {  // the compensation's share, where it applies (selected, not branched: see project_fwd)
+        const bool applies = antialiased & (s.det_orig > 0.0f) & (v_comp != 0.0f);
+        const float comp = sqrtf(max_f(s.det_orig / det, 1e-30f));
+        const float v_r = applies ? 0.5f * v_comp / comp : 0.0f;  // d sqrt(r) / dr
         const float inv_det2 = 1.0f / (det * det);
-        V[0] += v_r * (s.c * det - s.det_orig * c) * inv_det2;
-        V[3] += v_r * (s.a * det - s.det_orig * a) * inv_det2;
-        const float v_b = v_r * (-2.0f * b * (det - s.det_orig)) * inv_det2;  // scalar b
+        V[0] += applies ? v_r * (s.c * det - s.det_orig * c) * inv_det2 : 0.0f;
+        V[3] += applies ? v_r * (s.a * det - s.det_orig * a) * inv_det2 : 0.0f;
+        const float v_b = applies ? v_r * (-2.0f * b * (det - s.det_orig)) * inv_det2 : 0.0f;  // scalar b
         V[1] += 0.5f * v_b;
         V[2] += 0.5f * v_b;
     }
     // cov2d = J cov_c J^T: v_cov_c = J^T V J, v_J = 2 V J cov_c.
     float VJ[6];
+    SC_UNROLL
     for (int i = 0; i < 2; ++i)
+        SC_UNROLL
         for (int j = 0; j < 3; ++j) VJ[i * 3 + j] = V[i * 2] * s.J[j] + V[i * 2 + 1] * s.J[3 + j];
     float v_cov_c[9];
+    SC_UNROLL
     for (int i = 0; i < 3; ++i)
+        SC_UNROLL
         for (int j = 0; j < 3; ++j) v_cov_c[i * 3 + j] = s.J[i] * VJ[j] + s.J[3 + i] * VJ[3 + j];
     float v_J[6];
+    SC_UNROLL
     for (int i = 0; i < 2; ++i)
+        SC_UNROLL
         for (int j = 0; j < 3; ++j)
             v_J[i * 3 + j] = 2.0f * (VJ[i * 3] * s.cov_c[j] + VJ[i * 3 + 1] * s.cov_c[3 + j] +
                                      VJ[i * 3 + 2] * s.cov_c[6 + j]);
@@ -156,18 +194,12 @@ SC_HD void project_bwd(const float* mean, const float* quat, const float* scale,
     v_p[1] = cam.fy * rz * v_mean2d[1];
     v_p[2] = -cam.fx * x * rz2 * v_mean2d[0] - cam.fy * y * rz2 * v_mean2d[1] + v_depth;
     v_p[2] += -cam.fx * rz2 * v_J[0] - cam.fy * rz2 * v_J[4];
-    if (s.clamp_x) {
-        v_p[2] += cam.fx * s.tx * rz3 * v_J[2];  // J02 = -fx * lim / z
-    } else {
-        v_p[0] += -cam.fx * rz2 * v_J[2];
-        v_p[2] += 2.0f * cam.fx * x * rz3 * v_J[2];
-    }
-    if (s.clamp_y) {
-        v_p[2] += cam.fy * s.ty * rz3 * v_J[5];
-    } else {
-        v_p[1] += -cam.fy * rz2 * v_J[5];
-        v_p[2] += 2.0f * cam.fy * y * rz3 * v_J[5];
-    }
+    // x / z clamped to the frustum slack: J02 = -fx * lim / z depends on z alone
+    v_p[0] += s.clamp_x ? 0.0f : -cam.fx * rz2 * v_J[2];
+    v_p[2] += s.clamp_x ? cam.fx * s.tx * rz3 * v_J[2] : 2.0f * cam.fx * x * rz3 * v_J[2];
+    v_p[1] += s.clamp_y ? 0.0f : -cam.fy * rz2 * v_J[5];
+    v_p[2] += s.clamp_y ? cam.fy * s.ty * rz3 * v_J[5] : 2.0f * cam.fy * y * rz3 * v_J[5];
+    SC_UNROLL
     for (int j = 0; j < 3; ++j)
         v_mean[j] = cam.R[j] * v_p[0] + cam.R[3 + j] * v_p[1] + cam.R[6 + j] * v_p[2];
     // cov_c = R cov R^T: v_cov = R^T v_cov_c R; cov = M M^T: v_M = 2 v_cov M.
@@ -175,10 +207,13 @@ SC_HD void project_bwd(const float* mean, const float* quat, const float* scale,
     mat3_mul_at(cam.R, v_cov_c, tmp);
     mat3_mul(tmp, cam.R, v_cov);
     mat3_mul(v_cov, s.M, v_M);
+    SC_UNROLL
     for (int i = 0; i < 9; ++i) v_M[i] *= 2.0f;
     float G3[9];  // gradient of the normalised rotation matrix
+    SC_UNROLL
     for (int j = 0; j < 3; ++j) {
         v_scale[j] = s.Rq[j] * v_M[j] + s.Rq[3 + j] * v_M[3 + j] + s.Rq[6 + j] * v_M[6 + j];
+        SC_UNROLL
         for (int i = 0; i < 3; ++i) G3[i * 3 + j] = v_M[i * 3 + j] * scale[j];
     }
     const float inv = 1.0f / sqrtf(quat[0] * quat[0] + quat[1] * quat[1] + quat[2] * quat[2] + quat[3] * quat[3]);
@@ -190,6 +225,7 @@ SC_HD void project_bwd(const float* mean, const float* quat, const float* scale,
     vq[3] = 2 * (-2 * qz * G3[0] - w * G3[1] + qx * G3[2] + w * G3[3] - 2 * qz * G3[4] + qy * G3[5] + qx * G3[6] + qy * G3[7]);
     const float qn[4] = {w, qx, qy, qz};
     const float dot = vq[0] * w + vq[1] * qx + vq[2] * qy + vq[3] * qz;
+    SC_UNROLL
     for (int i = 0; i < 4; ++i) v_quat[i] = (vq[i] - qn[i] * dot) * inv;
 }
 

@@ -6,10 +6,20 @@
 #include <stdint.h>
 #include <string.h>
 
+// SC_UNROLL before a short fixed-count loop: g++ must unroll it whole before it can
+// vectorise the loop around it (the CPU projection runs one Gaussian per SIMD lane).
+#if defined(__CUDACC__)
+#define SC_UNROLL _Pragma("unroll")
+#else
+#define SC_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 #if defined(__CUDACC__)
 #define SC_HD __host__ __device__ __forceinline__
 #else
-#define SC_HD inline
+// always inlined: the CPU loops vectorise only what g++ sees whole (projection_state is past
+// its inlining limit otherwise)
+#define SC_HD inline __attribute__((always_inline))
 #endif
 
 namespace sc {
@@ -59,17 +69,23 @@ SC_HD bool is_finite(float v) { return v - v == 0.0f; }  // false for NaN and +-
 
 // Row-major 3x3 helpers: c = a * b, c = a * b^T, c = a^T * b.
 SC_HD void mat3_mul(const float* a, const float* b, float* c) {
+    SC_UNROLL
     for (int i = 0; i < 3; ++i)
+        SC_UNROLL
         for (int j = 0; j < 3; ++j)
             c[i * 3 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j];
 }
 SC_HD void mat3_mul_bt(const float* a, const float* b, float* c) {
+    SC_UNROLL
     for (int i = 0; i < 3; ++i)
+        SC_UNROLL
         for (int j = 0; j < 3; ++j)
             c[i * 3 + j] = a[i * 3] * b[j * 3] + a[i * 3 + 1] * b[j * 3 + 1] + a[i * 3 + 2] * b[j * 3 + 2];
 }
 SC_HD void mat3_mul_at(const float* a, const float* b, float* c) {
+    SC_UNROLL
     for (int i = 0; i < 3; ++i)
+        SC_UNROLL
         for (int j = 0; j < 3; ++j)
             c[i * 3 + j] = a[i] * b[j] + a[3 + i] * b[3 + j] + a[6 + i] * b[6 + j];
 }
