@@ -113,7 +113,7 @@ SC_HD ScreenGaussian project_screen(const float* mean, const float* quat, const 
 }
 
 // The radius of a screen Gaussian in pixels (a square box holding every pixel where its alpha
-// can reach 1/255), 0 when it is culled; and whether it is kept.
+// can reach 1/255); 0 when it is culled: not `ok`, or its box misses the image.
 SC_HD int project_radius(float mx, float my, float opac, float lambda_max, bool ok, const PinholeCamera& cam) {
     const float extent = sqrtf(2.0f * logf(max_f(opac / ALPHA_MIN, 1.0f)));
     const float radius = ceilf(extent * sqrtf(lambda_max));
@@ -158,7 +158,7 @@ SC_HD void project_bwd(const float* mean, const float* quat, const float* scale,
     float V[4];  // symmetric gradient of the raw 2D covariance
     V[0] = -(CG[0] * Ci[0] + CG[1] * Ci[2]); V[1] = -(CG[0] * Ci[1] + CG[1] * Ci[3]);
     V[2] = -(CG[2] * Ci[0] + CG[3] * Ci[2]); V[3] = -(CG[2] * Ci[1] + CG[3] * Ci[3]);
-    {  // the compensation's share, where it applies (selected, not branched: see project_fwd)
+    {  // the compensation's share, where it applies (selected, not branched: see project_screen)
         const bool applies = antialiased & (s.det_orig > 0.0f) & (v_comp != 0.0f);
         const float comp = sqrtf(max_f(s.det_orig / det, 1e-30f));
         const float v_r = applies ? 0.5f * v_comp / comp : 0.0f;  // d sqrt(r) / dr
