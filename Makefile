@@ -23,7 +23,7 @@ $(VENV)/.splatcine-installed: pyproject.toml scripts/setup.sh
 # it failed there with two false changes. A failing check (exit 5) would be a finding to look at in
 # $(DEMO)/check, not a reason to stop the demo: it goes on, and extend folds the shot in with --force.
 # The shots are 384x216 and the extension trains 300 steps, to keep the demo near ten minutes on
-# two cores (10 min 0 s on 2026-11-30; at 480x270 and 48 frames it took 18): every stage and the
+# two cores (9 min 38 s on 2026-11-30; at 480x270 and 48 frames it took 18): every stage and the
 # preview preset run as a user's shot would, on a third fewer pixels.
 demo: setup
 	$(PY) -m scenes make orbit -o $(DEMO)/shot --frames $(DEMO_FRAMES) --width $(DEMO_WIDTH) --height $(DEMO_HEIGHT)
