@@ -2,8 +2,8 @@
 // include/projection.h and include/sh.h. Backward recomputes the forward state.
 // Projection runs one Gaussian per SIMD lane: g++ vectorises the loops below because the
 // math is branch-free and inlined whole (SC_HD, SC_UNROLL); a culled Gaussian's lane computes
-// garbage that selects replace with zeros. At 100k Gaussians on 2 cores: forward 9.2 -> 3.6 ms,
-// backward 15.6 -> 4.5 ms against the scalar loop.
+// garbage that selects replace with zeros. At 100k Gaussians on 2 cores: forward 9.2 -> 2.7 ms,
+// backward 15.6 -> 3.4 ms against the scalar loop.
 #include "include/launchers.h"
 #include "include/sh.h"
 
@@ -57,9 +57,8 @@ void project_fwd_block(int b, int e, const float* means, const float* quats, con
                        const float* opacities, const PinholeCamera& cam, float* means2d,
                        float* depths, float* conics, float* comps, int32_t* radii) {
     const GaussianColumns in(means, quats, scales, b, e);
-    Columns<3> c;
-    Columns<2> m2;
-    alignas(64) float opac[BLOCK], lambda[BLOCK], depth[BLOCK], comp[BLOCK];
+    alignas(64) float mx[BLOCK], my[BLOCK], depth[BLOCK], c0[BLOCK], c1[BLOCK], c2[BLOCK], comp[BLOCK],
+        opac[BLOCK], lambda[BLOCK];  // the ScreenGaussians, as columns
     alignas(64) int32_t ok[BLOCK];
     const int len = e - b;
 #pragma GCC ivdep
@@ -67,31 +66,14 @@ void project_fwd_block(int b, int e, const float* means, const float* quats, con
         float mean[3], quat[4], scale[3];
         in.at(i, mean, quat, scale);
         const ScreenGaussian g = project_screen(mean, quat, scale, opacities[b + i], cam, Antialiased);
-        m2.v[0][i] = g.mx;
-        m2.v[1][i] = g.my;
-        c.v[0][i] = g.c0;
-        c.v[1][i] = g.c1;
-        c.v[2][i] = g.c2;
-        depth[i] = g.depth;
-        comp[i] = g.comp;
-        opac[i] = g.opac;
-        lambda[i] = g.lambda_max;
-        ok[i] = g.ok;
+        mx[i] = g.mx; my[i] = g.my; depth[i] = g.depth; c0[i] = g.c0; c1[i] = g.c1; c2[i] = g.c2;
+        comp[i] = g.comp; opac[i] = g.opac; lambda[i] = g.lambda_max; ok[i] = g.ok;
     }
     for (int i = 0; i < len; ++i) {
-        const int r = project_radius(m2.v[0][i], m2.v[1][i], opac[i], lambda[i], ok[i] != 0, cam);
-        const bool kept = r > 0;
-        radii[b + i] = r;
-        m2.v[0][i] = kept ? m2.v[0][i] : 0.0f;
-        m2.v[1][i] = kept ? m2.v[1][i] : 0.0f;
-        c.v[0][i] = kept ? c.v[0][i] : 0.0f;
-        c.v[1][i] = kept ? c.v[1][i] : 0.0f;
-        c.v[2][i] = kept ? c.v[2][i] : 0.0f;
-        depths[b + i] = kept ? depth[i] : 0.0f;
-        comps[b + i] = kept ? comp[i] : 0.0f;
+        const ScreenGaussian g{mx[i], my[i], depth[i], c0[i], c1[i], c2[i], comp[i], opac[i], lambda[i], ok[i] != 0};
+        const int64_t at = b + i;
+        radii[at] = project_outputs(g, cam, means2d + 2 * at, depths + at, conics + 3 * at, comps + at);
     }
-    m2.store(means2d, b, e);
-    c.store(conics, b, e);
 }
 
 template <bool Antialiased>

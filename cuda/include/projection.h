@@ -86,7 +86,7 @@ struct ScreenGaussian {
     bool ok;                                // in front, finite and visible so far
 };
 
-// Branch-free, like project_radius: every test is folded into `ok` (`&`, not `&&`: short-circuits
+// Branch-free, like project_outputs: every test is folded into `ok` (`&`, not `&&`: short-circuits
 // are branches), so g++ vectorises the CPU loop across Gaussians; a culled lane's NaNs and
 // infinities are selected away afterwards.
 SC_HD ScreenGaussian project_screen(const float* mean, const float* quat, const float* scale,
@@ -112,23 +112,15 @@ SC_HD ScreenGaussian project_screen(const float* mean, const float* quat, const 
     return g;
 }
 
-// The radius of a screen Gaussian in pixels (a square box holding every pixel where its alpha
-// can reach 1/255); 0 when it is culled: not `ok`, or its box misses the image.
-SC_HD int project_radius(float mx, float my, float opac, float lambda_max, bool ok, const PinholeCamera& cam) {
-    const float extent = sqrtf(2.0f * logf(max_f(opac / ALPHA_MIN, 1.0f)));
-    const float radius = ceilf(extent * sqrtf(lambda_max));
-    const bool kept = ok & (radius > 0.0f) & is_finite(radius) & (mx + radius > 0.0f) &
-                      (mx - radius < cam.width) & (my + radius > 0.0f) & (my - radius < cam.height);
-    return static_cast<int>(kept ? min_f(radius, 1073741824.0f) : 0.0f);
-}
-
-// Returns the radius in pixels, 0 when culled (then the outputs are zeros).
-SC_HD int project_fwd(const float* mean, const float* quat, const float* scale, float opacity,
-                      const PinholeCamera& cam, bool antialiased,
-                      float* mean2d, float* depth, float* conic, float* comp) {
-    const ScreenGaussian g = project_screen(mean, quat, scale, opacity, cam, antialiased);
-    const int radius = project_radius(g.mx, g.my, g.opac, g.lambda_max, g.ok, cam);
-    const bool kept = radius > 0;
+// A screen Gaussian's outputs; returns its radius in pixels (a square box holding every pixel
+// where its alpha can reach 1/255), 0 when it is culled (not `ok`, or its box misses the
+// image), and then the outputs are zeros.
+SC_HD int project_outputs(const ScreenGaussian& g, const PinholeCamera& cam, float* mean2d, float* depth,
+                          float* conic, float* comp) {
+    const float extent = sqrtf(2.0f * logf(max_f(g.opac / ALPHA_MIN, 1.0f)));
+    const float radius = ceilf(extent * sqrtf(g.lambda_max));
+    const bool kept = g.ok & (radius > 0.0f) & is_finite(radius) & (g.mx + radius > 0.0f) &
+                      (g.mx - radius < cam.width) & (g.my + radius > 0.0f) & (g.my - radius < cam.height);
     mean2d[0] = kept ? g.mx : 0.0f;
     mean2d[1] = kept ? g.my : 0.0f;
     depth[0] = kept ? g.depth : 0.0f;
@@ -136,7 +128,15 @@ SC_HD int project_fwd(const float* mean, const float* quat, const float* scale, 
     conic[1] = kept ? g.c1 : 0.0f;
     conic[2] = kept ? g.c2 : 0.0f;
     comp[0] = kept ? g.comp : 0.0f;
-    return radius;
+    return static_cast<int>(kept ? min_f(radius, 1073741824.0f) : 0.0f);
+}
+
+// Returns the radius in pixels, 0 when culled (then the outputs are zeros).
+SC_HD int project_fwd(const float* mean, const float* quat, const float* scale, float opacity,
+                      const PinholeCamera& cam, bool antialiased,
+                      float* mean2d, float* depth, float* conic, float* comp) {
+    return project_outputs(project_screen(mean, quat, scale, opacity, cam, antialiased), cam, mean2d, depth,
+                           conic, comp);
 }
 
 // Gradients of the projection's outputs back to mean, quaternion and scale
