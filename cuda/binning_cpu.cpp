@@ -62,16 +62,17 @@ int64_t count_intersections_cpu(int n, const float* means2d, const float* conics
 void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const float* opacities,
                        const int32_t* radii, const float* depths, const int32_t* counts,
                        int width, int height, int32_t* tile_offsets, int32_t* flat_ids,
-                       int32_t* gauss_offsets, int32_t* gauss_entries) {
+                       int32_t* gauss_offsets, int32_t* entry_slots) {
     const int tiles_x = (width + TILE - 1) / TILE, tiles_y = (height + TILE - 1) / TILE;
     const int tiles = tiles_x * tiles_y;
     gauss_offsets[0] = 0;
     for (int i = 0; i < n; ++i) gauss_offsets[i + 1] = gauss_offsets[i] + counts[i];
-    // Each Gaussian's tiles, in its slots of gauss_entries (replaced by entry indices below).
+    // Each Gaussian's tiles, in its slots.
+    std::vector<int32_t> slot_tiles(gauss_offsets[n]);
 #pragma omp parallel for schedule(static, 1024)
     for (int i = 0; i < n; ++i) {
         if (counts[i] == 0) continue;
-        int32_t* slot = gauss_entries + gauss_offsets[i];
+        int32_t* slot = slot_tiles.data() + gauss_offsets[i];
         visit_tiles(means2d[2 * i], means2d[2 * i + 1], radii[i], conics[3 * i], conics[3 * i + 1],
                     conics[3 * i + 2], opacities[i], width, height,
                     [&](int tx, int ty) { *slot++ = ty * tiles_x + tx; });
@@ -82,6 +83,9 @@ void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const f
         if (counts[i] > 0) order.push_back(i);
     depth_sort(order, depths);
     const int64_t m = static_cast<int64_t>(order.size());
+    // Each Gaussian's slots and first tile, in depth order: read from scattered memory in a
+    // loop of loads alone (many misses in flight), so the passes below read them in sequence.
+    std::vector<int32_t> first_slot(m), slot_count(m), first_tile(m);
     std::vector<int32_t> cursor;  // [slices][tiles]: where each slice writes next in each tile
     int slices = 1;
 #pragma omp parallel
@@ -94,8 +98,15 @@ void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const f
         const int s = omp_get_thread_num();
         const int64_t a = m * s / slices, b = m * (s + 1) / slices;
         int32_t* mine = cursor.data() + static_cast<size_t>(s) * tiles;
-        for (int64_t j = a; j < b; ++j)
-            for (int q = gauss_offsets[order[j]]; q < gauss_offsets[order[j] + 1]; ++q) ++mine[gauss_entries[q]];
+        for (int64_t j = a; j < b; ++j) {
+            first_slot[j] = gauss_offsets[order[j]];
+            slot_count[j] = gauss_offsets[order[j] + 1] - first_slot[j];
+            first_tile[j] = slot_tiles[first_slot[j]];
+        }
+        for (int64_t j = a; j < b; ++j) {
+            ++mine[first_tile[j]];
+            for (int q = first_slot[j] + 1; q < first_slot[j] + slot_count[j]; ++q) ++mine[slot_tiles[q]];
+        }
 #pragma omp barrier
 #pragma omp single
         {  // exclusive offsets, tile-major then slice: slice s writes after slices < s
@@ -111,11 +122,14 @@ void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const f
             tile_offsets[tiles] = sum;
         }  // implicit barrier
         for (int64_t j = a; j < b; ++j) {
-            const int32_t g = order[j];
-            for (int q = gauss_offsets[g]; q < gauss_offsets[g + 1]; ++q) {
-                const int32_t at = mine[gauss_entries[q]]++;
+            const int32_t g = order[j], q0 = first_slot[j];
+            int32_t at = mine[first_tile[j]]++;
+            flat_ids[at] = g;
+            entry_slots[at] = q0;
+            for (int q = q0 + 1; q < q0 + slot_count[j]; ++q) {
+                at = mine[slot_tiles[q]]++;
                 flat_ids[at] = g;
-                gauss_entries[q] = at;
+                entry_slots[at] = q;
             }
         }
     }

@@ -160,7 +160,7 @@ std::tuple<Tensor, Tensor> sh_bwd(int64_t degree, const Tensor& dirs, const Tens
 }
 
 // -> tile_offsets [tiles + 1] int32, flat_ids [M] int32, and on the CPU gauss_offsets [N + 1]
-// and gauss_entries [M] int32 (each Gaussian's entries, for the gradient sum; empty on CUDA).
+// and entry_slots [M] int32 (each Gaussian's entries, for the gradient sum; empty on CUDA).
 // opacities: after the antialiasing compensation, as the compositing kernels get them.
 std::tuple<Tensor, Tensor, Tensor, Tensor> bin_gaussians(const Tensor& means2d, const Tensor& conics,
                                                          const Tensor& opacities, const Tensor& radii,
@@ -208,12 +208,12 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> bin_gaussians(const Tensor& means2d, 
     TORCH_CHECK(m < INT32_MAX, "splatcine raster: too many tile intersections");
     auto tile_offsets = torch::empty({tiles + 1}, i32);
     auto flat_ids = torch::empty({m}, i32);
-    auto gauss_offsets = torch::empty({n + 1}, i32), gauss_entries = torch::empty({m}, i32);
+    auto gauss_offsets = torch::empty({n + 1}, i32), entry_slots = torch::empty({m}, i32);
     sc::bin_gaussians_cpu(n, means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
                           radii.data_ptr<int32_t>(), depths.data_ptr<float>(), counts.data_ptr<int32_t>(),
                           width, height, tile_offsets.data_ptr<int32_t>(), flat_ids.data_ptr<int32_t>(),
-                          gauss_offsets.data_ptr<int32_t>(), gauss_entries.data_ptr<int32_t>());
-    return {tile_offsets, flat_ids, gauss_offsets, gauss_entries};
+                          gauss_offsets.data_ptr<int32_t>(), entry_slots.data_ptr<int32_t>());
+    return {tile_offsets, flat_ids, gauss_offsets, entry_slots};
 }
 
 // -> out [H, W, 4], T_final [H, W], last [H, W] int32
@@ -251,7 +251,7 @@ std::tuple<Tensor, Tensor, Tensor> raster_fwd(const Tensor& means2d, const Tenso
 std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
     const Tensor& means2d, const Tensor& conics, const Tensor& opacities, const Tensor& features,
     const Tensor& tile_offsets, const Tensor& flat_ids, const Tensor& gauss_offsets,
-    const Tensor& gauss_entries, int64_t width, int64_t height, const Tensor& T_final,
+    const Tensor& entry_slots, int64_t width, int64_t height, const Tensor& T_final,
     const Tensor& last, const Tensor& v_out, const Tensor& v_alpha, int64_t stream) {
     check(v_out, "v_out");
     check(v_alpha, "v_alpha");
@@ -274,14 +274,14 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
     auto v_means2d = torch::empty_like(means2d), v_conics = torch::empty_like(conics);
     auto v_opacities = torch::empty_like(opacities), v_features = torch::empty_like(features);
     check(gauss_offsets, "gauss_offsets", torch::kInt32);
-    check(gauss_entries, "gauss_entries", torch::kInt32);
-    TORCH_CHECK(gauss_offsets.size(0) == n + 1 && gauss_entries.size(0) == flat_ids.size(0),
-                "splatcine raster: gauss_offsets / gauss_entries do not match this binning");
+    check(entry_slots, "entry_slots", torch::kInt32);
+    TORCH_CHECK(gauss_offsets.size(0) == n + 1 && entry_slots.size(0) == flat_ids.size(0),
+                "splatcine raster: gauss_offsets / entry_slots do not match this binning");
     auto entry_grads = torch::empty({flat_ids.size(0), sc::RASTER_GRADS}, means2d.options());
     sc::raster_bwd_cpu(n, means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
                        features.data_ptr<float>(), tile_offsets.data_ptr<int32_t>(),
                        flat_ids.data_ptr<int32_t>(), gauss_offsets.data_ptr<int32_t>(),
-                       gauss_entries.data_ptr<int32_t>(), width, height, T_final.data_ptr<float>(),
+                       entry_slots.data_ptr<int32_t>(), width, height, T_final.data_ptr<float>(),
                        last.data_ptr<int32_t>(), v_out.data_ptr<float>(), v_alpha.data_ptr<float>(),
                        entry_grads.data_ptr<float>(), v_means2d.data_ptr<float>(), v_conics.data_ptr<float>(),
                        v_opacities.data_ptr<float>(), v_features.data_ptr<float>());

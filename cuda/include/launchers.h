@@ -28,25 +28,26 @@ void sh_bwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs
 // ---- binning: per-tile lists of Gaussian ids sorted by depth, each Gaussian listed in
 // the tiles its footprint (include/pixel.h) touches. opacities: after compensation.
 // CPU: count_intersections_cpu fills counts [N] and returns their sum M; bin_gaussians_cpu
-// fills tile_offsets [tiles + 1], flat_ids [M], and per Gaussian the flat indices of its
-// entries, gauss_entries [M] at gauss_offsets [N + 1] (tile order), for the gradient sum.
+// fills tile_offsets [tiles + 1], flat_ids [M], and for the gradient sum gauss_offsets [N + 1]
+// (Gaussian g's records are slots gauss_offsets[g] .. gauss_offsets[g + 1] - 1, in tile order)
+// and entry_slots [M] (the slot of each entry's record).
 int64_t count_intersections_cpu(int n, const float* means2d, const float* conics,
                                 const float* opacities, const int32_t* radii, int width,
                                 int height, int32_t* counts);
 void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const float* opacities,
                        const int32_t* radii, const float* depths, const int32_t* counts,
                        int width, int height, int32_t* tile_offsets, int32_t* flat_ids,
-                       int32_t* gauss_offsets, int32_t* gauss_entries);
+                       int32_t* gauss_offsets, int32_t* entry_slots);
 
 // ---- compositing: features [N,4] (r, g, b, depth) -> out [H,W,4], T_final [H,W],
 // last [H,W] (flat index of the last contributing entry, or -1).
 void raster_fwd_cpu(const float* means2d, const float* conics, const float* opacities,
                     const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
                     int width, int height, float* out, float* T_final, int32_t* last);
-// entry_grads [M, 10] (scratch) is reduced into the per-Gaussian gradients.
+// entry_grads [M, 10] (scratch, by slot) is reduced into the per-Gaussian gradients.
 void raster_bwd_cpu(int n, const float* means2d, const float* conics, const float* opacities,
                     const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
-                    const int32_t* gauss_offsets, const int32_t* gauss_entries,
+                    const int32_t* gauss_offsets, const int32_t* entry_slots,
                     int width, int height, const float* T_final, const int32_t* last,
                     const float* v_out, const float* v_alpha, float* entry_grads,
                     float* v_means2d, float* v_conics, float* v_opacities, float* v_features);

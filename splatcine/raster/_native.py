@@ -181,12 +181,12 @@ class _Composite(torch.autograd.Function):
         ext = load()
         means2d, conics = means2d.contiguous(), conics.contiguous()
         opacities, features = opacities.contiguous(), features.contiguous()
-        tile_offsets, flat_ids, gauss_offsets, gauss_entries = ext.bin_gaussians(
+        tile_offsets, flat_ids, gauss_offsets, entry_slots = ext.bin_gaussians(
             means2d, conics, opacities, radii, depths.contiguous(), width, height, _stream(means2d))
         out, T_final, last = ext.raster_fwd(means2d, conics, opacities, features, tile_offsets,
                                             flat_ids, width, height, _stream(means2d))  # fmt: skip
         ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids,
-                              gauss_offsets, gauss_entries, T_final, last)  # fmt: skip
+                              gauss_offsets, entry_slots, T_final, last)  # fmt: skip
         ctx.size = (width, height)
         return out, 1.0 - T_final
 
