@@ -46,13 +46,14 @@ class Evaluation:
 
 def render_view(gaussians: Gaussians, view: View, backend: str = "auto",
                 sh_degree: int | None = None, antialiased: bool = False,
-                background: Tensor | None = None) -> RasterOutput:  # fmt: skip
-    """Render `gaussians` with the camera of `view` (SH evaluated up to `sh_degree`) over `background` [3]."""
+                background: Tensor | None = None, validate: bool = True) -> RasterOutput:  # fmt: skip
+    """Render `gaussians` with the camera of `view` (SH evaluated up to `sh_degree`) over `background` [3];
+    `validate` as `rasterize`'s."""
     degree = gaussians.sh_degree if sh_degree is None else sh_degree
     return rasterize(gaussians.means, gaussians.quats, gaussians.scales, gaussians.opacities,
                      gaussians.sh[:, : (degree + 1) ** 2], view.cam_from_world, view.K,
                      view.width, view.height, sh_degree=degree, background=background,
-                     antialiased=antialiased, backend=backend)  # fmt: skip
+                     antialiased=antialiased, backend=backend, validate=validate)  # fmt: skip
 
 
 @torch.no_grad()
