@@ -216,11 +216,12 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> bin_gaussians(const Tensor& means2d, 
     return {tile_offsets, flat_ids, gauss_offsets, entry_slots};
 }
 
-// -> out [H, W, 4], T_final [H, W], last [H, W] int32
-std::tuple<Tensor, Tensor, Tensor> raster_fwd(const Tensor& means2d, const Tensor& conics,
-                                              const Tensor& opacities, const Tensor& features,
-                                              const Tensor& tile_offsets, const Tensor& flat_ids,
-                                              int64_t width, int64_t height, int64_t stream) {
+// -> out [H, W, 4], T_final [H, W], last [H, W] int32, and on the CPU with keep_batches the
+// batches the backward reads (bytes) and where each tile's start (int32 [tiles + 1])
+std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> raster_fwd(
+    const Tensor& means2d, const Tensor& conics, const Tensor& opacities, const Tensor& features,
+    const Tensor& tile_offsets, const Tensor& flat_ids, int64_t width, int64_t height, bool keep_batches,
+    int64_t stream) {
     for (auto& [t, name] : {std::pair{means2d, "means2d"}, {conics, "conics"}, {opacities, "opacities"}, {features, "features"}})
         check(t, name);
     TORCH_CHECK(features.size(1) == sc::CHANNELS, "splatcine raster: features must be [N, 4]");
@@ -229,6 +230,8 @@ std::tuple<Tensor, Tensor, Tensor> raster_fwd(const Tensor& means2d, const Tenso
     auto out = torch::empty({height, width, sc::CHANNELS}, means2d.options());
     auto T_final = torch::empty({height, width}, means2d.options());
     auto last = torch::empty({height, width}, means2d.options().dtype(torch::kInt32));
+    auto batches = torch::empty({0}, means2d.options().dtype(torch::kUInt8));
+    auto batch_offsets = torch::empty({0}, means2d.options().dtype(torch::kInt32));
     if (means2d.is_cuda()) {
 #ifdef SC_WITH_CUDA
         sc::raster_fwd_cuda(means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
@@ -239,12 +242,24 @@ std::tuple<Tensor, Tensor, Tensor> raster_fwd(const Tensor& means2d, const Tenso
         no_cuda();
 #endif
     } else {
+        if (keep_batches) {  // one batch per BATCH entries of each tile, room for all of them
+            const int64_t tiles = tile_offsets.size(0) - 1;
+            batch_offsets = torch::empty({tiles + 1}, batch_offsets.options());
+            const int32_t* to = tile_offsets.data_ptr<int32_t>();
+            int32_t* bo = batch_offsets.data_ptr<int32_t>();
+            const int size = sc::raster_batch_size();
+            bo[0] = 0;
+            for (int64_t t = 0; t < tiles; ++t) bo[t + 1] = bo[t] + (to[t + 1] - to[t] + size - 1) / size;
+            batches = torch::empty({int64_t(bo[tiles]) * int64_t(sc::raster_batch_bytes())}, batches.options());
+        }
         sc::raster_fwd_cpu(means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
                            features.data_ptr<float>(), tile_offsets.data_ptr<int32_t>(),
                            flat_ids.data_ptr<int32_t>(), width, height, out.data_ptr<float>(),
-                           T_final.data_ptr<float>(), last.data_ptr<int32_t>());
+                           T_final.data_ptr<float>(), last.data_ptr<int32_t>(),
+                           keep_batches ? batches.data_ptr() : nullptr,
+                           keep_batches ? batch_offsets.data_ptr<int32_t>() : nullptr);
     }
-    return {out, T_final, last};
+    return {out, T_final, last, batches, batch_offsets};
 }
 
 // -> v_means2d [N, 2], v_conics [N, 3], v_opacities [N], v_features [N, 4]
@@ -252,7 +267,8 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
     const Tensor& means2d, const Tensor& conics, const Tensor& opacities, const Tensor& features,
     const Tensor& tile_offsets, const Tensor& flat_ids, const Tensor& gauss_offsets,
     const Tensor& entry_slots, int64_t width, int64_t height, const Tensor& T_final,
-    const Tensor& last, const Tensor& v_out, const Tensor& v_alpha, int64_t stream) {
+    const Tensor& last, const Tensor& v_out, const Tensor& v_alpha, const Tensor& batches,
+    const Tensor& batch_offsets, int64_t stream) {
     check(v_out, "v_out");
     check(v_alpha, "v_alpha");
     const int n = static_cast<int>(means2d.size(0));
@@ -277,10 +293,13 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
     check(entry_slots, "entry_slots", torch::kInt32);
     TORCH_CHECK(gauss_offsets.size(0) == n + 1 && entry_slots.size(0) == flat_ids.size(0),
                 "splatcine raster: gauss_offsets / entry_slots do not match this binning");
+    check(batch_offsets, "batch_offsets", torch::kInt32);
+    TORCH_CHECK(batch_offsets.size(0) == tile_offsets.size(0) && batches.is_contiguous() &&
+                    batches.numel() == int64_t(batch_offsets[-1].item<int32_t>()) * int64_t(sc::raster_batch_bytes()),
+                "splatcine raster: the backward needs the batches its forward kept (keep_batches)");
     auto entry_grads = torch::empty({flat_ids.size(0), sc::RASTER_GRADS}, means2d.options());
-    sc::raster_bwd_cpu(n, means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
-                       features.data_ptr<float>(), tile_offsets.data_ptr<int32_t>(),
-                       flat_ids.data_ptr<int32_t>(), gauss_offsets.data_ptr<int32_t>(),
+    sc::raster_bwd_cpu(n, batches.data_ptr(), batch_offsets.data_ptr<int32_t>(),
+                       tile_offsets.data_ptr<int32_t>(), gauss_offsets.data_ptr<int32_t>(),
                        entry_slots.data_ptr<int32_t>(), width, height, T_final.data_ptr<float>(),
                        last.data_ptr<int32_t>(), v_out.data_ptr<float>(), v_alpha.data_ptr<float>(),
                        entry_grads.data_ptr<float>(), v_means2d.data_ptr<float>(), v_conics.data_ptr<float>(),

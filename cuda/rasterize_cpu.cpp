@@ -8,7 +8,8 @@
 // thin Gaussian crossing a tile is met by the few chunks it reaches, not the 16x16 square.
 //
 // Forward keeps, per pixel, the final transmittance and the flat index of the last
-// Gaussian that contributed. Backward walks each tile's batches back to front from the
+// Gaussian that contributed, and, when a backward will follow, its batches (gathered
+// Gaussians and chunk lists). Backward walks those batches back to front from the
 // largest such index, recovering each pixel's transmittance by division, and sums each
 // entry's gradients over the chunks it reaches in vector registers, reduced across lanes
 // once per entry into one record per (tile, Gaussian); a final parallel pass sums each
@@ -218,7 +219,7 @@ constexpr int BATCH = 128;
 static_assert(BATCH <= 256, "list entries are uint8_t");
 
 struct Batch {
-    int first;  // flat index of entry 0
+    int first, size;  // entries [first, first + size) of the tile
     alignas(64) float mx[BATCH], my[BATCH], c0[BATCH], c1[BATCH], c2[BATCH], op[BATCH];
     alignas(64) float f[CHANNELS][BATCH];
     int count[TILE][CHUNKS];
@@ -231,6 +232,7 @@ void gather(Batch& b, int first, int size, const TileGeometry& t, const uint32_t
             const float* means2d, const float* conics, const float* opacities,
             const float* features, const int32_t* flat_ids) {
     b.first = first;
+    b.size = size;
     for (int r = 0; r < TILE; ++r)
         for (int h = 0; h < CHUNKS; ++h) b.count[r][h] = 0;
     for (int i = 0; i < size; ++i) {
@@ -262,17 +264,22 @@ void gather(Batch& b, int first, int size, const TileGeometry& t, const uint32_t
 
 }  // namespace
 
+size_t raster_batch_bytes() { return sizeof(Batch); }
+int raster_batch_size() { return BATCH; }
+
 void raster_fwd_cpu(const float* means2d, const float* conics, const float* opacities,
                     const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
-                    int width, int height, float* out, float* T_final, int32_t* last) {
+                    int width, int height, float* out, float* T_final, int32_t* last,
+                    void* batches, const int32_t* batch_offsets) {
     const int tiles = ((width + TILE - 1) / TILE) * ((height + TILE - 1) / TILE);
 #pragma omp parallel
     {
     const FlushDenormals ftz;
-    Batch b;
+    Batch scratch;
 #pragma omp for schedule(dynamic, 1)
     for (int tile = 0; tile < tiles; ++tile) {
         const TileGeometry t = tile_geometry(tile, width, height);
+        Batch* kept = batches ? static_cast<Batch*>(batches) + batch_offsets[tile] : nullptr;
         alignas(64) float T[TILE][TILE], live[TILE][TILE], acc[CHANNELS][TILE][TILE];
         alignas(64) int32_t last_k[TILE][TILE];
         int chunk_live[TILE][CHUNKS];  // pixels of each chunk still above T_MIN
@@ -292,6 +299,7 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
         int n_live = t.rows * t.cols;
         const Lanes offsets = lane_offsets();
         for (int first = tile_offsets[tile]; first < tile_offsets[tile + 1] && n_live > 0; first += BATCH) {
+            Batch& b = kept ? kept[(first - tile_offsets[tile]) / BATCH] : scratch;
             gather(b, first, std::min(BATCH, tile_offsets[tile + 1] - first), t, open, means2d, conics,
                    opacities, features, flat_ids);
             for (int r = 0; r < t.rows; ++r)
@@ -351,9 +359,8 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
     }  // omp parallel
 }
 
-void raster_bwd_cpu(int n, const float* means2d, const float* conics, const float* opacities,
-                    const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
-                    const int32_t* gauss_offsets, const int32_t* entry_slots,
+void raster_bwd_cpu(int n, const void* batches, const int32_t* batch_offsets,
+                    const int32_t* tile_offsets, const int32_t* gauss_offsets, const int32_t* entry_slots,
                     int width, int height, const float* T_final, const int32_t* last,
                     const float* v_out, const float* v_alpha, float* entry_grads,
                     float* v_means2d, float* v_conics, float* v_opacities, float* v_features) {
@@ -361,7 +368,6 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
 #pragma omp parallel
     {
     const FlushDenormals ftz;
-    Batch b;
     Lanes grads[BATCH][RASTER_GRADS];  // per batch entry, per lane: its gradients summed over chunks
 #pragma omp for schedule(dynamic, 1)
     for (int tile = 0; tile < tiles; ++tile) {
@@ -372,7 +378,6 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
         const int start = tile_offsets[tile], end = tile_offsets[tile + 1];
         int max_last = start - 1;
         int chunk_last[TILE][CHUNKS];  // a chunk's pixels all stopped before entries past this one
-        uint32_t open[CHUNKS] = {};  // bit r of open[h]: chunk h of row r still takes entries
         for (int r = 0; r < TILE; ++r) {
             for (int h = 0; h < CHUNKS; ++h) chunk_last[r][h] = start - 1;
             for (int c = 0; c < TILE; ++c) {
@@ -392,13 +397,13 @@ void raster_bwd_cpu(int n, const float* means2d, const float* conics, const floa
         for (int k = max_last + 1; k < end; ++k)
             for (int j = 0; j < RASTER_GRADS; ++j) entry_grads[int64_t(entry_slots[k]) * RASTER_GRADS + j] = 0.0f;
         const Lanes offsets = lane_offsets();
-        for (int stop = max_last + 1; stop > start; stop -= BATCH) {  // batches back to front
-            const int first = std::max(start, stop - BATCH), size = stop - first;
-            for (int h = 0; h < CHUNKS; ++h) {
-                open[h] = 0;
-                for (int r = 0; r < TILE; ++r) open[h] |= static_cast<uint32_t>(chunk_last[r][h] >= first) << r;
-            }
-            gather(b, first, size, t, open, means2d, conics, opacities, features, flat_ids);
+        // The forward's batches back to front, from the one holding the last entry any pixel
+        // took (the forward gathered every batch up to it; its lists leave out only chunks
+        // whose pixels had all stopped, which take nothing here either).
+        const Batch* kept = static_cast<const Batch*>(batches) + batch_offsets[tile];
+        for (int bi = max_last < start ? -1 : (max_last - start) / BATCH; bi >= 0; --bi) {
+            const Batch& b = kept[bi];
+            const int first = b.first, size = b.size;
             for (int i = 0; i < size; ++i)
                 for (int q = 0; q < RASTER_GRADS; ++q) grads[i][q] = splat(0.0f);
             for (int r = 0; r < t.rows; ++r)

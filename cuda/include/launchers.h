@@ -40,14 +40,19 @@ void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const f
                        int32_t* gauss_offsets, int32_t* entry_slots);
 
 // ---- compositing: features [N,4] (r, g, b, depth) -> out [H,W,4], T_final [H,W],
-// last [H,W] (flat index of the last contributing entry, or -1).
+// last [H,W] (flat index of the last contributing entry, or -1). On the CPU the forward
+// keeps its batches (a tile's entries gathered and listed per chunk, raster_batch_bytes()
+// each; tile t's at batch_offsets[t], one per BATCH entries) for the backward, which
+// needs them; `batches` null: not kept.
+size_t raster_batch_bytes();
+int raster_batch_size();
 void raster_fwd_cpu(const float* means2d, const float* conics, const float* opacities,
                     const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
-                    int width, int height, float* out, float* T_final, int32_t* last);
+                    int width, int height, float* out, float* T_final, int32_t* last,
+                    void* batches, const int32_t* batch_offsets);
 // entry_grads [M, 10] (scratch, by slot) is reduced into the per-Gaussian gradients.
-void raster_bwd_cpu(int n, const float* means2d, const float* conics, const float* opacities,
-                    const float* features, const int32_t* tile_offsets, const int32_t* flat_ids,
-                    const int32_t* gauss_offsets, const int32_t* entry_slots,
+void raster_bwd_cpu(int n, const void* batches, const int32_t* batch_offsets,
+                    const int32_t* tile_offsets, const int32_t* gauss_offsets, const int32_t* entry_slots,
                     int width, int height, const float* T_final, const int32_t* last,
                     const float* v_out, const float* v_alpha, float* entry_grads,
                     float* v_means2d, float* v_conics, float* v_opacities, float* v_features);

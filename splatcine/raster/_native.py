@@ -183,10 +183,12 @@ class _Composite(torch.autograd.Function):
         opacities, features = opacities.contiguous(), features.contiguous()
         tile_offsets, flat_ids, gauss_offsets, entry_slots = ext.bin_gaussians(
             means2d, conics, opacities, radii, depths.contiguous(), width, height, _stream(means2d))
-        out, T_final, last = ext.raster_fwd(means2d, conics, opacities, features, tile_offsets,
-                                            flat_ids, width, height, _stream(means2d))  # fmt: skip
+        # the CPU forward keeps what it gathered for the backward, when there will be one
+        out, T_final, last, batches, batch_offsets = ext.raster_fwd(
+            means2d, conics, opacities, features, tile_offsets, flat_ids, width, height,
+            any(ctx.needs_input_grad[:4]), _stream(means2d))  # fmt: skip
         ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids,
-                              gauss_offsets, entry_slots, T_final, last)  # fmt: skip
+                              gauss_offsets, entry_slots, T_final, last, batches, batch_offsets)  # fmt: skip
         ctx.size = (width, height)
         return out, 1.0 - T_final
 
@@ -194,8 +196,8 @@ class _Composite(torch.autograd.Function):
     def backward(ctx, v_out, v_alpha):
         width, height = ctx.size
         v_means2d, v_conics, v_opacities, v_features = load().raster_bwd(
-            *ctx.saved_tensors[:8], width, height, *ctx.saved_tensors[8:],
-            v_out.contiguous(), v_alpha.contiguous(), _stream(v_out),
+            *ctx.saved_tensors[:8], width, height, *ctx.saved_tensors[8:10],
+            v_out.contiguous(), v_alpha.contiguous(), *ctx.saved_tensors[10:], _stream(v_out),
         )  # fmt: skip
         return v_means2d, v_conics, v_opacities, v_features, None, None, None, None
 
