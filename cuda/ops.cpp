@@ -160,7 +160,7 @@ std::tuple<Tensor, Tensor> sh_bwd(int64_t degree, const Tensor& dirs, const Tens
 }
 
 // -> tile_offsets [tiles + 1] int32, flat_ids [M] int32, and on the CPU gauss_offsets [N + 1]
-// and entry_slots [M] int32 (each Gaussian's entries, for the gradient sum; empty on CUDA).
+// and entry_slots [M] int32 (each entry's record slot, for the gradient sum; empty on CUDA).
 // opacities: after the antialiasing compensation, as the compositing kernels get them.
 std::tuple<Tensor, Tensor, Tensor, Tensor> bin_gaussians(const Tensor& means2d, const Tensor& conics,
                                                          const Tensor& opacities, const Tensor& radii,
@@ -295,7 +295,8 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
                 "splatcine raster: gauss_offsets / entry_slots do not match this binning");
     check(batch_offsets, "batch_offsets", torch::kInt32);
     TORCH_CHECK(batch_offsets.size(0) == tile_offsets.size(0) && batches.is_contiguous() &&
-                    batches.numel() == int64_t(batch_offsets[-1].item<int32_t>()) * int64_t(sc::raster_batch_bytes()),
+                    batches.numel() == int64_t(batch_offsets.data_ptr<int32_t>()[batch_offsets.size(0) - 1]) *
+                                           int64_t(sc::raster_batch_bytes()),
                 "splatcine raster: the backward needs the batches its forward kept (keep_batches)");
     auto entry_grads = torch::empty({flat_ids.size(0), sc::RASTER_GRADS}, means2d.options());
     sc::raster_bwd_cpu(n, batches.data_ptr(), batch_offsets.data_ptr<int32_t>(),

@@ -149,20 +149,12 @@ inline Lanes clamp_lanes(Lanes x, float bound) {
 // How many lanes of a mask are set.
 inline int lanes_set(LaneMask m) { return __builtin_popcount(lane_bits(m)); }
 
-// fast_exp (include/sc_math.h) on every lane, the same operations.
+// fast_exp (include/sc_math.h) on every lane: its exp_reduce and exp_poly, floor by floor_lanes.
 inline Lanes exp_lanes(Lanes x) {
     x = x > -80.0f ? x : splat(-80.0f);
     const Lanes nf = floor_lanes(x * 1.44269504088896341f + 0.5f);
     const LaneMask n = __builtin_convertvector(nf, LaneMask);
-    const Lanes r = x - nf * 0.693359375f + nf * 2.12194440e-4f;
-    Lanes p = splat(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    return p * reinterpret_cast<Lanes>((n + 127) << 23);
+    return exp_poly(exp_reduce(x, nf)) * reinterpret_cast<Lanes>((n + 127) << 23);
 }
 
 // pixel_alpha (include/pixel.h) for one chunk: pixel offsets dx per lane, one dy. Both

@@ -40,6 +40,18 @@ constexpr int RASTER_GRADS = 10;            // per-entry gradients: mean2d(2) co
 SC_HD float min_f(float a, float b) { return a < b ? a : b; }
 SC_HD float max_f(float a, float b) { return a > b ? a : b; }
 
+// fast_exp's reduced argument r = x - n ln2 (ln2 in two parts) and its polynomial p(r) ~ exp(r)
+// on |r| <= ln2 / 2; templates, so the CPU compositing runs them on a register of lanes too.
+template <class F> SC_HD F exp_reduce(F x, F n) { return x - n * 0.693359375f + n * 2.12194440e-4f; }
+template <class F> SC_HD F exp_poly(F r) {
+    F p = 1.9875691500e-4f * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    return p * r * r + r + 1.0f;
+}
+
 // exp for x <= 0 (the only use): 2^n * p(r) with |r| <= ln2 / 2, relative error ~2e-7,
 // branch-free so g++ vectorises it; CUDA uses its intrinsic. Inputs below -80 return
 // exp(-80) ~ 2e-35: far below any cut-off, and never a denormal (denormal arithmetic
@@ -50,14 +62,7 @@ SC_HD float fast_exp(float x) {
 #else
     x = max_f(x, -80.0f);
     const float n = floorf(x * 1.44269504088896341f + 0.5f);
-    const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    const float p = exp_poly(exp_reduce(x, n));
     const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof(scale));

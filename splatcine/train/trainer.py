@@ -106,6 +106,8 @@ class TrainState:
             out = render_view(self._live_gaussians(degree), view, cfg.backend, degree, cfg.antialiased,
                               background, validate=step % INPUT_CHECK_EVERY == 0)  # fmt: skip
         except InputError as err:
+            if step == 0:  # the starting Gaussians or the settings, not training, are at fault
+                raise
             raise ReconstructionError(f"training diverged by step {step}: {err}") from err
         rgb = self.color(out.rgb, view.index) if cfg.color_correction else out.rgb
         valid, target = view.valid, view.target(background)  # inputs with alpha: over this background

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from splatcine.errors import ReconstructionError
+from splatcine.errors import InputError, ReconstructionError
 from splatcine.gaussians import Gaussians
 from splatcine.train import TrainConfig
 from splatcine.train.data import View
@@ -43,3 +43,10 @@ def test_a_non_finite_parameter_the_loss_never_sees_is_caught_at_the_next_input_
         for _ in range(INPUT_CHECK_EVERY):
             state.step(view)
     assert state.step_index == INPUT_CHECK_EVERY  # the steps between checks ran
+
+
+def test_a_bad_setting_at_the_first_step_is_not_called_divergence():
+    state, view = _state_and_view()
+    state.config = state.config.model_copy(update={"backend": "cuda"})  # CPU tensors: a settings error
+    with pytest.raises(InputError, match="rasterize: backend 'cuda' needs tensors on a CUDA device"):
+        state.step(view)
