@@ -6,6 +6,7 @@ budget) it runs, each part in its own process so that a crash or a hang costs th
   gsplat-build     gsplat's CUDA kernels, JIT-compiled in the background from the start
   build            the native extension with nvcc (CPU + CUDA kernels)
   tests            the CUDA tests and the parity suite on CUDA (pytest -m cuda tests/raster)
+  tests-cpu        the CPU kernels' tests built for this host (its AVX-512 lanes, where it has them)
   train            a short training of a procedural orbit on the project's kernels
   render           a 121-frame render of a camera path through that splat (maps, Wan VACE bundle)
   generate         `generate` in bfloat16 with a tiny random Wan VACE pipeline on that render
@@ -46,6 +47,7 @@ FORBIDDEN = ("open3d", "pycolmap")  # cannot travel to the GPU machine: never im
 PARTS: dict[str, tuple[float, float, bool]] = {
     "build": (150, 400, False),
     "tests": (150, 120, False),
+    "tests-cpu": (60, 60, False),  # the CPU kernels on this host's ISA (AVX-512 where it has it)
     "train": (80, 90, False),
     "render": (60, 90, False),
     "generate": (75, 120, False),
@@ -94,9 +96,9 @@ def part_build(ctx: dict) -> dict:
     return {**row, "status": "ok"}
 
 
-def _pytest(ctx: dict, select: str) -> dict:
-    junit = Path(ctx["work"]) / f"junit-{select.replace(' ', '_')}.xml"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "cuda", "tests/raster",
+def _pytest(ctx: dict, select: str, marker: str = "cuda") -> dict:
+    junit = Path(ctx["work"]) / f"junit-{marker.replace(' ', '_')}-{select.replace(' ', '_')}.xml"
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", marker, "tests/raster",
            f"--junitxml={junit}", "-k", select]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     print(proc.stdout[-6000:], proc.stderr[-3000:], sep="\n")
@@ -121,6 +123,17 @@ def _pytest(ctx: dict, select: str) -> dict:
 
 def part_tests(ctx: dict) -> dict:
     return _pytest(ctx, "not gsplat")
+
+
+def part_tests_cpu(ctx: dict) -> dict:
+    """The CPU raster tests, on a host whose vector width may differ from CI's (16 lanes with
+    AVX-512, 8 with AVX2): the kernels pick their lane count when compiled with -march=native."""
+    from splatcine.raster import _native
+
+    select = "thread_count" if ctx["dry_run"] else "not gsplat"  # the rehearsal: one quick test
+    flags = _native._cpu_flags().split()
+    isa = next((f for f in ("avx512f", "avx2") if f in flags), "neither avx2 nor avx512f")
+    return {**_pytest(ctx, select, marker="not cuda"), "cpu_vector_isa": isa}
 
 
 def part_tests_gsplat(ctx: dict) -> dict:
@@ -329,7 +342,7 @@ def part_bench(ctx: dict) -> dict:
     return row
 
 
-PART_FUNCTIONS = {"build": part_build, "tests": part_tests, "train": part_train, "render": part_render,
+PART_FUNCTIONS = {"build": part_build, "tests": part_tests, "tests-cpu": part_tests_cpu, "train": part_train, "render": part_render,
                   "generate": part_generate, "parity": part_parity, "tests-gsplat": part_tests_gsplat,
                   "bench": part_bench, "train-gsplat": part_train_gsplat}  # fmt: skip
 
