@@ -25,8 +25,11 @@ def save_tiny_wan_vace(path: Path) -> Path:
     transformer = WanVACETransformer3DModel(
         patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16,
         out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, num_layers=3, cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads", rope_max_seq_len=32, vace_layers=[0, 2], vace_in_channels=96,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=1024, vace_layers=[0, 2],
+        vace_in_channels=96,
     )  # fmt: skip
+    # rope_max_seq_len is Wan's own 1024: diffusers' tests use 32, which a 121-frame clip
+    # (31 latent frames and its reference frames) or an 832-wide one (52 patches) outgrows
     WanVACEPipeline(transformer=transformer, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
                     scheduler=FlowMatchEulerDiscreteScheduler(shift=7.0)).save_pretrained(path)  # fmt: skip
     return path

@@ -6,6 +6,7 @@ import json
 import sys
 
 import pytest
+from shot_helpers import synthetic_shot
 from typer.testing import CliRunner
 
 from scenes.tiny_models import save_tiny_wan_vace
@@ -14,6 +15,7 @@ from splatcine.condition import Bundle
 from splatcine.errors import InputError, MissingDependencyError
 from splatcine.io.video import probe_video
 from splatcine.render import files
+
 
 pytest.importorskip("diffusers")  # the diffusion extra; the error without it is tested below
 
@@ -54,6 +56,20 @@ def test_generate_command_writes_the_video_and_its_settings(tiny_model, shot_dir
     settings = json.loads((shot_dir / "generated" / "seed-7.json").read_text())
     assert settings["seed"] == 7 and settings["steps"] == 2 and settings["prompt"] == "a dolly shot of the room"
     assert settings["references"] == ["frame_00003"]
+
+
+def test_generate_takes_a_121_frame_shot(tiny_model, tmp_path):
+    """The length `render` writes by default and the GPU check generates: the tiny model's
+    rotary table must cover its 31 latent frames beside the references, and 34 patches across
+    (544 px; 832 px, the GPU check's width, is 52)."""
+    folder = tmp_path / "long-shot"
+    folder.mkdir()
+    files.write_shot(synthetic_shot(frames=121, width=544, height=32), folder, {"kind": "test"})
+    args = ["generate", str(folder), "--model", str(tiny_model), "--prompt", "a room", "--steps", "1",
+            "--frames", "121", "--height", "32", "--width", "544"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert probe_video(next((folder / "generated").glob("*.mp4"))).frame_count == 121
 
 
 def _one_line_error(result, code: int) -> str:
