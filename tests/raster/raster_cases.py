@@ -127,3 +127,29 @@ def terminated_fraction(case: RasterCase) -> float:
         alpha = torch.where((sigma >= 0) & (alpha >= ref.ALPHA_MIN), alpha, torch.zeros_like(alpha))
         log_T = torch.log1p(-alpha).sum(1)
         return float((log_T < np.log(ref.T_MIN)).double().mean())
+
+
+# A Gaussian whose alpha at a pixel lies within float32 rounding of the 1/255 cut is kept by
+# one build and dropped by another, and that pixel moves by up to T / 255 < 4e-3 (times the
+# depth for the depth channel). The rounding is ~1e-5 relative: the projection's float32 error
+# in means2d and conics, times sigma (~5 at the cut). Measured: on random_case(0, n=2000,
+# 160x96) one Gaussian at pixel (46, 54) has alpha * 255 = 0.9999989 in float64 and 1.0000105
+# from the float32-rounded inputs; the CPU kernels built with FMA drop it, as the float64
+# reference does, and built without FMA keep it, as the float32 reference does (CUDA on an
+# H200 differed from the CPU there by 1.3e-3): that pixel moves 1.26e-3, every other < 3e-6.
+ALPHA_CUT_JUMP = 1.0 / 255
+CUT_PIXELS_ALLOWED = 2  # pixels of an image that may sit at a cut; the cases here show 0 or 1
+
+
+def assert_close_but_for_cutoffs(a: torch.Tensor, b: torch.Tensor, name: str, typical: float = 5e-4,
+                                 unit: float = 1.0) -> None:  # fmt: skip
+    """a and b ([H, W] or [H, W, C]) agree to float32 rounding (mean < 1e-5 * unit, every pixel
+    within `typical`) except at most CUT_PIXELS_ALLOWED pixels, each off by less than one
+    Gaussian at the alpha cut (ALPHA_CUT_JUMP * unit, unit being the channel's largest value)."""
+    err = (a - b).abs()
+    per_pixel = err.amax(-1) if err.ndim == 3 else err
+    off = torch.nonzero(per_pixel > typical).tolist()
+    assert err.mean() < 1e-5 * unit, f"{name}: mean error {err.mean():.1e}"
+    assert len(off) <= CUT_PIXELS_ALLOWED, f"{name}: {len(off)} pixels over {typical:g}: {off[:8]}"
+    bound = (ALPHA_CUT_JUMP + 1e-5) * unit
+    assert err.max() < bound, f"{name}: max error {err.max():.1e} at {off[:1]}"

@@ -11,7 +11,7 @@ import importlib.util
 import pytest
 import torch
 import torch.nn.functional as F
-from raster_cases import dense_case, random_case, terminated_fraction
+from raster_cases import assert_close_but_for_cutoffs, dense_case, random_case, terminated_fraction
 
 from splatcine.raster import rasterize
 
@@ -33,6 +33,17 @@ def _outputs_and_grads(case, backend, device, antialiased=False):
     return out, [p.grad.cpu() for p in params]
 
 
+def _worst_pixel(case, name, err, gpu, cpu, antialiased) -> str:
+    """Which backend is off: both at the worst pixel beside the float64 reference."""
+    params = [p.detach().double() for p in case.params()]
+    ref = rasterize(*params, case.cam_from_world.double(), case.K.double(), case.width, case.height,
+                    sh_degree=case.sh_degree, antialiased=antialiased, backend="reference")  # fmt: skip
+    at = tuple(int(i) for i in torch.nonzero(err == err.max())[0])
+    values = [float(getattr(out, name).detach().cpu()[at]) for out in (gpu, cpu, ref)]
+    return (f"{name}: mean {err.mean():.1e}, max {err.max():.1e} at {at}: cuda {values[0]:.6f}, "
+            f"cpu {values[1]:.6f}, float64 reference {values[2]:.6f}")
+
+
 def _case(kind, seed, sh_degree=None, max_opacity=0.99):
     if kind == "random":  # already 40-45% of pixels stop early at this density
         return random_case(seed, n=2000, width=160, height=96, sh_degree=sh_degree)
@@ -50,10 +61,15 @@ def test_cuda_matches_cpu(kind, seed, sh_degree, antialiased):
     gpu, gpu_grads = _outputs_and_grads(case, "cuda", "cuda", antialiased)
     assert torch.equal(gpu.radii.cpu(), cpu.radii)
     for name in ("rgb", "alpha"):
-        # __expf against the CPU's polynomial exp, and float32 order: ~1e-6; a rare pixel
-        # may stop one Gaussian apart at the 1e-4 transmittance cut-off
-        err = (getattr(gpu, name).cpu() - getattr(cpu, name)).abs()
-        assert err.mean() < 1e-5 and err.max() < 5e-4, name
+        # __expf against the CPU's polynomial exp, and float32 order: ~1e-6; a rare pixel may
+        # stop one Gaussian apart at the 1e-4 transmittance cut-off, or keep one at the 1/255
+        # alpha cut that the other drops (FMA contraction decides: raster_cases.ALPHA_CUT_JUMP)
+        a, b = getattr(gpu, name).detach().cpu(), getattr(cpu, name).detach()
+        try:
+            assert_close_but_for_cutoffs(a, b, name)
+        except AssertionError as err:
+            where = _worst_pixel(case, name, (a - b).abs(), gpu, cpu, antialiased)
+            raise AssertionError(f"{err}; {where}") from None
     for name, a, b in zip(("means", "quats", "scales", "opacities", "colors"), gpu_grads, cpu_grads):
         cos = F.cosine_similarity(a.flatten(), b.flatten(), dim=0)
         rel = (a - b).norm() / b.norm()
