@@ -47,7 +47,7 @@ FORBIDDEN = ("open3d", "pycolmap")  # cannot travel to the GPU machine: never im
 PARTS: dict[str, tuple[float, float, bool]] = {
     "build": (150, 400, False),
     "tests": (150, 120, False),
-    "tests-cpu": (60, 60, False),  # the CPU kernels on this host's ISA (AVX-512 where it has it)
+    "tests-cpu": (90, 60, False),  # the CPU kernels on this host's ISA (AVX-512 where it has it)
     "train": (80, 90, False),
     "render": (60, 90, False),
     "generate": (75, 120, False),
@@ -130,7 +130,9 @@ def part_tests_cpu(ctx: dict) -> dict:
     AVX-512, 8 with AVX2): the kernels pick their lane count when compiled with -march=native."""
     from splatcine.raster import _native
 
-    select = "thread_count" if ctx["dry_run"] else "not gsplat"  # the rehearsal: one quick test
+    # the rehearsal: one quick test; on the GPU host, all but the one that compiles a second
+    # extension (a faked missing nvcc, ~60 s there, which CI covers)
+    select = "thread_count" if ctx["dry_run"] else "not gsplat and not faked_missing_compiler"
     flags = _native._cpu_flags().split()
     isa = next((f for f in ("avx512f", "avx2") if f in flags), "neither avx2 nor avx512f")
     return {**_pytest(ctx, select, marker="not cuda"), "cpu_vector_isa": isa}
@@ -174,6 +176,10 @@ def part_parity(ctx: dict) -> dict:
     if gsplat_why is None:
         backends.append("gsplat")
     cases = {"random, SH 3": random_case(0, n=n_random, width=width, height=height, sh_degree=3),
+             # test_cuda_matches_cpu's first case: one Gaussian at pixel (46, 54) sits 1e-5 above
+             # the 1/255 cut, which a build without FMA (or nvcc's) keeps and one with FMA drops
+             "random, colours (test_cuda's)":
+                 random_case(0, n=2 * n_random // 3, width=width, height=height),
              "dense (early termination)": dense_case(1, n=n_dense, width=width, height=height),
              "dense, alpha < 0.9 (gsplat's clamp is 0.999)":
                  dense_case(2, n=n_dense, width=width, height=height, max_opacity=0.9)}  # fmt: skip
@@ -214,8 +220,11 @@ def part_parity(ctx: dict) -> dict:
         if r["backend"] == "gsplat" and "0.9" not in r["case"]:
             continue  # recorded for the figures only: gsplat's clamp differs above alpha 0.99
         worst = min(r[f"grad_{k}_cosine"] for k in names)
-        if worst < cos_min or r["rgb_mean_abs"] > (5e-3 if loose else 1e-5):
-            bad.append(f"{r['backend']} on {r['case']}: rgb mean {r['rgb_mean_abs']:.1e}, worst cosine {worst:.4f}")
+        # test_parity.py's bound on any one pixel: one Gaussian kept or dropped at the 1/255 cut
+        too_far = r["rgb_max_abs"] > 1 / 255 + 1e-5 and not loose
+        if worst < cos_min or r["rgb_mean_abs"] > (5e-3 if loose else 1e-5) or too_far:
+            bad.append(f"{r['backend']} on {r['case']}: rgb mean {r['rgb_mean_abs']:.1e}, "
+                       f"max {r['rgb_max_abs']:.1e}, worst cosine {worst:.4f}")
     status = {"status": "failed", "reason": "; ".join(bad)} if bad else {"status": "ok"}
     if gsplat_why:
         status["gsplat"] = gsplat_why
@@ -584,12 +593,14 @@ def print_summary(console, doc: dict, Table) -> None:
     parity = doc["parts"].get("parity", {}).get("rows", [])
     if parity:
         table = Table(title="parity against the reference (forward mean |error|, worst gradient cosine)")
-        for col in ("case", "backend", "terminated px", "rgb", "alpha", "depth", "worst grad cosine"):
+        columns = ("case", "backend", "terminated px", "rgb", "rgb max", "alpha", "depth", "worst grad cosine")
+        for col in columns:
             table.add_column(col, justify="left" if col == "case" else "right")
         for r in parity:
             worst = min(v for k, v in r.items() if k.endswith("_cosine"))
             table.add_row(r["case"], r["backend"], f"{100 * r['terminated_fraction']:.0f}%",
-                          f"{r['rgb_mean_abs']:.1e}", f"{r['alpha_mean_abs']:.1e}", f"{r['depth_mean_abs']:.1e}",
+                          f"{r['rgb_mean_abs']:.1e}", f"{r['rgb_max_abs']:.1e}", f"{r['alpha_mean_abs']:.1e}",
+                          f"{r['depth_mean_abs']:.1e}",
                           f"{worst:.5f}")  # fmt: skip
         console.print(table)
 

@@ -38,6 +38,9 @@ WHEELS=(
   diffusers==0.42.1             # generate: the tiny random Wan VACE pipeline
   ftfy==6.3.1                   # Wan's prompt cleaning
   wcwidth==0.9.4                # ftfy's one dependency
+  ruamel.yaml==0.19.1           # path YAML that keeps a file's comments (splatcine.paths)
+  hypothesis==6.170.17          # tests/raster/test_fuzz.py, in both test parts
+  sortedcontainers==2.4.0       # hypothesis's one dependency
 )
 
 mkdir -p "$WHEEL_DIR"
