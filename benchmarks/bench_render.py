@@ -75,6 +75,39 @@ def leaving_path(sources: list[Camera], frames: int, width: int, height: int) ->
     return out
 
 
+def coverage_timing(splat, cameras: list[Camera], sources: list[Camera], shot, frames: int = 5) -> dict:
+    """The depth-tested coverage of `frames` rendered frames against the source views, on the
+    C++ kernel and on the torch ops it replaced (one thread, as `render` runs it), same inputs."""
+    from splatcine.progress import silent
+    from splatcine.render import maps
+    from splatcine.render import shot as shot_mod
+
+    params = (splat.means, splat.quats, splat.scales, splat.opacities, splat.sh)
+    views = shot_mod._source_views(params, splat.sh_degree, sources, "cpu", torch.device("cpu"), silent)
+    inputs = []
+    for i, cam in enumerate(cameras[:frames]):
+        K = torch.tensor(cam.intrinsics.K, dtype=torch.float32)
+        world_from_cam = torch.tensor(cam.world_from_cam, dtype=torch.float32)
+        pts = maps.backproject(torch.from_numpy(shot.depth[i]), K) @ world_from_cam[:3, :3].T
+        pts = pts + world_from_cam[:3, 3]
+        inputs.append((pts.reshape(-1, 3).contiguous(), world_from_cam[:3, 3]))
+    seconds = {}
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for name, fn in (("native", maps._coverage_native), ("torch", maps.coverage_torch)):
+            t = time.perf_counter()
+            results = [fn(pts, centre, views) for pts, centre in inputs]
+            seconds[name] = (time.perf_counter() - t) / len(inputs)
+            if name == "native":
+                native_counts = [r[0] for r in results]
+    finally:
+        torch.set_num_threads(before)
+    agree = float(np.mean([(a == r[0]).float().mean() for a, r in zip(native_counts, results)]))
+    return {"coverage_native_s": seconds["native"], "coverage_torch_s": seconds["torch"],
+            "coverage_speedup": seconds["torch"] / seconds["native"], "coverage_count_agreement": agree}
+
+
 def throughput(frames: int, width: int, height: int, source_size: tuple[int, int]) -> list[dict]:
     world = scenes.ProceduralSet(seed=0)
     sources = scenes.truck(SOURCE_FRAMES, *source_size)
@@ -111,6 +144,7 @@ def throughput(frames: int, width: int, height: int, source_size: tuple[int, int
             "render_fps": frames / maps_s, "raster_only_fps": len(raster_frames) / raster_s,
             "maps_cost_ratio": (maps_s / frames) / (raster_s / len(raster_frames)), "write_seconds": write_s,
             "mean_unseen_fraction": float(shot.unseen_fraction.mean()),
+            **(coverage_timing(splat, cameras, sources, shot) if device == "cpu" else {}),
         })  # fmt: skip
     return rows
 
@@ -226,11 +260,14 @@ def main() -> None:
     size = (17, 416, 240) if args.quick else (81, 832, 480)
     speed = throughput(*size, source_size=(256, 144))
     table = Table(title=f"render throughput, {size[0]} frames {size[1]}x{size[2]}")
-    for col in ("device", "Gaussians", "render fps (all maps)", "rasterize-only fps", "maps / raster", "write s"):
+    for col in ("device", "Gaussians", "render fps (all maps)", "rasterize-only fps", "maps / raster", "write s",
+                "coverage C++ / torch s a frame"):  # fmt: skip
         table.add_column(col, justify="right")
     for r in speed:
+        cov = (f"{r['coverage_native_s']:.3f} / {r['coverage_torch_s']:.3f} ({r['coverage_speedup']:.0f}x)"
+               if "coverage_speedup" in r else "")  # fmt: skip
         table.add_row(r["device"], f"{r['gaussians']:,}", f"{r['render_fps']:.2f}", f"{r['raster_only_fps']:.2f}",
-                      f"{r['maps_cost_ratio']:.2f}x", f"{r['write_seconds']:.1f}")  # fmt: skip
+                      f"{r['maps_cost_ratio']:.2f}x", f"{r['write_seconds']:.1f}", cov)  # fmt: skip
     console.print(table)
 
     cases = [fidelity_case(name, 12, 160, 90) for name in ("truck", "dolly", "orbit")]

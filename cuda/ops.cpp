@@ -401,7 +401,33 @@ std::tuple<Tensor, Tensor> color_affine_bwd(const Tensor& rgb, const Tensor& aff
     return {v_rgb, v_affine};
 }
 
+std::tuple<Tensor, Tensor, Tensor> coverage(const Tensor& pts, const Tensor& center, const Tensor& cameras,
+                                            const Tensor& sizes, const Tensor& offsets, const Tensor& depth,
+                                            double depth_tol) {
+    check(pts, "points");
+    check(center, "center");
+    check(cameras, "cameras");
+    check(sizes, "sizes", torch::kInt32);
+    check(offsets, "offsets", torch::kInt64);
+    check(depth, "depth");
+    const int64_t views = cameras.size(0);
+    TORCH_CHECK(pts.dim() == 2 && pts.size(1) == 3 && center.numel() == 3 && cameras.dim() == 2 &&
+                    cameras.size(1) == 16 && sizes.numel() == 2 * views && offsets.numel() == views &&
+                    pts.device().is_cpu() && depth.device().is_cpu(),
+                "splatcine coverage: points [P, 3], cameras [S, 16], sizes [S, 2], offsets [S] and "
+                "flat maps on the CPU expected");
+    auto count = torch::empty({pts.size(0)}, pts.options().dtype(torch::kInt32));
+    auto best_cos = torch::empty({pts.size(0)}, pts.options());
+    auto per_source = torch::empty({views}, pts.options().dtype(torch::kInt64));
+    sc::coverage_cpu(pts.size(0), pts.data_ptr<float>(), center.data_ptr<float>(), static_cast<int>(views),
+                     cameras.data_ptr<float>(), sizes.data_ptr<int32_t>(), offsets.data_ptr<int64_t>(),
+                     depth.data_ptr<float>(), static_cast<float>(depth_tol), count.data_ptr<int32_t>(),
+                     best_cos.data_ptr<float>(), per_source.data_ptr<int64_t>());
+    return {count, best_cos, per_source};
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+    m.def("coverage", &coverage);
     m.def("color_affine_fwd", &color_affine_fwd);
     m.def("color_affine_bwd", &color_affine_bwd);
     m.def("photometric_fwd", &photometric_fwd);

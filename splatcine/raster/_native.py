@@ -27,7 +27,7 @@ from splatcine.raster.reference import Projected
 
 CUDA_DIR = Path(__file__).resolve().parents[2] / "cuda"
 CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp", "ssim_cpu.cpp",
-               "color_cpu.cpp")
+               "color_cpu.cpp", "coverage_cpu.cpp")
 CUDA_SOURCES = ("projection_cuda.cu", "binning_cuda.cu", "rasterize_cuda.cu")
 # -ffast-math for vectorised float math, but NaN/Inf checks must survive (culling relies on them).
 CFLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math",
@@ -287,6 +287,18 @@ def color_affine(rgb: Tensor, affine: Tensor) -> Tensor | None:  # [..., 3], [3,
             and rgb.shape[-1] == 3 and affine.shape == (3, 4)) or not _loadable():  # fmt: skip
         return None
     return _ColorAffine.apply(rgb, affine)
+
+
+def coverage(pts: Tensor, center: Tensor, cameras: Tensor, sizes: Tensor, offsets: Tensor, depth: Tensor,
+             depth_tol: float) -> tuple[Tensor, Tensor, Tensor] | None:  # fmt: skip
+    """The render's coverage test (`splatcine.render.maps.coverage`) by the C++ kernel: points
+    [P, 3] against S views (cameras [S, 16], depth maps flat at offsets [S] of sizes [S, 2],
+    -1 where a view vouches for nothing) -> count [P] int32, best cosine [P], per-view count
+    [S] int64; None without a compiler."""
+    if not _loadable():
+        return None
+    return load().coverage(pts.contiguous(), center.contiguous(), cameras.contiguous(), sizes, offsets,
+                           depth.contiguous(), float(depth_tol))
 
 
 class NativeOps:

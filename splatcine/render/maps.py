@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -102,9 +103,46 @@ class Coverage:
 
 
 def coverage(points_world: Tensor, center: Tensor, sources: list[SourceView]) -> Coverage:
-    """Count, for every pixel's 3D point [H, W, 3], the source views that saw it (depth-tested)."""
+    """Count, for every pixel's 3D point [H, W, 3], the source views that saw it (depth-tested).
+
+    On the CPU one C++ pass (cuda/coverage_cpu.cpp); elsewhere, or without a compiler, the
+    same test in torch (`coverage_torch`, which the C++ is tested against)."""
     H, W, _ = points_world.shape
     pts = points_world.reshape(-1, 3)
+    native = _coverage_native(pts, center, sources)
+    count, best_cos, per_source = native if native is not None else coverage_torch(pts, center, sources)
+    angle = torch.rad2deg(torch.arccos(best_cos.clamp(-1.0, 1.0)))
+    return Coverage(count.reshape(H, W), angle.reshape(H, W), per_source)
+
+
+def _coverage_native(pts: Tensor, center: Tensor,
+                     sources: list[SourceView]) -> tuple[Tensor, Tensor, Tensor] | None:  # fmt: skip
+    from splatcine.raster import _native
+
+    if not sources or pts.device.type != "cpu" or pts.dtype != torch.float32:
+        return None
+    cameras = torch.stack([torch.cat([src.cam_from_world[:3, :3].reshape(9), src.cam_from_world[:3, 3],
+                                      src.K[[0, 1, 0, 1], [0, 1, 2, 2]]]) for src in sources])  # fmt: skip
+    sizes = torch.tensor([tuple(src.depth.shape) for src in sources], dtype=torch.int32)
+    offsets = torch.tensor(np.cumsum([0] + [src.depth.numel() for src in sources[:-1]]), dtype=torch.int64)
+    # each view's depth where it vouches for a point, -1 elsewhere: one load per test
+    depth = torch.cat([_vouching_depth(src).reshape(-1) for src in sources])
+    return _native.coverage(pts, center.to(pts), cameras.to(pts), sizes, offsets, depth.to(pts),
+                            DEPTH_TOLERANCE)  # fmt: skip
+
+
+def _vouching_depth(src: SourceView) -> Tensor:  # [h, w]
+    """The source's depth where the splat covered the pixel and no mask hid it, -1 elsewhere."""
+    vouches = src.alpha >= SOURCE_ALPHA_MIN
+    if src.ignored is not None:
+        vouches &= ~src.ignored.to(vouches.device)
+    return torch.where(vouches, src.depth, -1.0)
+
+
+def coverage_torch(pts: Tensor, center: Tensor,
+                   sources: list[SourceView]) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+    """`coverage` in torch ops for points [P, 3]: count [P], best cosine [P] (-1: unseen),
+    per_source [S]."""
     ray_new = F.normalize(pts - center, dim=-1)  # [P, 3] from the new camera to the point
     count = torch.zeros(pts.shape[0], dtype=torch.int32, device=pts.device)
     best_cos = torch.full((pts.shape[0],), -1.0, device=pts.device)
@@ -119,8 +157,7 @@ def coverage(points_world: Tensor, center: Tensor, sources: list[SourceView]) ->
         cos = (rx * dx + ry * dy + rz * dz) * torch.rsqrt((dx * dx + dy * dy + dz * dz).clamp_min(1e-24))  # [S, P]
         best_cos = torch.maximum(best_cos, torch.where(seen, cos, -1.0).amax(0))
         per_source += seen.sum(1).tolist()
-    angle = torch.rad2deg(torch.arccos(best_cos.clamp(-1.0, 1.0)))
-    return Coverage(count.reshape(H, W), angle.reshape(H, W), torch.tensor(per_source, dtype=torch.int64))
+    return count, best_cos, torch.tensor(per_source, dtype=torch.int64)
 
 
 # (view, point) pairs tested at once. One view at a time, small ops' overhead made coverage 2/3
