@@ -60,9 +60,19 @@ def _imread(path: Path) -> np.ndarray:
         raise InputError(f"{path}: not a readable image ({type(err).__name__})") from None
 
 
+# zlib level of the PNGs splatcine writes. Pillow's default, 6, took 116-168 ms a frame for
+# 832x480 renders and conditioning frames; 3 takes 42-78 ms for files 5-9% larger, and 1 saves
+# little more for 13% (measured on a rendered 121-frame shot, 2026-11-30). A render spent as
+# long writing its PNGs as rendering.
+PNG_COMPRESS_LEVEL = 3
+
+
 def write_image(path: Path, image: np.ndarray) -> None:
     """Write uint8 or uint16 [H, W] / [H, W, 3] as PNG (or the format the suffix names)."""
-    iio.imwrite(path, image)
+    if Path(path).suffix.lower() == ".png":
+        iio.imwrite(path, image, compress_level=PNG_COMPRESS_LEVEL)
+    else:
+        iio.imwrite(path, image)
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -145,8 +155,12 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 24.0) -> 
     codec = "libvpx-vp9" if path.suffix.lower() == ".webm" else "libx264"
     import imageio.v2 as iio2
 
+    # x264's `veryfast` preset: a 121-frame 832x480 render encoded in 1.7 s instead of 4.4 s
+    # (`medium`), 9% smaller, mean error 2.40 against 2.34 grey levels (most of it yuv420p's
+    # chroma); quality 9 is crf 5 either way
+    preset = ["-preset", "veryfast"] if codec == "libx264" else []
     with iio2.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec=codec, macro_block_size=1, quality=9,
-                         pixelformat="yuv420p" if _even(first) else "yuv444p") as writer:  # fmt: skip
+                         pixelformat="yuv420p" if _even(first) else "yuv444p", output_params=preset) as writer:  # fmt: skip
         writer.append_data(np.asarray(first, dtype=np.uint8))
         for frame in frames:
             writer.append_data(np.asarray(frame, dtype=np.uint8))
