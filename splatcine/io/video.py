@@ -155,12 +155,12 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float = 24.0) -> 
     codec = "libvpx-vp9" if path.suffix.lower() == ".webm" else "libx264"
     import imageio.v2 as iio2
 
-    # x264's `veryfast` preset: a 121-frame 832x480 render encoded in 1.7 s instead of 4.4 s
-    # (`medium`), 9% smaller, mean error 2.40 against 2.34 grey levels (most of it yuv420p's
-    # chroma); quality 9 is crf 5 either way
-    preset = ["-preset", "veryfast"] if codec == "libx264" else []
+    # x264's default `medium` preset. `veryfast` encoded a 121-frame 832x480 render in 1.7 s
+    # instead of 4.4 s at nearly the same mean error (2.40 against 2.34 grey levels), but SfM on
+    # its frames placed a procedural third shot 2x further off (tests/check/test_extend.py,
+    # 0.016 against a 0.008 bar): the detail it drops is what features are made of.
     with iio2.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec=codec, macro_block_size=1, quality=9,
-                         pixelformat="yuv420p" if _even(first) else "yuv444p", output_params=preset) as writer:  # fmt: skip
+                         pixelformat="yuv420p" if _even(first) else "yuv444p") as writer:  # fmt: skip
         writer.append_data(np.asarray(first, dtype=np.uint8))
         for frame in frames:
             writer.append_data(np.asarray(frame, dtype=np.uint8))
