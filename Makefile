@@ -19,12 +19,12 @@ $(VENV)/.splatcine-installed: pyproject.toml scripts/setup.sh
 # generated next shot (the procedural set filmed round its far side: no video model runs here)
 # is checked against the set and folded into it, and the move is rendered again from the grown set.
 # The stand-in is the set itself, so the check should pass (exit 0). It has flipped with each newly
-# trained scene: on 2026-11-30 13:00 it passed (24/24 placed, masked PSNR 24.5 dB, no change), at
-# 15:38 it failed with one false change at the edge of what shot 1 saw, at 17:30 it passed again
-# (24/24, 24.9 dB; README, top). A failing check (exit 5) is a finding to look at in $(DEMO)/check,
+# trained scene: on 2026-11-30 13:00 it passed (24/24 placed, masked PSNR 24.5 dB, no change); since
+# the compositing rewrite it fails with one false change at the edge of what shot 1 saw, the same
+# in every run (15:38, 18:21; README, top). A failing check (exit 5) is a finding to look at in $(DEMO)/check,
 # not a reason to stop the demo: it goes on, and extend folds the shot in with --force.
 # The shots are 384x216 and the extension trains 300 steps, to keep the demo near ten minutes on
-# two cores (8 min 14 s on 2026-11-30; at 480x270 and 48 frames it took 18): every stage and the
+# two cores (8 min 7 s on 2026-11-30; at 480x270 and 48 frames it took 18): every stage and the
 # preview preset run as a user's shot would, on a third fewer pixels.
 demo: setup
 	$(PY) -m scenes make orbit -o $(DEMO)/shot --frames $(DEMO_FRAMES) --width $(DEMO_WIDTH) --height $(DEMO_HEIGHT)
