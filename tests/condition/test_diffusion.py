@@ -16,7 +16,6 @@ from splatcine.errors import InputError, MissingDependencyError
 from splatcine.io.video import probe_video
 from splatcine.render import files
 
-
 pytest.importorskip("diffusers")  # the diffusion extra; the error without it is tested below
 
 runner = CliRunner()
