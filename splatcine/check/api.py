@@ -88,6 +88,7 @@ class CheckResult:
     out_dir: Path | None = None
     renders: np.ndarray | None = field(default=None, repr=False)  # [F, H, W, 3] uint8, 0 where unplaced
     error_maps: np.ndarray | None = field(default=None, repr=False)  # [F, H, W] float32 in 0-1
+    doubtful: list[int] = field(default_factory=list)  # placed, but off the shot's path: not compared
 
     @property
     def unplaced(self) -> list[int]:
@@ -148,13 +149,13 @@ def assess(scene: Scene, gaussians, located: Localised, requested: list[Camera] 
     """Adherence, consistency and the verdict for a localised shot (what `check` does after `localise`)."""
     reg = located.registration
     count = len(located.frames)
-    adh = None
-    if requested is not None:
-        adh = adherence(reg.cameras, requested_for(requested, count))
-
     compared = compare(gaussians, reg.cameras, located.frames, scene.cameras, backend=settings.backend,
                        progress=progress)
     scores, changes = compared.scores, compared.changes
+    adh = None
+    if requested is not None:  # a doubtful placement says nothing about where the camera went
+        trusted = [None if i in compared.doubtful else c for i, c in enumerate(reg.cameras)]
+        adh = adherence(trusted, requested_for(requested, count))
 
     frames = [FrameCheck(i, reg.cameras[i], reg.inliers[i], reg.reprojection_px[i], scores.get(i))
               for i in range(count)]
@@ -162,8 +163,13 @@ def assess(scene: Scene, gaussians, located: Localised, requested: list[Camera] 
     psnr = float(np.mean([min(s.psnr, 99.0) for s in judged])) if judged else None
     ssim = float(np.mean([s.ssim for s in judged])) if judged else None
     findings, notes = _verdict(located, adh, scores, psnr, changes, settings)
+    if compared.doubtful:
+        worst = max(compared.doubtful.values())
+        notes.append(f"frames {_ranges(sorted(compared.doubtful))} were placed off the path the other frames "
+                     f"follow (up to {worst:.0f} px) and were not compared: their cameras are doubtful")
     return CheckResult(located.shot, not findings, findings, frames, changes, adh, reg.focal_px, psnr, ssim,
-                       notes, compared.seconds, renders=compared.renders, error_maps=compared.errors)
+                       notes, compared.seconds, renders=compared.renders, error_maps=compared.errors,
+                       doubtful=sorted(compared.doubtful))
 
 
 @dataclass
@@ -174,6 +180,7 @@ class Comparison:
     changes: list[ChangeRegion]
     renders: np.ndarray  # [F, H, W, 3] uint8, 0 where unplaced
     errors: np.ndarray  # [F, H, W] float32 error maps in 0-1, 0 where not compared
+    doubtful: dict[int, float] = field(default_factory=dict)  # placed off the shot's path: frame -> jump px
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -195,17 +202,23 @@ def compare(gaussians, cameras: list[Camera | None], frames: list[np.ndarray], s
     regions: list[list | None] = [None] * len(frames)
     errors = np.zeros((len(frames), *frames[0].shape[:2]), np.float32)
     renders = np.zeros((len(frames), *frames[0].shape), np.uint8)
+    depth = float(np.median(rendered.depth[rendered.alpha > 0.5])) if (rendered.alpha > 0.5).any() else 1.0
+    doubtful = consistency.doubtful_placements(cameras, depth)
     for n, i in enumerate(placed):
+        renders[i] = rendered.color[n]
+        if i in doubtful:  # a misplaced frame shows every edge as a change: not compared, and chains break
+            progress(Progress("compare", n + 1, len(placed)))
+            continue
         observed = consistency.observed_space(rendered.depth[n], cameras[i], source_cameras)
         sigma = consistency.splat_sigma(gaussians, cameras[i], backend)
         score, error, _ = consistency.score_frame(frames[i], rendered.color[n], rendered.alpha[n],
                                                   rendered.unseen[n], observed, sigma)
-        scores[i], errors[i], renders[i] = score, error, rendered.color[n]
+        scores[i], errors[i] = score, error
         regions[i] = consistency.frame_regions(error) if score.compared >= MIN_COMPARED else []
         progress(Progress("compare", n + 1, len(placed)))
     changes = consistency.changed_regions(regions)
     seconds["compare"] = time.perf_counter() - t
-    return Comparison(scores, changes, renders, errors, seconds)
+    return Comparison(scores, changes, renders, errors, doubtful, seconds)
 
 
 def _verdict(located: Localised, adh: Adherence | None, scores: dict[int, FrameScore], psnr: float | None,

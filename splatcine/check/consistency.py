@@ -61,6 +61,20 @@ MAX_SPLAT_SIGMA_PX = 20.0
 SIGMA_STRIDE = 2  # the size map is rendered at half the resolution: what it flags is tens of pixels wide
 MIN_REGION = 0.002  # a changed region covers at least this share of the frame (0.2%)
 MIN_FRAMES = 3  # and lasts this many frames in a row
+# A placed frame is doubtful when its pose leaves the path the placed frames near it draw (`path_jumps`:
+# the image displacement between its pose and that path) by over MAX_JUMP_PX per 320 px of width
+# and over JUMP_X_MEDIAN times the shot's median jump. It separates, on `make demo`'s unchanged
+# beyond shot (24 frames at 384x216, moving up to 60 px a frame, truth known): frames 2-11 and 19-21,
+# placed within 0.31 degrees of the truth, 0.3-1.05 px (the true path itself: 0.3-0.8 px), frame 17
+# (0.36 degrees) 1.96 px; frames 12-16 and 18, placed 0.22-1.3 degrees off (SfM points at the edge
+# of what shot 1 saw), 3.9-17.8 px, whose comparison made a false change (frames 14-16), which is
+# gone. A 2 px shift is about what the error map's 3 px
+# blur forgives on textured surfaces. The check tests' 8-frame shots step so far between frames
+# that the fit misses their true paths by 8-57 px (four paths, measured with their true cameras):
+# the median factor leaves such coarse paths unjudged rather than doubting every frame.
+PATH_WINDOW = 3  # placed frames on each side that the path is fitted to
+MAX_JUMP_PX = 2.0
+JUMP_X_MEDIAN = 4.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,51 @@ class ChangeRegion:
 # and none of its change region is left. A thing nearer than 0.3 of the depth goes unseen by this.
 FREE_SPACE_SAMPLES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 FREE_SPACE_STRIDE = 4  # the test runs on every 4th pixel (the boundary is smooth), then upsampled
+
+
+def path_jumps(cameras: list[Camera | None], depth: float) -> np.ndarray:  # -> [F] px, NaN: not judged
+    """How far (in pixels of image displacement) each placed frame's pose lies from the path of the placed
+    frames within `PATH_WINDOW` of it; NaN where it is not placed or has fewer than five such neighbours.
+
+    The path is a quadratic in time through the neighbours' rotations (relative to the frame) and
+    centres, fitted least-median: of the fits through every four of them, the one whose median
+    residual is smallest, so up to half of them may be misplaced too. `depth` turns centre offsets
+    into pixels (offset x focal / depth)."""
+    from itertools import combinations
+
+    from scipy.spatial.transform import Rotation
+
+    out = np.full(len(cameras), np.nan)
+    for i, camera in enumerate(cameras):
+        near = [j for j in range(i - PATH_WINDOW, i + PATH_WINDOW + 1)
+                if j != i and 0 <= j < len(cameras) and cameras[j] is not None]  # fmt: skip
+        if camera is None or len(near) < 5:
+            continue
+        f = camera.intrinsics.fx
+        t = np.asarray(near, np.float64) - i
+        basis = np.stack([np.ones_like(t), t, t * t], 1)  # [N, 3]
+        turn = Rotation.from_matrix(np.stack([cameras[j].cam_from_world[:3, :3] for j in near]))
+        rotvecs = (turn * Rotation.from_matrix(camera.cam_from_world[:3, :3]).inv()).as_rotvec()
+        # in pixels per unit: a rotation vector x focal, a centre x focal / depth; the frame sits at 0
+        pose = np.concatenate([rotvecs * f, (np.stack([cameras[j].center for j in near]) - camera.center)
+                               * (f / depth)], 1)  # [N, 6]  # fmt: skip
+        subsets = np.array(list(combinations(range(len(near)), 4)))  # [S, 4]
+        coef = np.linalg.pinv(basis[subsets]) @ pose[subsets]  # [S, 3, 6]
+        residual = basis[None] @ coef - pose[None]  # [S, N, 6]
+        px = np.linalg.norm(residual[..., :3], axis=-1) + np.linalg.norm(residual[..., 3:], axis=-1)
+        best = coef[np.argmin(np.median(px, axis=1))]  # [3, 6]: its constant term is the path at the frame
+        out[i] = np.linalg.norm(best[0, :3]) + np.linalg.norm(best[0, 3:])
+    return out
+
+
+def doubtful_placements(cameras: list[Camera | None], depth: float) -> dict[int, float]:
+    """Placed frames whose pose jumps off the path of the others: frame -> its jump in px."""
+    jumps = path_jumps(cameras, depth)
+    if np.all(np.isnan(jumps)):
+        return {}
+    width = next(c for c in cameras if c is not None).intrinsics.width
+    bar = max(MAX_JUMP_PX * width / 320.0, JUMP_X_MEDIAN * float(np.nanmedian(jumps)))
+    return {i: float(jump) for i, jump in enumerate(jumps) if jump > bar}
 
 
 def observed_space(depth: np.ndarray, camera: Camera, sources: list[Camera]) -> np.ndarray:

@@ -37,7 +37,8 @@ def report_json(result, settings) -> dict:
     for f in result.frames:
         s = f.score
         per_frame.append({
-            "index": f.index, "placed": f.camera is not None, "inliers": f.inliers,
+            "index": f.index, "placed": f.camera is not None, "doubtful": f.index in result.doubtful,
+            "inliers": f.inliers,
             "reprojection_px": r(f.reprojection_px),
             "cam_from_world": None if f.camera is None else np.round(f.camera.cam_from_world, 6).tolist(),
             "psnr": r(s.psnr if s else None), "ssim": r(s.ssim if s else None, 4),

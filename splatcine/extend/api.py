@@ -2,7 +2,8 @@
 
     localise   the shot's frames registered into the scene (as `check` does); none placed: refuse
     check      the same verdict `check` gives; a failing shot is refused unless `force`
-    copy       the scene into a new directory, the placed frames added as shot K (every `every`-th)
+    copy       the scene into a new directory, the placed frames added as shot K (every `every`-th;
+               not the frames the check found placed off the shot's path)
     points     new sparse points triangulated from the new frames with their cameras (also added, with
                the frames, to the COLMAP model in sparse/0), kept for training where
                the old splat has nothing near them (parts of the set it had not seen)
@@ -117,7 +118,7 @@ def extend(
             raise CheckFailed(f"{shot}: the shot fails the check ({first}; {len(verdict.findings)} finding(s)); "
                               "pass --force to fold it in anyway")
         cameras = located.registration.cameras
-        added = [i for i in located.registration.placed if i % every == 0]
+        added = [i for i in located.registration.placed if i % every == 0 and i not in verdict.doubtful]
         with atomic_directory(out_dir, overwrite=overwrite) as tmp:
             t = time.perf_counter()
             names = _copy_scene(scene, tmp, located.frames, cameras, added, number, Path(shot))
