@@ -202,7 +202,8 @@ def compare(gaussians, cameras: list[Camera | None], frames: list[np.ndarray], s
     regions: list[list | None] = [None] * len(frames)
     errors = np.zeros((len(frames), *frames[0].shape[:2]), np.float32)
     renders = np.zeros((len(frames), *frames[0].shape), np.uint8)
-    depth = float(np.median(rendered.depth[rendered.alpha > 0.5])) if (rendered.alpha > 0.5).any() else 1.0
+    covered = rendered.alpha > 0.5
+    depth = float(np.median(rendered.depth[covered])) if covered.any() else 1.0  # turns offsets into px
     doubtful = consistency.doubtful_placements(cameras, depth)
     for n, i in enumerate(placed):
         renders[i] = rendered.color[n]

@@ -68,10 +68,10 @@ MIN_FRAMES = 3  # and lasts this many frames in a row
 # placed within 0.31 degrees of the truth, 0.3-1.05 px (the true path itself: 0.3-0.8 px), frame 17
 # (0.36 degrees) 1.96 px; frames 12-16 and 18, placed 0.22-1.3 degrees off (SfM points at the edge
 # of what shot 1 saw), 3.9-17.8 px, whose comparison made a false change (frames 14-16), which is
-# gone. A 2 px shift is about what the error map's 3 px
-# blur forgives on textured surfaces. The check tests' 8-frame shots step so far between frames
-# that the fit misses their true paths by 8-57 px (four paths, measured with their true cameras):
-# the median factor leaves such coarse paths unjudged rather than doubting every frame.
+# gone. A 2 px shift is about what the error map's 3 px blur forgives on textured surfaces. The
+# check tests' 8-frame shots step so far between frames that the fit misses their true paths by
+# 8-57 px (four paths, measured with their true cameras): the median factor leaves such coarse
+# paths unjudged rather than doubting every frame.
 PATH_WINDOW = 3  # placed frames on each side that the path is fitted to
 MAX_JUMP_PX = 2.0
 JUMP_X_MEDIAN = 4.0
@@ -135,10 +135,9 @@ def path_jumps(cameras: list[Camera | None], depth: float) -> np.ndarray:  # -> 
         t = np.asarray(near, np.float64) - i
         basis = np.stack([np.ones_like(t), t, t * t], 1)  # [N, 3]
         turn = Rotation.from_matrix(np.stack([cameras[j].cam_from_world[:3, :3] for j in near]))
-        rotvecs = (turn * Rotation.from_matrix(camera.cam_from_world[:3, :3]).inv()).as_rotvec()
-        # in pixels per unit: a rotation vector x focal, a centre x focal / depth; the frame sits at 0
-        pose = np.concatenate([rotvecs * f, (np.stack([cameras[j].center for j in near]) - camera.center)
-                               * (f / depth)], 1)  # [N, 6]  # fmt: skip
+        rotvecs = (turn * Rotation.from_matrix(camera.cam_from_world[:3, :3]).inv()).as_rotvec()  # [N, 3]
+        offsets = np.stack([cameras[j].center for j in near]) - camera.center  # [N, 3]
+        pose = np.concatenate([rotvecs * f, offsets * (f / depth)], 1)  # [N, 6] in px; the frame is at 0
         subsets = np.array(list(combinations(range(len(near)), 4)))  # [S, 4]
         coef = np.linalg.pinv(basis[subsets]) @ pose[subsets]  # [S, 3, 6]
         residual = basis[None] @ coef - pose[None]  # [S, N, 6]
