@@ -12,9 +12,11 @@ reported change boxes with the true change; seconds per stage (localise, render,
 Extend: a shot round the far side of the room folded in (every 2nd frame), then the unseen share
 of a survey path, PSNR of the newly seen part on frames it did not train on, and the first
 shot's held-out PSNR, each before and after; a third shot of the far side registered into the
-set before and after (frames placed, inliers); seconds per stage.
+set before and after (frames placed, inliers); seconds per stage. `--real-paths`: how far the
+published cameras of the real RealEstate10K clips in ../shared/data lie off their own fitted
+paths (`consistency.path_jumps`), the real-footage side of the doubtful-placement bar.
 
-    .venv/bin/python -m benchmarks.bench_check [--quick] [--extend-only]
+    .venv/bin/python -m benchmarks.bench_check [--quick] [--extend-only] [--real-paths]
 """
 
 from __future__ import annotations
@@ -86,11 +88,37 @@ def run_extend(root: Path, width: int, height: int, frames: int, iterations: int
             "load": [round(x, 1) for x in os.getloadavg()]}
 
 
+def real_paths() -> list[dict]:
+    """Per RealEstate10K clip with published poses: its frames' jumps off their fitted path (px, and per
+    320 px of width) and the frames the check would doubt, with the depth set to 0.5, 1 and 2 times
+    the path's length (the poses' scale is arbitrary; indoor walk-throughs see a few metres)."""
+    from benchmarks.bench_sfm import DATA, re10k_cameras, re10k_focal_ratio
+    from splatcine.cameras import Camera, Intrinsics
+    from splatcine.check import consistency
+
+    rows = []
+    for pose in sorted((DATA / "re10k_cameractrl" / "poses").glob("*.txt")):
+        f = re10k_focal_ratio(pose) * 576  # the clips are 576x320
+        cameras = [Camera(m, Intrinsics(f, f, 288.0, 160.0, 576, 320)) for m in re10k_cameras(pose)]
+        centres = np.stack([c.center for c in cameras])
+        length = float(np.linalg.norm(np.diff(centres, axis=0), axis=1).sum())
+        for factor in (0.5, 1.0, 2.0):
+            jumps = consistency.path_jumps(cameras, factor * length)
+            rows.append({"clip": pose.stem, "depth_per_path_length": factor, "frames": len(cameras),
+                         "max_jump_px": round(float(np.nanmax(jumps)), 2),
+                         "max_jump_px_per_320": round(float(np.nanmax(jumps)) * 320 / 576, 2),
+                         "median_jump_px": round(float(np.nanmedian(jumps)), 2),
+                         "doubtful": sorted(consistency.doubtful_placements(cameras, factor * length))})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Fewer frames (the tests' sizes).")
     parser.add_argument("--extend-only", action="store_true",
                         help="Only the extension (kept beside the variants already in the results file).")
+    parser.add_argument("--real-paths", action="store_true",
+                        help="Only the real clips' paths against the doubtful-placement bar (kept beside the rest).")
     args = parser.parse_args()
     width, height = 320, 180
     frames = 8 if args.quick else 16
@@ -100,6 +128,13 @@ def main() -> None:
            "size": [width, height], "shot_frames": frames, "variants": [], "extend": None}
     if args.extend_only and RESULTS.is_file():
         doc = json.loads(RESULTS.read_text()) | {"extend_machine": doc["machine"]}
+    if args.real_paths:
+        doc = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        doc["real_paths"] = real_paths()
+        for row in doc["real_paths"]:
+            console.print(row)
+        _write(doc)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         if args.extend_only:
