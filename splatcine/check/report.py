@@ -88,6 +88,7 @@ def contact_sheet(result, frames: list[np.ndarray], heat: list[np.ndarray]) -> n
     for r, i in enumerate(picks):
         f = result.frames[i]
         text = f"frame {i}" + ("  not placed" if f.camera is None else
+                               "  camera doubtful: not compared" if i in result.doubtful else
                                f"  {f.score.psnr:.1f} dB" if f.score and f.score.psnr is not None else "")
         draw.text((6, header + r * cell_h + 4), text, fill=(255, 255, 0))
     return np.asarray(sheet)

@@ -31,6 +31,15 @@ class KnownSet:
         return shots.in_scene_frame(cameras, self.normalized_from_world)
 
 
+def turned(camera: Camera, degrees: float) -> Camera:
+    """`camera` turned about its own x axis (a tilt) by `degrees`, its centre kept."""
+    from scipy.spatial.transform import Rotation
+
+    cam_from_world = camera.cam_from_world.copy()
+    cam_from_world[:3] = Rotation.from_euler("x", degrees, degrees=True).as_matrix() @ cam_from_world[:3]
+    return Camera(cam_from_world, camera.intrinsics)
+
+
 def build_set(root: Path, frames: int = SCENE_FRAMES, views: int = 5, block: int = 1) -> KnownSet:
     scene, m = shots.known_set(root, frames, W, H, views, block)
     return KnownSet(scene, root / "gt", m)

@@ -13,7 +13,7 @@ from scenes import shots
 from splatcine.check.adherence import adherence
 from splatcine.errors import ReconstructionError
 from splatcine.render import render_path
-from check_helpers import H, SHOT_FRAMES, W
+from check_helpers import H, SHOT_FRAMES, W, turned
 
 pytestmark = pytest.mark.slow  # SIFT, registration and rendering for four shots: about a minute idle
 
@@ -121,3 +121,25 @@ def test_a_second_check_replaces_its_own_report_but_never_a_users_folder(checked
     with pytest.raises(InputError, match="not written by splatcine"):
         splatcine.check(test_set.scene, shot.video_path, users, overwrite=True)
     assert (users / "mine.txt").read_text() == "keep me"
+
+
+def test_frames_placed_off_the_path_are_left_out_instead_of_called_changes(test_set, monkeypatch):
+    """As `make demo`'s check once placed frames 1.3 degrees off: compared, they made a false change."""
+    from splatcine.check import consistency
+    from splatcine.check.api import compare
+    from splatcine.io.ply import read_gaussians_ply
+    from splatcine.render import render_cameras
+
+    scene = splatcine.load_scene(test_set.scene)
+    gaussians = read_gaussians_ply(scene.splat_path)
+    # 16 frames from the middle of a 24-frame path: one smooth enough at this frame rate to judge
+    path = test_set.to_scene(shots.beyond_path(24, W, H)[4:20])
+    frames = list(render_cameras(gaussians, path, scene.cameras).color)  # the set itself, unchanged
+    placed = [turned(c, 1.3) if i in (7, 8, 9) else c for i, c in enumerate(path)]
+    result = compare(gaussians, placed, frames, scene.cameras)
+    # three frames off alike look like a path of their own in the middle: the ends are found (measured
+    # 7 and 9), and a change can no longer run through three frames in a row
+    assert len(set(result.doubtful) & {7, 8, 9}) >= 2 and set(result.doubtful) <= {6, 7, 8, 9, 10}
+    assert not result.changes and not set(result.doubtful) & set(result.scores)
+    monkeypatch.setattr(consistency, "doubtful_placements", lambda cameras, depth: {})
+    assert compare(gaussians, placed, frames, scene.cameras).changes  # compared, they look like a change

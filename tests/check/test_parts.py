@@ -14,6 +14,7 @@ from splatcine.check import adherence as adh
 from splatcine.check import consistency as cons
 from splatcine.gaussians import Gaussians
 from splatcine.io.ply import read_gaussian_shots, read_gaussians_ply, write_gaussians_ply
+from check_helpers import turned
 
 K = Intrinsics(100.0, 100.0, 64.0, 36.0, 128, 72)
 
@@ -227,28 +228,19 @@ def test_check_and_extend_are_public():
     assert splatcine.check.CheckResult is splatcine.CheckResult
 
 
-def _turned(camera: Camera, degrees: float) -> Camera:
-    """`camera` turned about its own x axis (a tilt) by `degrees`."""
-    from scipy.spatial.transform import Rotation
-
-    cam_from_world = camera.cam_from_world.copy()
-    cam_from_world[:3] = Rotation.from_euler("x", degrees, degrees=True).as_matrix() @ cam_from_world[:3]
-    return Camera(cam_from_world, camera.intrinsics)
-
-
 def test_frames_placed_off_the_shots_path_are_doubtful():
     path = shots.beyond_path(24, 384, 216)  # the demo's second shot: up to 60 px of motion a frame
     depth = 3.0  # the procedural room's scale: its cameras look at the set from about 3 m
     assert cons.doubtful_placements(path, depth) == {}  # measured: 0.3-0.8 px off the fitted path
     misplaced = list(path)
     for i in (15, 16):  # as `make demo`'s check placed them: 1.3 degrees off (~7.5 px at 333 px focal)
-        misplaced[i] = _turned(path[i], 1.3)
+        misplaced[i] = turned(path[i], 1.3)
     misplaced[3] = None  # unplaced frames are skipped, not guessed
     assert sorted(cons.doubtful_placements(misplaced, depth)) == [15, 16]
     for i, degrees in ((13, 0.44), (14, 0.27), (17, 0.36)):  # and their neighbours, as placed there
-        misplaced[i] = _turned(path[i], degrees)
+        misplaced[i] = turned(path[i], degrees)
     doubtful = cons.doubtful_placements(misplaced, depth)
     assert {15} <= set(doubtful) <= {13, 14, 15, 16, 17}  # measured: 14, 15, 16
     # an 8-frame shot steps too far between frames for its path to tell such a slip
     coarse = shots.beyond_path(8, 384, 216)
-    assert cons.doubtful_placements([_turned(c, 1.3) if i == 4 else c for i, c in enumerate(coarse)], depth) == {}
+    assert cons.doubtful_placements([turned(c, 1.3) if i == 4 else c for i, c in enumerate(coarse)], depth) == {}
