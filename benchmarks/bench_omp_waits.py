@@ -62,7 +62,8 @@ def main() -> None:
     doc["omp_wait_policy_120x67"] = {
         "when": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()), "case": list(CASE), "ms_per_step": times,
         "median_ms_per_step": medians,
-        "how": "5 means of 60 steps per setting and round, one process each; busy_N: N `while True: pass` processes beside it",
+        "how": "5 means of 60 steps per setting and round, one process each; "
+               "busy_N: N `while True: pass` processes beside it",
     }  # fmt: skip
     RESULTS.write_text(json.dumps(doc, indent=2) + "\n")
 
