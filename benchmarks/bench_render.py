@@ -91,19 +91,17 @@ def coverage_timing(splat, cameras: list[Camera], sources: list[Camera], shot, f
         pts = maps.backproject(torch.from_numpy(shot.depth[i]), K) @ world_from_cam[:3, :3].T
         pts = pts + world_from_cam[:3, 3]
         inputs.append((pts.reshape(-1, 3).contiguous(), world_from_cam[:3, 3]))
-    seconds = {}
+    seconds, results = {}, {}
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         for name, fn in (("native", maps._coverage_native), ("torch", maps.coverage_torch)):
             t = time.perf_counter()
-            results = [fn(pts, centre, views) for pts, centre in inputs]
+            results[name] = [fn(pts, centre, views) for pts, centre in inputs]
             seconds[name] = (time.perf_counter() - t) / len(inputs)
-            if name == "native":
-                native_counts = [r[0] for r in results]
     finally:
         torch.set_num_threads(before)
-    agree = float(np.mean([(a == r[0]).float().mean() for a, r in zip(native_counts, results)]))
+    agree = float(np.mean([(a[0] == b[0]).float().mean() for a, b in zip(results["native"], results["torch"])]))
     return {"coverage_native_s": seconds["native"], "coverage_torch_s": seconds["torch"],
             "coverage_speedup": seconds["torch"] / seconds["native"], "coverage_count_agreement": agree}
 

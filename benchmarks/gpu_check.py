@@ -352,8 +352,8 @@ def part_bench(ctx: dict) -> dict:
 
 
 PART_FUNCTIONS = {"build": part_build, "tests": part_tests, "tests-cpu": part_tests_cpu, "train": part_train,
-                  "render": part_render, "generate": part_generate, "parity": part_parity, "tests-gsplat": part_tests_gsplat,
-                  "bench": part_bench, "train-gsplat": part_train_gsplat}  # fmt: skip
+                  "render": part_render, "generate": part_generate, "parity": part_parity,
+                  "tests-gsplat": part_tests_gsplat, "bench": part_bench, "train-gsplat": part_train_gsplat}
 
 
 def run_part_here(name: str, ctx: dict, result_path: Path) -> None:

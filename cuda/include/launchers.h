@@ -75,6 +75,10 @@ void photometric_bwd_cpu(int h, int w, int c, const float* a, const float* b, co
 
 // ---- the trainer's colour correction: rgb [P, 3], affine [3, 4] = [A | b] -> out [P, 3] = A rgb + b;
 // backward: v_out [P, 3] -> v_rgb [P, 3], v_affine [3, 4].
+void color_affine_fwd_cpu(int64_t pixels, const float* rgb, const float* affine, float* out);
+void color_affine_bwd_cpu(int64_t pixels, const float* rgb, const float* affine, const float* v_out,
+                          float* v_rgb, float* v_affine);
+
 // ---- the render's coverage test (coverage_cpu.cpp): points [P,3] against views' depth maps
 // (cameras [S,16]: R row-major, t, fx, fy, cx, cy; maps flat at offsets [S], sizes [S,2] h,w,
 // -1 where a view vouches for nothing) -> count [P], best_cos [P] (-1: unseen), per_source [S]
@@ -82,10 +86,6 @@ void coverage_cpu(int64_t points, const float* pts, const float* center, int vie
                   const float* cameras, const int32_t* sizes, const int64_t* offsets,
                   const float* depth, float depth_tol, int32_t* count, float* best_cos,
                   int64_t* per_source);
-
-void color_affine_fwd_cpu(int64_t pixels, const float* rgb, const float* affine, float* out);
-void color_affine_bwd_cpu(int64_t pixels, const float* rgb, const float* affine, const float* v_out,
-                          float* v_rgb, float* v_affine);
 
 // ---- CUDA: the same algorithm; pointers are device pointers, launched on `stream`.
 void project_fwd_cuda(int n, const float* means, const float* quats, const float* scales,
