@@ -8,7 +8,10 @@ export of the 3DGS PLY, held-out PSNR/SSIM. Cases: the procedural orbit (48 fram
 and the DimensionX capybara orbit when /work/shared/data has it (not with --quick).
 
 Step time: one training step (render, loss, backward, Adam) at the resolutions and
-Gaussian counts of OpenSplat's CPU figures in PEERS.md, densification off.
+Gaussian counts of OpenSplat's CPU figures in PEERS.md, densification off. With an OpenSplat
+build (`scripts/build_opensplat.sh`; `--opensplat BINARY`) each row also times OpenSplat
+itself on the same scene right after ours, so the speed-up is measured on this machine in one
+run; PEERS.md's figures, from another machine of this kind, stay beside it.
 
 --preview-e2e adds the real thing, not a projection: `splatcine reconstruct` with the
 full `preview` preset (2000 steps) on a 49-frame 480x270 orbit made by
@@ -165,6 +168,18 @@ def step_time(width: int, height: int, count: int, steps: int) -> tuple[float, f
         return (time.perf_counter() - t) / steps, (time.process_time() - cpu) / steps
 
 
+def opensplat_time(binary: Path, width: int, height: int, count: int, steps: int) -> float:
+    """OpenSplat's seconds per CPU step (one thread, as in PEERS.md) on the scene `step_time` trains."""
+    from benchmarks.opensplat import opensplat_step_time  # here: --against runs this file on old checkouts
+    from scenes import write_ground_truth_scene
+
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = max(8, -(-2 * count // (width * height)))
+        root = write_ground_truth_scene("orbit", Path(tmp) / "s", frames=frames, width=width + width % 2,
+                                        height=height + height % 2, points=count)  # fmt: skip
+        return opensplat_step_time(binary, root, steps)
+
+
 def reference_step_time(root: Path, width: int, height: int, count: int, steps: int) -> tuple[float, float]:
     """`step_time` of the splatcine checkout at `root` (its own native build), in a subprocess."""
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--step-case",
@@ -188,6 +203,9 @@ def main() -> None:
                         help="re-measure only this part; the other rows of the results file are kept")
     parser.add_argument("--against", type=Path, metavar="DIR",
                         help="also time each step-time row with the splatcine checkout at DIR")
+    parser.add_argument("--opensplat", type=Path, metavar="BINARY",
+                        help="time this OpenSplat build on the same scenes (default: `opensplat` on PATH, "
+                        "else build/opensplat/opensplat; scripts/build_opensplat.sh makes one)")  # fmt: skip
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     parser.add_argument("--step-case", help=argparse.SUPPRESS)  # internal: W,H,N,STEPS -> JSON
     args, _ = parser.parse_known_args()
@@ -224,6 +242,12 @@ def main() -> None:
             "load_average": os.getloadavg(),  # other work on the machine inflates every figure
             "cases": rows, "step_time": comparisons, "preview_e2e": e2e}, indent=2) + "\n")  # fmt: skip
 
+    from benchmarks.opensplat import find_opensplat
+
+    opensplat_binary = None if args.only == "preview-e2e" else find_opensplat(args.opensplat)
+    if opensplat_binary is None and args.only != "preview-e2e":
+        console.print("no OpenSplat build (scripts/build_opensplat.sh): speed-ups are against PEERS.md's "
+                      "figures from another machine", highlight=False)  # fmt: skip
     for label, w, h, count, opensplat in [] if args.only == "preview-e2e" else OPENSPLAT[:2] if args.quick \
             else OPENSPLAT:  # fmt: skip
         console.print(f"step time {label} ...", highlight=False)
@@ -233,6 +257,10 @@ def main() -> None:
                             "seconds_per_iteration": ours, "cpu_seconds_per_iteration": cpu,
                             "opensplat": opensplat, "speedup": opensplat / ours,
                             "load_average": os.getloadavg()})  # fmt: skip
+        if opensplat_binary is not None:  # the peer on this machine, right after: the ratio to trust
+            here = opensplat_time(opensplat_binary, w, h, count, steps)
+            comparisons[-1].update({"opensplat_here": here, "speedup_here": here / ours,
+                                    "opensplat_binary": str(opensplat_binary)})  # fmt: skip
         if args.against:
             theirs, their_cpu = reference_step_time(args.against, w, h, count, steps)
             commit = subprocess.run(["git", "-C", str(args.against), "rev-parse", "--short", "HEAD"],
@@ -269,15 +297,17 @@ def main() -> None:
                       f"{r['psnr']:.2f}" if r["psnr"] else "-", f"{r['ssim']:.3f}" if r["ssim"] else "-",
                       f"{r['peak_rss_mib']:.0f}", f"{r['projected_preview_minutes']:.1f}")  # fmt: skip
     console.print(table)
-    steps = Table(title="seconds per training step beside OpenSplat 1.1.5 CPU (PEERS.md; target 10x)")
-    for col in ("case", "Gaussians", "splatcine s/it", "CPU s/it", "OpenSplat s/it", "speed-up", "load avg",
-                "vs --against (wall / CPU)"):  # fmt: skip
+    steps = Table(title="seconds per training step beside OpenSplat 1.1.5 CPU, one thread (target 10x)")
+    for col in ("case", "Gaussians", "splatcine s/it", "CPU s/it", "OpenSplat here s/it", "speed-up here",
+                "PEERS.md s/it", "speed-up vs PEERS.md", "load avg", "vs --against (wall / CPU)"):  # fmt: skip
         steps.add_column(col, justify="left" if col == "case" else "right")
     for c in comparisons:
         against = (f"{c['speedup_vs_reference']:.2f}x / {c['cpu_speedup_vs_reference']:.2f}x"
                    if "speedup_vs_reference" in c else "-")  # fmt: skip
         steps.add_row(c["case"], str(c["gaussians"]), f"{c['seconds_per_iteration']:.4f}",
-                      f"{c.get('cpu_seconds_per_iteration', float('nan')):.4f}", f"{c['opensplat']:.3f}",
+                      f"{c.get('cpu_seconds_per_iteration', float('nan')):.4f}",
+                      f"{c['opensplat_here']:.3f}" if "opensplat_here" in c else "-",
+                      f"{c['speedup_here']:.1f}x" if "speedup_here" in c else "-", f"{c['opensplat']:.3f}",
                       f"{c['speedup']:.1f}x", f"{c.get('load_average', [float('nan')])[0]:.1f}", against)  # fmt: skip
     console.print(steps)
     if args.preview_e2e or args.only == "preview-e2e":
