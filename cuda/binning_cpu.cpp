@@ -12,6 +12,7 @@
 #include <omp.h>
 
 #include "include/launchers.h"
+#include "include/threads_cpu.h"
 
 namespace sc {
 
@@ -48,7 +49,7 @@ int64_t count_intersections_cpu(int n, const float* means2d, const float* conics
                                 const float* opacities, const int32_t* radii, int width,
                                 int height, int32_t* counts) {
     int64_t total = 0;
-#pragma omp parallel for schedule(static, 1024) reduction(+ : total)
+#pragma omp parallel for schedule(static, 1024) reduction(+ : total) if (worth_threads(n, 27))  // ns a Gaussian
     for (int i = 0; i < n; ++i) {
         counts[i] = radii[i] <= 0 ? 0
                                   : visit_tiles(means2d[2 * i], means2d[2 * i + 1], radii[i], conics[3 * i],
@@ -69,7 +70,7 @@ void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const f
     for (int i = 0; i < n; ++i) gauss_offsets[i + 1] = gauss_offsets[i] + counts[i];
     // Each Gaussian's tiles, in its slots.
     std::vector<int32_t> slot_tiles(gauss_offsets[n]);
-#pragma omp parallel for schedule(static, 1024)
+#pragma omp parallel for schedule(static, 1024) if (worth_threads(n, 27))
     for (int i = 0; i < n; ++i) {
         if (counts[i] == 0) continue;
         int32_t* slot = slot_tiles.data() + gauss_offsets[i];
@@ -88,7 +89,8 @@ void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const f
     std::vector<int32_t> first_slot(m), slot_count(m), first_tile(m);
     std::vector<int32_t> cursor;  // [slices][tiles]: where each slice writes next in each tile
     int slices = 1;
-#pragma omp parallel
+    // ~32 ns a Gaussian, but two barriers inside: each may wait on a wake-up as a region does
+#pragma omp parallel if (worth_threads(m, 32.0 / 3))
     {
 #pragma omp single
         {

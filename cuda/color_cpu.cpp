@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "include/launchers.h"
+#include "include/threads_cpu.h"
 
 namespace sc {
 
 void color_affine_fwd_cpu(int64_t pixels, const float* rgb, const float* affine, float* out) {
     const float* m = affine;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_threads(pixels, 3))  // ns a pixel, serial
     for (int64_t p = 0; p < pixels; ++p) {
         const float r = rgb[3 * p], g = rgb[3 * p + 1], b = rgb[3 * p + 2];
         for (int i = 0; i < 3; ++i) out[3 * p + i] = m[4 * i] * r + m[4 * i + 1] * g + m[4 * i + 2] * b + m[4 * i + 3];
@@ -25,7 +26,7 @@ void color_affine_bwd_cpu(int64_t pixels, const float* rgb, const float* affine,
     const int64_t blocks = (pixels + BLOCK - 1) / BLOCK;
     std::vector<double> partial(12 * static_cast<size_t>(blocks), 0.0);
     const float* m = affine;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_threads(pixels, 8))
     for (int64_t k = 0; k < blocks; ++k) {
         float acc[12] = {};  // one block's sums stay small enough for float
         for (int64_t p = k * BLOCK; p < std::min(pixels, (k + 1) * BLOCK); ++p) {

@@ -401,6 +401,41 @@ std::tuple<Tensor, Tensor> color_affine_bwd(const Tensor& rgb, const Tensor& aff
     return {v_rgb, v_affine};
 }
 
+// One Adam step on every tensor of `params` (each with its grad and moments, CPU float32,
+// contiguous); per tensor: lr, beta1, beta2, eps, and its step counter (a float32 scalar,
+// torch's Adam state "step"), which is counted up here first.
+void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+               const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+               const std::vector<Tensor>& steps, const std::vector<std::vector<double>>& settings) {
+    const size_t count = params.size();
+    TORCH_CHECK(grads.size() == count && exp_avgs.size() == count && exp_avg_sqs.size() == count &&
+                    steps.size() == count && settings.size() == count,
+                "splatcine adam: one grad, two moments, a step and settings per parameter");
+    std::vector<int64_t> sizes(count);
+    std::vector<float*> p(count), m(count), v(count);
+    std::vector<const float*> g(count);
+    std::vector<sc::AdamHyper> hyper(count);
+    for (size_t t = 0; t < count; ++t) {
+        for (const Tensor* x : {&params[t], &grads[t], &exp_avgs[t], &exp_avg_sqs[t]}) {
+            check(*x, "an Adam tensor");
+            TORCH_CHECK(x->device().is_cpu() && x->numel() == params[t].numel(),
+                        "splatcine adam: a parameter's grad and moments must be CPU tensors of its size");
+        }
+        check(steps[t], "an Adam step");
+        TORCH_CHECK(steps[t].device().is_cpu() && steps[t].numel() == 1 && settings[t].size() == 4,
+                    "splatcine adam: a step is one CPU float; settings are lr, beta1, beta2, eps");
+        float& step = *steps[t].data_ptr<float>();
+        step += 1.0f;
+        sizes[t] = params[t].numel();
+        p[t] = params[t].data_ptr<float>();
+        g[t] = grads[t].data_ptr<float>();
+        m[t] = exp_avgs[t].data_ptr<float>();
+        v[t] = exp_avg_sqs[t].data_ptr<float>();
+        hyper[t] = {settings[t][0], settings[t][1], settings[t][2], settings[t][3], static_cast<double>(step)};
+    }
+    sc::adam_cpu(static_cast<int>(count), sizes.data(), p.data(), g.data(), m.data(), v.data(), hyper.data());
+}
+
 std::tuple<Tensor, Tensor, Tensor> coverage(const Tensor& pts, const Tensor& center, const Tensor& cameras,
                                             const Tensor& sizes, const Tensor& offsets, const Tensor& depth,
                                             double depth_tol) {
@@ -427,6 +462,7 @@ std::tuple<Tensor, Tensor, Tensor> coverage(const Tensor& pts, const Tensor& cen
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+    m.def("adam_step", &adam_step);
     m.def("coverage", &coverage);
     m.def("color_affine_fwd", &color_affine_fwd);
     m.def("color_affine_bwd", &color_affine_bwd);

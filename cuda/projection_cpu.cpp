@@ -5,6 +5,7 @@
 // garbage that selects replace with zeros. At 100k Gaussians on 2 cores: forward 9.2 -> 2.7 ms,
 // backward 15.6 -> 3.4 ms against the scalar loop.
 #include "include/launchers.h"
+#include "include/threads_cpu.h"
 #include "include/sh.h"
 
 namespace sc {
@@ -115,7 +116,7 @@ void project_bwd_block(int b, int e, const float* means, const float* quats, con
 void project_fwd_cpu(int n, const float* means, const float* quats, const float* scales,
                      const float* opacities, PinholeCamera cam, bool antialiased, float* means2d,
                      float* depths, float* conics, float* comps, int32_t* radii) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_threads(n, 36))  // ns a Gaussian, serial
     for (int b = 0; b < n; b += BLOCK) {
         const int e = b + BLOCK < n ? b + BLOCK : n;
         (antialiased ? project_fwd_block<true> : project_fwd_block<false>)(
@@ -127,7 +128,7 @@ void project_bwd_cpu(int n, const float* means, const float* quats, const float*
                      PinholeCamera cam, bool antialiased, const int32_t* radii,
                      const float* v_means2d, const float* v_depths, const float* v_conics,
                      const float* v_comps, float* v_means, float* v_quats, float* v_scales) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_threads(n, 21))
     for (int b = 0; b < n; b += BLOCK) {
         const int e = b + BLOCK < n ? b + BLOCK : n;
         (antialiased ? project_bwd_block<true> : project_bwd_block<false>)(
@@ -137,7 +138,7 @@ void project_bwd_cpu(int n, const float* means, const float* quats, const float*
 }
 void sh_fwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs,
                 const int32_t* radii, float* colors) {
-#pragma omp parallel for schedule(static, 1024)
+#pragma omp parallel for schedule(static, 1024) if (worth_threads(n, 15))  // degree 0; more with bands
     for (int i = 0; i < n; ++i) {
         if (radii[i] <= 0) {
             colors[3 * i] = colors[3 * i + 1] = colors[3 * i + 2] = 0.0f;
@@ -149,7 +150,7 @@ void sh_fwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs
 
 void sh_bwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs,
                 const int32_t* radii, const float* v_colors, float* v_coeffs, float* v_dirs) {
-#pragma omp parallel for schedule(static, 1024)
+#pragma omp parallel for schedule(static, 1024) if (worth_threads(n, 18))
     for (int i = 0; i < n; ++i) {
         float* vc = v_coeffs + 3 * k * i;
         for (int j = 0; j < 3 * k; ++j) vc[j] = 0.0f;  // unused higher bands get no gradient

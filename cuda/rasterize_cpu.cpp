@@ -23,6 +23,7 @@
 #endif
 
 #include "include/launchers.h"
+#include "include/threads_cpu.h"
 #include "include/pixel.h"
 
 namespace sc {
@@ -268,7 +269,7 @@ void raster_fwd_cpu(const float* means2d, const float* conics, const float* opac
     {
     const FlushDenormals ftz;
     Batch scratch;
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait  // the region's end is the only wait
     for (int tile = 0; tile < tiles; ++tile) {
         const TileGeometry t = tile_geometry(tile, width, height);
         Batch* kept = batches ? static_cast<Batch*>(batches) + batch_offsets[tile] : nullptr;
@@ -361,7 +362,7 @@ void raster_bwd_cpu(int n, const void* batches, const int32_t* batch_offsets,
     {
     const FlushDenormals ftz;
     Lanes grads[BATCH][RASTER_GRADS];  // per batch entry, per lane: its gradients summed over chunks
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait  // the region's end is the only wait
     for (int tile = 0; tile < tiles; ++tile) {
         const TileGeometry t = tile_geometry(tile, width, height);
         alignas(64) float T[TILE][TILE], Tf[TILE][TILE], va[TILE][TILE];
@@ -464,8 +465,10 @@ void raster_bwd_cpu(int n, const void* batches, const int32_t* batch_offsets,
             }
         }
     }
-    // Sum each Gaussian's records, in tile order (its slots, side by side).
-#pragma omp for schedule(static, 256)
+    }  // omp parallel
+    // Sum each Gaussian's records, in tile order (its slots, side by side): a region of its own,
+    // opened only when large enough (include/threads_cpu.h), instead of a barrier in the one above
+#pragma omp parallel for schedule(static, 256) if (worth_threads(gauss_offsets[n], 8))  // ns an entry
     for (int g = 0; g < n; ++g) {
         float sum[RASTER_GRADS] = {};
         for (int j = gauss_offsets[g]; j < gauss_offsets[g + 1]; ++j) {
@@ -477,7 +480,6 @@ void raster_bwd_cpu(int n, const void* batches, const int32_t* batch_offsets,
         v_opacities[g] = sum[5];
         for (int ch = 0; ch < CHANNELS; ++ch) v_features[CHANNELS * g + ch] = sum[6 + ch];
     }
-    }  // omp parallel
 }
 
 }  // namespace sc

@@ -4,9 +4,14 @@
 // for values in [0, 1]), and its gradient with respect to the render. Written out because
 // oneDNN's depthwise convolution backward made SSIM half of a small training step.
 //
-// Each public function opens one parallel region; the passes inside it are worksharing loops
-// (`omp for`, a barrier between passes), not a parallel region each: a small step's SSIM was
-// ~20 regions, each waking the other thread, and each stalling until it got a core.
+// Each public function opens one parallel region and splits the image into bands of rows,
+// one per thread, that need nothing from each other: a band reads the R rows (2R in the
+// backward pass) beyond its edges and blurs them itself, so no pass waits for another
+// thread's. On the shared cores every barrier that found the other thread asleep cost a wake
+// (~40-80 us here, from futex counts and step times with and without spinning waits); a
+// 120x67 step's SSIM was 20 barriers, 2.5 ms of a 7.5 ms step. The halo costs 2R rows of
+// x-blurs per band. Every element is computed by the same arithmetic in the same order
+// whatever the band, so the results do not depend on the thread count.
 //
 // Images are [H][W][C] (channels interleaved). The window's rows-then-columns blur of the
 // five moments (a, b, a^2, b^2, ab) is saved for the backward pass, which applies the
@@ -17,7 +22,10 @@
 #include <memory>
 #include <vector>
 
+#include <omp.h>
+
 #include "include/launchers.h"
+#include "include/threads_cpu.h"
 
 namespace sc {
 
@@ -40,82 +48,77 @@ void window(float* g) {
 // torch's 'reflect' padding: -1 -> 1, n -> n - 2 (needs n > R).
 inline int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; }
 
-// out = in blurred along x (each row of w pixels of c channels).
-void blur_x(const float* in, float* out, int h, int w, int c, const float* g) {
-#pragma omp for schedule(static)
-    for (int y = 0; y < h; ++y) {
-        const float* __restrict src = in + int64_t(y) * w * c;
-        float* __restrict dst = out + int64_t(y) * w * c;
-        // tap by tap over the whole row (each element summed in tap order, as a per-element
-        // loop would): g++ vectorises this form, not the 11-tap sum per element
-        const int lo = R * c, hi = (w - R) * c;
-        std::fill(dst + lo, dst + std::max(lo, hi), 0.0f);
-        for (int k = 0; k < SSIM_WINDOW; ++k) {
-            const float gk = g[k];
-            const float* __restrict tap = src + (k - R) * c;
-            for (int i = lo; i < hi; ++i) dst[i] += gk * tap[i];
+// dst = src blurred along x (one row of w pixels of c channels).
+void blur_x_row(const float* __restrict src, float* __restrict dst, int w, int c, const float* g) {
+    // tap by tap over the whole row (each element summed in tap order, as a per-element
+    // loop would): g++ vectorises this form, not the 11-tap sum per element
+    const int lo = R * c, hi = (w - R) * c;
+    std::fill(dst + lo, dst + std::max(lo, hi), 0.0f);
+    for (int k = 0; k < SSIM_WINDOW; ++k) {
+        const float gk = g[k];
+        const float* __restrict tap = src + (k - R) * c;
+        for (int i = lo; i < hi; ++i) dst[i] += gk * tap[i];
+    }
+    for (int x = 0; x < w; x += (x == R - 1 && w - R > R) ? w - 2 * R + 1 : 1)
+        for (int ch = 0; ch < c; ++ch) {
+            float s = 0.0f;
+            for (int k = 0; k < SSIM_WINDOW; ++k) s += g[k] * src[reflect(x + k - R, w) * c + ch];
+            dst[x * c + ch] = s;
         }
-        for (int x = 0; x < w; x += (x == R - 1 && w - R > R) ? w - 2 * R + 1 : 1)
-            for (int ch = 0; ch < c; ++ch) {
-                float s = 0.0f;
-                for (int k = 0; k < SSIM_WINDOW; ++k) s += g[k] * src[reflect(x + k - R, w) * c + ch];
-                dst[x * c + ch] = s;
-            }
+}
+
+// dst = row y of the image blurred along y; rows(r) is row r of the image (n floats a row),
+// asked only for r in [y - R, y + R] reflected into [0, h).
+template <class Rows>
+void blur_y_row(int y, int h, int n, const float* g, Rows rows, float* __restrict dst) {
+    std::fill(dst, dst + n, 0.0f);
+    for (int k = 0; k < SSIM_WINDOW; ++k) {
+        const float* __restrict src = rows(reflect(y + k - R, h));
+        const float gk = g[k];
+        for (int i = 0; i < n; ++i) dst[i] += gk * src[i];
     }
 }
 
-// out = in blurred along y (rows of n = w * c floats).
-void blur_y(const float* in, float* out, int h, int n, const float* g) {
-#pragma omp for schedule(static)
-    for (int y = 0; y < h; ++y) {
-        float* __restrict dst = out + int64_t(y) * n;
-        std::fill(dst, dst + n, 0.0f);
+// Row y of the adjoint of the y-blur: it gathers every row whose window reads row y, so
+// rows(r) is asked for r in [y - 2R, y + 2R] within [0, h).
+template <class Rows>
+void blur_y_adjoint_row(int y, int h, int n, const float* g, Rows rows, float* __restrict dst) {
+    std::fill(dst, dst + n, 0.0f);
+    for (int src_y = std::max(0, y - 2 * R); src_y < std::min(h, y + 2 * R + 1); ++src_y)
         for (int k = 0; k < SSIM_WINDOW; ++k) {
-            const float* __restrict src = in + int64_t(reflect(y + k - R, h)) * n;
+            if (reflect(src_y + k - R, h) != y) continue;
+            const float* __restrict src = rows(src_y);
             const float gk = g[k];
             for (int i = 0; i < n; ++i) dst[i] += gk * src[i];
         }
-    }
 }
 
-// The adjoint of blur_y: out = B_y^T in.
-void blur_y_adjoint(const float* in, float* out, int h, int n, const float* g) {
-#pragma omp for schedule(static)
-    for (int y = 0; y < h; ++y) {  // out row y gathers every in row whose window reads row y
-        float* __restrict dst = out + int64_t(y) * n;
-        std::fill(dst, dst + n, 0.0f);
-        for (int src_y = std::max(0, y - 2 * R); src_y < std::min(h, y + 2 * R + 1); ++src_y)
-            for (int k = 0; k < SSIM_WINDOW; ++k) {
-                if (reflect(src_y + k - R, h) != y) continue;
-                const float* __restrict src = in + int64_t(src_y) * n;
-                const float gk = g[k];
-                for (int i = 0; i < n; ++i) dst[i] += gk * src[i];
-            }
-    }
-}
-
-// The adjoint of blur_x: out = B_x^T in. Interior pixels read no reflected tap, so there
+// The adjoint of the x-blur over a row. Interior pixels read no reflected tap, so there
 // the adjoint is a plain correlation with the (symmetric) window; each of the 2R border
-// pixels of a side gathers from the readers listed once in `taps` (reflections folded in).
-void blur_x_adjoint(const float* in, float* out, int h, int w, int c, const float* g) {
+// pixels of a side gathers from the readers listed once in `XAdjoint::taps` (reflections
+// folded in).
+struct XAdjoint {
     struct Tap {
         int xp, x;
         float weight;
     };
+    int w, c;
+    const float* g;
     std::vector<Tap> taps;  // out[xp] += weight * in[x] for the border pixels xp
-    auto border = [&](int xp) { return xp < 2 * R || xp >= w - 2 * R; };
-    for (int x = 0; x < w; ++x)
-        for (int k = 0; k < SSIM_WINDOW; ++k) {
-            const int xp = reflect(x + k - R, w);
-            if (border(xp)) taps.push_back({xp, x, g[k]});
-        }
-#pragma omp for schedule(static)
-    for (int y = 0; y < h; ++y) {
-        const float* __restrict src = in + int64_t(y) * w * c;
-        float* __restrict dst = out + int64_t(y) * w * c;
+
+    XAdjoint(int w_, int c_, const float* g_) : w(w_), c(c_), g(g_) {
+        for (int x = 0; x < w; ++x)
+            for (int k = 0; k < SSIM_WINDOW; ++k) {
+                const int xp = reflect(x + k - R, w);
+                if (border(xp)) taps.push_back({xp, x, g[k]});
+            }
+    }
+    bool border(int xp) const { return xp < 2 * R || xp >= w - 2 * R; }
+
+    void row(const float* __restrict src, float* __restrict dst) const {
         const int lo = 2 * R * c, hi = (w - 2 * R) * c;  // every reader x = x' - (k - R) is interior
         std::fill(dst + lo, dst + std::max(lo, hi), 0.0f);
-        for (int k = 0; k < SSIM_WINDOW; ++k) {  // tap by tap, as in blur_x
+        for (int k = 0; k < SSIM_WINDOW; ++k) {  // tap by tap, as in blur_x_row
             const float gk = g[k];
             const float* __restrict tap = src - (k - R) * c;
             for (int i = lo; i < hi; ++i) dst[i] += gk * tap[i];
@@ -126,28 +129,47 @@ void blur_x_adjoint(const float* in, float* out, int h, int w, int c, const floa
         for (const Tap& t : taps)
             for (int ch = 0; ch < c; ++ch) dst[t.xp * c + ch] += t.weight * src[t.x * c + ch];
     }
+};
+
+// Scratch floats left uninitialised (every pass writes its whole output before it is read;
+// zeroing them was 6% of the loss's time).
+struct Buffer {
+    std::unique_ptr<float[]> p;
+    explicit Buffer(int64_t n) : p(new float[n > 0 ? n : 1]) {}
+    float* data() { return p.get(); }
+};
+
+// This thread's band of rows [y0, y1) out of h: a static split, called inside a parallel region.
+void band(int h, int& y0, int& y1) {
+    const int t = omp_get_thread_num(), threads = omp_get_num_threads();
+    y0 = static_cast<int>(int64_t(h) * t / threads);
+    y1 = static_cast<int>(int64_t(h) * (t + 1) / threads);
 }
 
 }  // namespace
 
 namespace {
 
-// The blurred moments (a, b, a^2, b^2, ab) of two [h, w, c] images, each [h, w, c]; raw
-// [5, h, w, c] and tmp [h, w, c] are scratch. Called inside a parallel region.
-void blur_moments(int h, int w, int c, const float* a, const float* b, float* moments, float* raw,
-                  float* tmp, const float* g) {
-    const int64_t n = int64_t(h) * w * c;
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-        raw[i] = a[i];
-        raw[n + i] = b[i];
-        raw[2 * n + i] = a[i] * a[i];
-        raw[3 * n + i] = b[i] * b[i];
-        raw[4 * n + i] = a[i] * b[i];
-    }
+// Rows [y0, y1) of the blurred moments (a, b, a^2, b^2, ab) of two [h, w, c] images, into
+// moments [5, h, w, c]. The y-blur reads rows [y0 - R, y1 + R) clipped to the image (its
+// reflections fall inside them, as h > R); this band x-blurs those itself.
+void blur_moments(int h, int w, int c, const float* a, const float* b, int y0, int y1, const float* g,
+                  float* moments) {
+    const int64_t row = int64_t(w) * c, n = h * row;
+    const int lo = std::max(0, y0 - R), hi = std::min(h, y1 + R);
+    Buffer raw(row), xs((hi - lo) * row);
+    auto x_blurred = [&](int r) -> const float* { return xs.data() + (r - lo) * row; };
     for (int m = 0; m < 5; ++m) {
-        blur_x(raw + m * n, tmp, h, w, c, g);
-        blur_y(tmp, moments + m * n, h, w * c, g);
+        for (int r = lo; r < hi; ++r) {
+            const float *pa = a + r * row, *pb = b + r * row;
+            const float* src = m == 0 ? pa : m == 1 ? pb : raw.data();
+            float* __restrict out = raw.data();
+            if (m == 2) for (int64_t i = 0; i < row; ++i) out[i] = pa[i] * pa[i];
+            if (m == 3) for (int64_t i = 0; i < row; ++i) out[i] = pb[i] * pb[i];
+            if (m == 4) for (int64_t i = 0; i < row; ++i) out[i] = pa[i] * pb[i];
+            blur_x_row(src, xs.data() + (r - lo) * row, w, c, g);
+        }
+        for (int y = y0; y < y1; ++y) blur_y_row(y, h, row, g, x_blurred, moments + m * n + y * row);
     }
 }
 
@@ -160,48 +182,42 @@ inline float ssim_at(const float* moments, int64_t n, int64_t i) {
     return num / (den + 1e-12f);
 }
 
-// Scratch floats left uninitialised (every pass writes its whole output before it is read;
-// zeroing them was 6% of the loss's time).
-struct Buffer {
-    std::unique_ptr<float[]> p;
-    explicit Buffer(int64_t n) : p(new float[n > 0 ? n : 1]) {}
-    float* data() { return p.get(); }
-};
-
-// Scratch of the backward pass: maps [3, n], tmp [n], back [3, n].
-struct BackwardScratch {
-    Buffer maps, tmp, back;
-    explicit BackwardScratch(int64_t n) : maps(3 * n), tmp(n), back(3 * n) {}
-};
-
-// v_a[i] = v_ssim(i) dSSIM_i/da + extra(i), inside a parallel region.
+// Rows [y0, y1) of v_a[i] = v_ssim(i) dSSIM_i/da + extra(i). The adjoint of the y-blur
+// gathers rows [y0 - 2R, y1 + 2R) of the three per-pixel maps, which this band computes
+// itself (they are pointwise in the moments); the x-adjoint then runs row by row.
 template <class Upstream, class Extra>
 void ssim_backward(int h, int w, int c, const float* a, const float* b, const float* moments,
-                   Upstream v_ssim, Extra extra, float* v_a, BackwardScratch& s) {
-    float g[SSIM_WINDOW];
-    window(g);
-    const int64_t n = int64_t(h) * w * c;
+                   Upstream v_ssim, Extra extra, float* v_a, int y0, int y1, const XAdjoint& x_adjoint) {
+    const int64_t row = int64_t(w) * c, n = h * row;
+    const int lo = std::max(0, y0 - 2 * R), hi = std::min(h, y1 + 2 * R);
+    const int64_t span = (hi - lo) * row, first = lo * row;
     const float *mu_a = moments, *mu_b = moments + n, *aa = moments + 2 * n, *bb = moments + 3 * n,
                 *ab = moments + 4 * n;
-    float *maps = s.maps.data(), *back = s.back.data();
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
+    Buffer maps(3 * span), tmp(row), back(3 * row);
+    float* __restrict mp = maps.data();
+    for (int64_t j = 0; j < span; ++j) {
+        const int64_t i = first + j;
         // S = A1 A2 / D, D = B1 B2 + 1e-12, in the blurred moments mu_a, aa, ab (b is fixed)
         const float A1 = 2.0f * mu_a[i] * mu_b[i] + C1, A2 = 2.0f * (ab[i] - mu_a[i] * mu_b[i]) + C2;
         const float B1 = mu_a[i] * mu_a[i] + mu_b[i] * mu_b[i] + C1;
         const float B2 = (aa[i] - mu_a[i] * mu_a[i]) + (bb[i] - mu_b[i] * mu_b[i]) + C2;
         const float inv_D = 1.0f / (B1 * B2 + 1e-12f);
         const float S = A1 * A2 * inv_D, v = v_ssim(i);
-        maps[i] = v * (2.0f * mu_b[i] * (A2 - A1) - 2.0f * mu_a[i] * S * (B2 - B1)) * inv_D;  // dS/dmu_a
-        maps[n + i] = v * (-S * B1 * inv_D);                                                  // dS/daa
-        maps[2 * n + i] = v * (2.0f * A1 * inv_D);                                            // dS/dab
+        mp[j] = v * (2.0f * mu_b[i] * (A2 - A1) - 2.0f * mu_a[i] * S * (B2 - B1)) * inv_D;  // dS/dmu_a
+        mp[span + j] = v * (-S * B1 * inv_D);                                                // dS/daa
+        mp[2 * span + j] = v * (2.0f * A1 * inv_D);                                          // dS/dab
     }
-    for (int m = 0; m < 3; ++m) {
-        blur_y_adjoint(maps + m * n, s.tmp.data(), h, w * c, g);
-        blur_x_adjoint(s.tmp.data(), back + m * n, h, w, c, g);
+    float *t = tmp.data(), *bk = back.data();
+    for (int y = y0; y < y1; ++y) {
+        for (int m = 0; m < 3; ++m) {
+            blur_y_adjoint_row(y, h, row, x_adjoint.g,
+                               [&](int r) -> const float* { return mp + m * span + (r - lo) * row; }, t);
+            x_adjoint.row(t, bk + m * row);
+        }
+        const int64_t o = y * row;
+        for (int64_t j = 0; j < row; ++j)
+            v_a[o + j] = bk[j] + 2.0f * a[o + j] * bk[row + j] + b[o + j] * bk[2 * row + j] + extra(o + j);
     }
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i) v_a[i] = back[i] + 2.0f * a[i] * back[n + i] + b[i] * back[2 * n + i] + extra(i);
 }
 
 }  // namespace
@@ -209,47 +225,52 @@ void ssim_backward(int h, int w, int c, const float* a, const float* b, const fl
 void ssim_fwd_cpu(int h, int w, int c, const float* a, const float* b, float* moments, float* ssim) {
     float g[SSIM_WINDOW];
     window(g);
-    const int64_t n = int64_t(h) * w * c;
-    Buffer raw(5 * n), tmp(n);
-#pragma omp parallel
+    const int64_t row = int64_t(w) * c, n = h * row;
+#pragma omp parallel if (worth_threads(int64_t(h) * w, 55))  // ns a pixel, serial (3 channels)
     {
-        blur_moments(h, w, c, a, b, moments, raw.data(), tmp.data(), g);
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < n; ++i) ssim[i] = ssim_at(moments, n, i);
+        int y0, y1;
+        band(h, y0, y1);
+        blur_moments(h, w, c, a, b, y0, y1, g, moments);
+        for (int y = y0; y < y1; ++y)  // a row at a time: the vector loop splits each row alike in any band
+            for (int64_t i = y * row; i < (y + 1) * row; ++i) ssim[i] = ssim_at(moments, n, i);
     }
 }
 
 void ssim_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* moments,
                   const float* v_ssim, float* v_a) {
-    BackwardScratch scratch(int64_t(h) * w * c);
-#pragma omp parallel
-    ssim_backward(h, w, c, a, b, moments, [&](int64_t i) { return v_ssim[i]; }, [](int64_t) { return 0.0f; },
-                  v_a, scratch);
+    float g[SSIM_WINDOW];
+    window(g);
+    const XAdjoint x_adjoint(w, c, g);
+#pragma omp parallel if (worth_threads(int64_t(h) * w, 80))
+    {
+        int y0, y1;
+        band(h, y0, y1);
+        ssim_backward(h, w, c, a, b, moments, [&](int64_t i) { return v_ssim[i]; }, [](int64_t) { return 0.0f; },
+                      v_a, y0, y1, x_adjoint);
+    }
 }
 
 namespace {
 
-// The weight of each element (its pixel's, repeated over the channels), so that the loss's
-// loops index elements only and vectorise (an element's pixel, i / c, would not).
-Buffer element_weights(int64_t pixels, int c, const float* weight) {
-    Buffer out(weight ? pixels * c : 0);
-    if (weight) {
-#pragma omp parallel for schedule(static)
-        for (int64_t px = 0; px < pixels; ++px)
-            for (int ch = 0; ch < c; ++ch) out.data()[px * c + ch] = weight[px];
-    }
+// The weights of elements [first, last) (each its pixel's, repeated over the channels), so
+// that the loss's loops index elements only and vectorise (an element's pixel, i / c, would
+// not); empty without `weight`.
+Buffer element_weights(const float* weight, int c, int64_t first, int64_t last) {
+    Buffer out(weight ? last - first : 0);
+    if (weight)
+        for (int64_t i = first; i < last; ++i) out.data()[i - first] = weight[i / c];
     return out;
 }
 
 // Sums over elements [lo, hi) of w, w |a - b|, w (a - b)^2 and w (1 - SSIM) (SSIM only when
-// `moments`), w the element weight (1 when `we` is null), in float: a row at a time.
+// WITH_SSIM), w the element weight (we[i - lo]; 1 when not WEIGHTED), in float: a row at a time.
 template <bool WITH_SSIM, bool WEIGHTED>
 void element_sums(int64_t lo, int64_t hi, int64_t n, const float* a, const float* b, const float* we,
                   const float* moments, double* out) {
     float sw = 0.0f, l1 = 0.0f, se = 0.0f, ds = 0.0f;
 #pragma omp simd reduction(+ : sw, l1, se, ds)
     for (int64_t i = lo; i < hi; ++i) {
-        const float wt = WEIGHTED ? we[i] : 1.0f;
+        const float wt = WEIGHTED ? we[i - lo] : 1.0f;
         const float d = a[i] - b[i];
         sw += wt;
         l1 += wt * fabsf(d);
@@ -270,17 +291,17 @@ void photometric_fwd_cpu(int h, int w, int c, const float* a, const float* b, co
     const bool with_ssim = ssim_lambda != 0.0f;
     float g[SSIM_WINDOW];
     window(g);
-    Buffer raw(with_ssim ? 5 * n : 0), tmp(with_ssim ? n : 0);
-    Buffer we = element_weights(int64_t(h) * w, c, weight);
-    const float* wp = weight ? we.data() : nullptr;
     std::vector<double> rows(4 * static_cast<size_t>(h));  // per row: weight, L1, squared error, 1 - SSIM
     auto sums = with_ssim ? (weight ? element_sums<true, true> : element_sums<true, false>)
                           : (weight ? element_sums<false, true> : element_sums<false, false>);
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(int64_t(h) * w, 55))
     {
-        if (with_ssim) blur_moments(h, w, c, a, b, moments, raw.data(), tmp.data(), g);
-#pragma omp for schedule(static)
-        for (int y = 0; y < h; ++y) sums(y * row, (y + 1) * row, n, a, b, wp, moments, rows.data() + 4 * y);
+        int y0, y1;
+        band(h, y0, y1);
+        if (with_ssim) blur_moments(h, w, c, a, b, y0, y1, g, moments);
+        Buffer we = element_weights(weight, c, y0 * row, y1 * row);
+        for (int y = y0; y < y1; ++y)
+            sums(y * row, (y + 1) * row, n, a, b, we.data() + (y - y0) * row, moments, rows.data() + 4 * y);
     }
     double sw = 0.0, l1 = 0.0, se = 0.0, ds = 0.0;
     for (int y = 0; y < h; ++y) {
@@ -296,34 +317,39 @@ void photometric_fwd_cpu(int h, int w, int c, const float* a, const float* b, co
 // with the per-element weight -lambda w / (c count) as its upstream gradient.
 void photometric_bwd_cpu(int h, int w, int c, const float* a, const float* b, const float* weight,
                          const float* moments, float ssim_lambda, float v_loss, float* v_a) {
-    const int64_t pixels = int64_t(h) * w, n = pixels * c;
+    const int64_t pixels = int64_t(h) * w, row = int64_t(w) * c;
     double sw = 0.0;
     for (int64_t px = 0; px < pixels; ++px) sw += weight ? weight[px] : 1.0f;
     const float scale = static_cast<float>(v_loss / (c * std::max(sw, 1.0)));
     const bool with_ssim = ssim_lambda != 0.0f;
     const float l1_share = with_ssim ? 1.0f - ssim_lambda : 1.0f;
-    Buffer we = element_weights(pixels, c, weight);
-    const float* wp = we.data();
+    const float v_ssim = -ssim_lambda * scale;
+    float g[SSIM_WINDOW];
+    window(g);
+    const XAdjoint x_adjoint(w, c, g);
     auto sign = [&](int64_t i) {
         const float d = a[i] - b[i];
         return d > 0.0f ? 1.0f : d < 0.0f ? -1.0f : 0.0f;
     };
-    // the same loops twice, weighted or not, so that each vectorises without a test per element
-    auto l1_w = [&](int64_t i) { return l1_share * scale * wp[i] * sign(i); };
-    auto l1_1 = [&](int64_t i) { return l1_share * scale * sign(i); };
-    if (!with_ssim) {
-#pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; ++i) v_a[i] = weight ? l1_w(i) : l1_1(i);
-        return;
-    }
-    BackwardScratch scratch(n);
-    const float v_ssim = -ssim_lambda * scale;
-    if (weight) {
-#pragma omp parallel
-        ssim_backward(h, w, c, a, b, moments, [&](int64_t i) { return v_ssim * wp[i]; }, l1_w, v_a, scratch);
-    } else {
-#pragma omp parallel
-        ssim_backward(h, w, c, a, b, moments, [&](int64_t) { return v_ssim; }, l1_1, v_a, scratch);
+#pragma omp parallel if (worth_threads(int64_t(h) * w, 80))
+    {
+        int y0, y1;
+        band(h, y0, y1);
+        // the weights of the rows the backward reads (the band and 2R beyond), first at `first`
+        const int64_t first = std::max(0, y0 - 2 * R) * row;
+        Buffer we = element_weights(weight, c, first, std::min(h, y1 + 2 * R) * row);
+        const float* wp = we.data();
+        // the same loops twice, weighted or not, so that each vectorises without a test per element
+        auto l1_w = [&](int64_t i) { return l1_share * scale * wp[i - first] * sign(i); };
+        auto l1_1 = [&](int64_t i) { return l1_share * scale * sign(i); };
+        if (!with_ssim) {
+            for (int64_t i = y0 * row; i < y1 * row; ++i) v_a[i] = weight ? l1_w(i) : l1_1(i);
+        } else if (weight) {
+            ssim_backward(h, w, c, a, b, moments, [&](int64_t i) { return v_ssim * wp[i - first]; }, l1_w, v_a,
+                          y0, y1, x_adjoint);
+        } else {
+            ssim_backward(h, w, c, a, b, moments, [&](int64_t) { return v_ssim; }, l1_1, v_a, y0, y1, x_adjoint);
+        }
     }
 }
 

@@ -79,6 +79,15 @@ void color_affine_fwd_cpu(int64_t pixels, const float* rgb, const float* affine,
 void color_affine_bwd_cpu(int64_t pixels, const float* rgb, const float* affine, const float* v_out,
                           float* v_rgb, float* v_affine);
 
+// ---- Adam (adam_cpu.cpp): one step of torch.optim.Adam's update (no amsgrad, maximize or
+// weight decay) on `count` tensors at once, tensor t of sizes[t] floats with its own settings;
+// `step` is the step being taken (1 for the first).
+struct AdamHyper {
+    double lr, beta1, beta2, eps, step;
+};
+void adam_cpu(int count, const int64_t* sizes, float* const* params, const float* const* grads,
+              float* const* exp_avgs, float* const* exp_avg_sqs, const AdamHyper* hyper);
+
 // ---- the render's coverage test (coverage_cpu.cpp): points [P,3] against views' depth maps
 // (cameras [S,16]: R row-major, t, fx, fy, cx, cy; maps flat at offsets [S], sizes [S,2] h,w,
 // -1 where a view vouches for nothing) -> count [P], best_cos [P] (-1: unseen), per_source [S]

@@ -27,7 +27,7 @@ from splatcine.raster.reference import Projected
 
 CUDA_DIR = Path(__file__).resolve().parents[2] / "cuda"
 CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp", "ssim_cpu.cpp",
-               "color_cpu.cpp", "coverage_cpu.cpp")
+               "color_cpu.cpp", "coverage_cpu.cpp", "adam_cpu.cpp")
 CUDA_SOURCES = ("projection_cuda.cu", "binning_cuda.cu", "rasterize_cuda.cu")
 # -ffast-math for vectorised float math, but NaN/Inf checks must survive (culling relies on them).
 CFLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math",
@@ -287,6 +287,20 @@ def color_affine(rgb: Tensor, affine: Tensor) -> Tensor | None:  # [..., 3], [3,
             and rgb.shape[-1] == 3 and affine.shape == (3, 4)) or not _loadable():  # fmt: skip
         return None
     return _ColorAffine.apply(rgb, affine)
+
+
+def adam_step(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor], exp_avg_sqs: list[Tensor],
+              steps: list[Tensor], settings: list[tuple[float, float, float, float]]) -> bool:  # fmt: skip
+    """One Adam step on every parameter by the C++ kernel (one parallel region for all, or
+    none when small; each step counter counted up first); settings per parameter: lr, beta1,
+    beta2, eps. False, with nothing changed, where it does not apply (a tensor not float32,
+    contiguous and on the CPU, or no compiler)."""
+    tensors = [*params, *grads, *exp_avgs, *exp_avg_sqs, *steps]
+    if not all(t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous() for t in tensors) \
+            or not _loadable():  # fmt: skip
+        return False
+    load().adam_step(params, grads, exp_avgs, exp_avg_sqs, steps, settings)
+    return True
 
 
 def coverage(pts: Tensor, center: Tensor, cameras: Tensor, sizes: Tensor, offsets: Tensor, depth: Tensor,

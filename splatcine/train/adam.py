@@ -3,11 +3,16 @@
 The trainer keeps one `torch.optim.Adam(fused=True)` per parameter (densification edits
 each parameter's moments with its rows, as gsplat does). Stepping seven of them through
 `Optimizer.step` and `zero_grad` costs about 0.8 ms of Python a step on this machine (hooks,
-grouping, profiler scopes): more than the arithmetic on 4.5k Gaussians. `adam_step` makes the
-calls `torch.optim.Adam`'s fused path makes for each group (`torch/optim/adam.py`,
-`_fused_adam`: `_foreach_add_` on the step counters, then `torch._fused_adam_`), so the
-parameters and moments come out bit for bit the same; anything else (a group without state
-yet, another flavour of Adam) goes through `opt.step()` itself.
+grouping, profiler scopes): more than the arithmetic on 4.5k Gaussians. And torch's fused
+CPU kernel opens a parallel region per tensor, each waking a sleeping thread (about 1 ms a
+step more at that size, `cuda/adam_cpu.cpp`). So `adam_step` takes every optimiser's fused
+groups from their state and steps them all in one call to the C++ kernel: torch's update in
+the same float arithmetic, equal to `opt.step()` up to float rounding. Where the kernel does
+not apply (not float32 on the CPU, weight decay, no compiler) it makes the calls
+`torch.optim.Adam`'s fused path makes for each group (`torch/optim/adam.py`, `_fused_adam`:
+`_foreach_add_` on the step counters, then `torch._fused_adam_`), bit for bit the same as
+`opt.step()`; anything else (a group without state yet, another flavour of Adam) goes
+through `opt.step()` itself.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ def adam_step(optimizers: Iterable[torch.optim.Optimizer]) -> None:
             opt.step()
         else:
             fused += groups
+    if fused and _native_step(fused):
+        fused = []
     counts = [[s["step"] for s in states] for _, _, states in fused]
     for device in {p.device for _, live, _ in fused for p in live}:  # the step counters: one call
         torch._foreach_add_([t for (_, live, _), c in zip(fused, counts) if live[0].device == device
@@ -41,6 +48,19 @@ def adam_step(optimizers: Iterable[torch.optim.Optimizer]) -> None:
         for group in opt.param_groups:
             for p in group["params"]:
                 p.grad = None
+
+
+def _native_step(fused: list) -> bool:
+    """The fused groups' step in one call to the C++ kernel, where it applies (float32 on the
+    CPU, no weight decay); False, with nothing done, where it does not."""
+    from splatcine.raster import _native
+
+    if any(group["weight_decay"] != 0 for group, _, _ in fused):
+        return False
+    p = [(param, state, group) for group, live, states in fused for param, state in zip(live, states)]
+    return _native.adam_step([q for q, _, _ in p], [q.grad for q, _, _ in p], [s["exp_avg"] for _, s, _ in p],
+                             [s["exp_avg_sq"] for _, s, _ in p], [s["step"] for _, s, _ in p],
+                             [(g["lr"], *g["betas"], g["eps"]) for _, _, g in p])  # fmt: skip
 
 
 def _fused_groups(opt: torch.optim.Optimizer) -> list | None:
