@@ -27,6 +27,8 @@ SETTINGS = {
     "passive (the default)": {"OMP_WAIT_POLICY": "PASSIVE"},
     "GOMP_SPINCOUNT=3000": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "3000"},
     "GOMP_SPINCOUNT=30000": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "30000"},
+    # libgomp's own default when OMP_WAIT_POLICY is unset (env.c: 300000 spins, ~3 ms)
+    "GOMP_SPINCOUNT=300000": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "300000"},
     "one thread, passive": {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"},
 }
 

@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -206,6 +207,8 @@ def main() -> None:
     parser.add_argument("--opensplat", type=Path, metavar="BINARY",
                         help="time this OpenSplat build on the same scenes (default: `opensplat` on PATH, "
                         "else build/opensplat/opensplat; scripts/build_opensplat.sh makes one)")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with OpenSplat: time each row this many times, ours and OpenSplat in turn")
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     parser.add_argument("--step-case", help=argparse.SUPPRESS)  # internal: W,H,N,STEPS -> JSON
     args, _ = parser.parse_known_args()
@@ -252,14 +255,22 @@ def main() -> None:
             else OPENSPLAT:  # fmt: skip
         console.print(f"step time {label} ...", highlight=False)
         steps = 20 if count > 10_000 else 60  # means over this many steps: the shared cores jitter ~10%
-        ours, cpu = step_time(w, h, count, steps)
+        # With OpenSplat here: ours and theirs in turn, `--rounds` times, medians of each (this
+        # machine's speed drifts ~25% from minute to minute; both sides see the same drift)
+        ours_runs, theirs_runs = [], []
+        for _ in range(args.rounds if opensplat_binary is not None else 1):
+            ours_runs.append(step_time(w, h, count, steps))
+            if opensplat_binary is not None:
+                theirs_runs.append(opensplat_time(opensplat_binary, w, h, count, steps))
+        ours, cpu = (statistics.median(x) for x in zip(*ours_runs))
         comparisons.append({"case": label, "width": w, "height": h, "gaussians": count,
                             "seconds_per_iteration": ours, "cpu_seconds_per_iteration": cpu,
                             "opensplat": opensplat, "speedup": opensplat / ours,
                             "load_average": os.getloadavg()})  # fmt: skip
-        if opensplat_binary is not None:  # the peer on this machine, right after: the ratio to trust
-            here = opensplat_time(opensplat_binary, w, h, count, steps)
+        if theirs_runs:
+            here = statistics.median(theirs_runs)
             comparisons[-1].update({"opensplat_here": here, "speedup_here": here / ours,
+                                    "rounds": {"splatcine": [o for o, _ in ours_runs], "opensplat": theirs_runs},
                                     "opensplat_binary": str(opensplat_binary)})  # fmt: skip
         if args.against:
             theirs, their_cpu = reference_step_time(args.against, w, h, count, steps)
