@@ -18,14 +18,14 @@ $(VENV)/.splatcine-installed: pyproject.toml scripts/setup.sh
 # -> renders and Wan VACE / CameraCtrl conditioning for the next shot. Then a stand-in for the
 # generated next shot (the procedural set filmed round its far side: no video model runs here)
 # is checked against the set and folded into it, and the move is rendered again from the grown set.
-# The stand-in is the set itself, so the check should pass (exit 0): on 2026-11-30 20:03 it passed
-# (24/24 placed, 26.4 dB), leaving out frames SfM placed off the shot's path; before that it failed
-# on a false change that those frames made (README, top). A failing check (exit 5) is a finding
-# to look at in $(DEMO)/check, not a reason to stop the demo: it goes on, and extend folds the
-# shot in with --force.
+# The stand-in is the set itself, so the check should pass (exit 0): on 2026-11-30 20:03 and 23:11
+# it passed (24/24 placed, 26.4 dB), leaving out frames SfM placed off the shot's path; before
+# that it failed on a false change that those frames made (README, top). A failing check (exit 5)
+# is a finding to look at in $(DEMO)/check, not a reason to stop the demo: it goes on, and extend
+# folds the shot in with --force.
 # The shots are 384x216 and the extension trains 300 steps, to keep the demo near ten minutes on
-# two cores (8 min 15 s on 2026-11-30; at 480x270 and 48 frames it took 18): every stage and the
-# preview preset run as a user's shot would, on a third fewer pixels.
+# two cores (7 min on 2026-11-30 23:11 UTC; at 480x270 and 48 frames it took 18): every stage and
+# the preview preset run as a user's shot would, on a third fewer pixels.
 demo: setup
 	$(PY) -m scenes make orbit -o $(DEMO)/shot --frames $(DEMO_FRAMES) --width $(DEMO_WIDTH) --height $(DEMO_HEIGHT)
 	$(SPLATCINE) reconstruct $(DEMO)/shot/shot.mp4 -o $(DEMO)/scene --preset preview --overwrite

@@ -240,7 +240,8 @@ def main() -> None:
 
     def save() -> None:  # after every case, so an interrupted run keeps what it measured
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps({
+        kept = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}  # other benchmarks' keys
+        RESULTS.write_text(json.dumps({**kept,
             "quick": args.quick, "iterations": iterations, "torch_threads": torch.get_num_threads(),
             "load_average": os.getloadavg(),  # other work on the machine inflates every figure
             "cases": rows, "step_time": comparisons, "preview_e2e": e2e}, indent=2) + "\n")  # fmt: skip
