@@ -1,7 +1,7 @@
 // One Adam step over all of the trainer's parameters in one call (CPU). torch's fused CPU
 // Adam (aten/src/ATen/native/cpu/FusedAdamKernel.cpp, `adam_fused_step_impl`) opens a
 // parallel region for every tensor, however small: the trainer's seven optimisers cost seven
-// thread wake-ups a step, about 1 ms of a 7.5 ms step at 120x67 and 4.5k Gaussians
+// thread wake-ups a step, up to 1 ms of a 7-8 ms step at 120x67 and 4.5k Gaussians
 // (include/threads_cpu.h). This is the same update in the same float arithmetic as that
 // kernel's vector loop, the constants in double as there, over the tensors as one range
 // split between the threads (or on one thread, when small). Without amsgrad, maximize or

@@ -7,10 +7,9 @@
 // Each public function opens one parallel region and splits the image into bands of rows,
 // one per thread, that need nothing from each other: a band reads the R rows (2R in the
 // backward pass) beyond its edges and blurs them itself, so no pass waits for another
-// thread's. On the shared cores every barrier that found the other thread asleep cost a wake
-// (~40-80 us here, from futex counts and step times with and without spinning waits); a
-// 120x67 step's SSIM was 20 barriers, 2.5 ms of a 7.5 ms step. The halo costs 2R rows of
-// x-blurs per band. Every element is computed by the same arithmetic in the same order
+// thread's. Under passive waits every barrier that finds the other thread asleep costs its
+// wake-up (include/threads_cpu.h): the loss's 20 barriers were a third of a 120x67 training
+// step's wake-ups (43 of its 132 futex calls). The halo costs 2R rows of x-blurs per band. Every element is computed by the same arithmetic in the same order
 // whatever the band, so the results do not depend on the thread count.
 //
 // Images are [H][W][C] (channels interleaved). The window's rows-then-columns blur of the
