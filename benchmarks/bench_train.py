@@ -139,11 +139,19 @@ def preview_e2e(work: Path, frames: int = 49) -> dict:
             "load_average": os.getloadavg()}  # fmt: skip
 
 
+def step_scene(folder: Path, width: int, height: int, count: int) -> Path:
+    """The procedural orbit the step-time rows train on (ours and OpenSplat alike), in `folder`."""
+    from scenes import write_ground_truth_scene
+
+    frames = max(8, -(-2 * count // (width * height)))  # enough pixels to draw the points from
+    return write_ground_truth_scene("orbit", folder / "s", frames=frames, width=width + width % 2,
+                                    height=height + height % 2, points=count)  # fmt: skip
+
+
 def step_time(width: int, height: int, count: int, steps: int) -> tuple[float, float]:
     """(wall, CPU) seconds per training step on the procedural orbit at `width` x `height` with
     `count` Gaussians. CPU time is summed over this process's threads: on a shared machine the
     wall time also holds the time other processes had the cores."""
-    from scenes import write_ground_truth_scene
     from splatcine.scene import load_scene
     from splatcine.train import resolve_config
     from splatcine.train.data import split_views
@@ -152,10 +160,7 @@ def step_time(width: int, height: int, count: int, steps: int) -> tuple[float, f
     from splatcine.train.trainer import TrainState
 
     with tempfile.TemporaryDirectory() as tmp:
-        frames = max(8, -(-2 * count // (width * height)))  # enough pixels to draw the points from
-        root = write_ground_truth_scene("orbit", Path(tmp) / "s", frames=frames, width=width + width % 2,
-                                        height=height + height % 2, points=count)  # fmt: skip
-        scene = load_scene(root)
+        scene = load_scene(step_scene(Path(tmp), width, height, count))
         views, _ = split_views(scene, None, 0)
         extent = scene_extent(np.stack([c.center for c in scene.cameras]), scene.points)
         config = resolve_config("preview", sh_degree=0, iterations=10 * steps)
@@ -172,13 +177,9 @@ def step_time(width: int, height: int, count: int, steps: int) -> tuple[float, f
 def opensplat_time(binary: Path, width: int, height: int, count: int, steps: int) -> float:
     """OpenSplat's seconds per CPU step (one thread, as in PEERS.md) on the scene `step_time` trains."""
     from benchmarks.opensplat import opensplat_step_time  # here: --against runs this file on old checkouts
-    from scenes import write_ground_truth_scene
 
     with tempfile.TemporaryDirectory() as tmp:
-        frames = max(8, -(-2 * count // (width * height)))
-        root = write_ground_truth_scene("orbit", Path(tmp) / "s", frames=frames, width=width + width % 2,
-                                        height=height + height % 2, points=count)  # fmt: skip
-        return opensplat_step_time(binary, root, steps)
+        return opensplat_step_time(binary, step_scene(Path(tmp), width, height, count), steps)
 
 
 def reference_step_time(root: Path, width: int, height: int, count: int, steps: int) -> tuple[float, float]:

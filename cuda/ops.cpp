@@ -424,6 +424,8 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gra
         check(steps[t], "an Adam step");
         TORCH_CHECK(steps[t].device().is_cpu() && steps[t].numel() == 1 && settings[t].size() == 4,
                     "splatcine adam: a step is one CPU float; settings are lr, beta1, beta2, eps");
+    }
+    for (size_t t = 0; t < count; ++t) {  // every input checked first: a refused call changes nothing
         float& step = *steps[t].data_ptr<float>();
         step += 1.0f;
         sizes[t] = params[t].numel();

@@ -32,8 +32,16 @@ def adam_step(optimizers: Iterable[torch.optim.Optimizer]) -> None:
             opt.step()
         else:
             fused += groups
-    if fused and _native_step(fused):
-        fused = []
+    if fused and not _native_step(fused):
+        _torch_step(fused)
+    for opt in optimizers:
+        for group in opt.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+
+def _torch_step(fused: list) -> None:
+    """The fused groups' step as `torch.optim.Adam`'s fused path takes it (bit for bit)."""
     counts = [[s["step"] for s in states] for _, _, states in fused]
     for device in {p.device for _, live, _ in fused for p in live}:  # the step counters: one call
         torch._foreach_add_([t for (_, live, _), c in zip(fused, counts) if live[0].device == device
@@ -44,10 +52,6 @@ def adam_step(optimizers: Iterable[torch.optim.Optimizer]) -> None:
                            [s["exp_avg_sq"] for s in states], [], steps, amsgrad=False,
                            lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
                            eps=group["eps"], maximize=False)  # fmt: skip
-    for opt in optimizers:
-        for group in opt.param_groups:
-            for p in group["params"]:
-                p.grad = None
 
 
 def _native_step(fused: list) -> bool:
