@@ -45,43 +45,60 @@ void depth_sort(std::vector<int32_t>& order, const float* depths) {
 
 }  // namespace
 
-int64_t count_intersections_cpu(int n, const float* means2d, const float* conics,
-                                const float* opacities, const int32_t* radii, int width,
-                                int height, int32_t* counts) {
-    int64_t total = 0;
-#pragma omp parallel for schedule(static, 1024) reduction(+ : total) if (worth_threads(n, 27))  // ns a Gaussian
-    for (int i = 0; i < n; ++i) {
-        counts[i] = radii[i] <= 0 ? 0
-                                  : visit_tiles(means2d[2 * i], means2d[2 * i + 1], radii[i], conics[3 * i],
-                                                conics[3 * i + 1], conics[3 * i + 2], opacities[i], width,
-                                                height, [](int, int) {});
-        total += counts[i];
+int64_t tile_visits_cpu(int n, const float* means2d, const float* conics, const float* opacities,
+                        const int32_t* radii, int width, int height, int32_t* gauss_offsets,
+                        std::vector<int32_t>& slot_tiles) {
+    const int tiles_x = (width + TILE - 1) / TILE;
+    // Each thread walks a contiguous run of Gaussians into a list of its own (the first into
+    // slot_tiles itself), so the lists, put one after the other, are the slots in order.
+    const int threads = worth_threads(n, 27) ? omp_get_max_threads() : 1;  // ns a Gaussian
+    std::vector<std::vector<int32_t>> lists(threads);
+    std::vector<size_t> lengths(threads, 0);
+    int used = 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        if (t == 0) used = nt;
+        std::vector<int32_t>& list = t == 0 ? slot_tiles : lists[t];
+        list.resize(static_cast<size_t>(n / nt) * 4);  // ~2.4 tiles a Gaussian at 120x67: grows rarely
+        size_t length = 0;
+        for (int i = static_cast<int>(int64_t{n} * t / nt); i < int64_t{n} * (t + 1) / nt; ++i) {
+            if (radii[i] <= 0) {
+                gauss_offsets[i + 1] = 0;
+                continue;
+            }
+            // room for the whole box first, so each tile is a plain store (push_back's checks
+            // cost a third of this loop)
+            int tx0, tx1, ty0, ty1;
+            tile_range(means2d[2 * i], means2d[2 * i + 1], radii[i], width, height, tx0, tx1, ty0, ty1);
+            const size_t box = static_cast<size_t>(tx1 - tx0 + 1) * static_cast<size_t>(ty1 - ty0 + 1);
+            if (length + box > list.size()) list.resize(std::max(2 * list.size(), length + box));
+            int32_t* slot = list.data() + length;
+            const int count = visit_tiles(means2d[2 * i], means2d[2 * i + 1], radii[i], conics[3 * i],
+                                          conics[3 * i + 1], conics[3 * i + 2], opacities[i], width, height,
+                                          [&](int tx, int ty) { *slot++ = ty * tiles_x + tx; });
+            gauss_offsets[i + 1] = count;
+            length += count;
+        }
+        lengths[t] = length;
     }
+    slot_tiles.resize(lengths[0]);
+    int64_t total = 0;
+    for (int i = 0; i < n; ++i) total += gauss_offsets[i + 1];
+    if (total >= INT32_MAX) return total;
+    gauss_offsets[0] = 0;
+    for (int i = 0; i < n; ++i) gauss_offsets[i + 1] += gauss_offsets[i];
+    for (int t = 1; t < used; ++t) slot_tiles.insert(slot_tiles.end(), lists[t].begin(), lists[t].begin() + lengths[t]);
     return total;
 }
 
-void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const float* opacities,
-                       const int32_t* radii, const float* depths, const int32_t* counts,
-                       int width, int height, int32_t* tile_offsets, int32_t* flat_ids,
-                       int32_t* gauss_offsets, int32_t* entry_slots) {
-    const int tiles_x = (width + TILE - 1) / TILE, tiles_y = (height + TILE - 1) / TILE;
-    const int tiles = tiles_x * tiles_y;
-    gauss_offsets[0] = 0;
-    for (int i = 0; i < n; ++i) gauss_offsets[i + 1] = gauss_offsets[i] + counts[i];
-    // Each Gaussian's tiles, in its slots.
-    std::vector<int32_t> slot_tiles(gauss_offsets[n]);
-#pragma omp parallel for schedule(static, 1024) if (worth_threads(n, 27))
-    for (int i = 0; i < n; ++i) {
-        if (counts[i] == 0) continue;
-        int32_t* slot = slot_tiles.data() + gauss_offsets[i];
-        visit_tiles(means2d[2 * i], means2d[2 * i + 1], radii[i], conics[3 * i], conics[3 * i + 1],
-                    conics[3 * i + 2], opacities[i], width, height,
-                    [&](int tx, int ty) { *slot++ = ty * tiles_x + tx; });
-    }
+void bin_gaussians_cpu(int n, const int32_t* gauss_offsets, const int32_t* slot_tiles,
+                       const float* depths, int tiles, int32_t* tile_offsets, int32_t* flat_ids,
+                       int32_t* entry_slots) {
     std::vector<int32_t> order;
     order.reserve(n);
     for (int i = 0; i < n; ++i)
-        if (counts[i] > 0) order.push_back(i);
+        if (gauss_offsets[i + 1] > gauss_offsets[i]) order.push_back(i);
     depth_sort(order, depths);
     const int64_t m = static_cast<int64_t>(order.size());
     // Each Gaussian's slots and first tile, in depth order: read from scattered memory in a

@@ -175,9 +175,9 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> bin_gaussians(const Tensor& means2d, 
     const int64_t tiles_x = (width + sc::TILE - 1) / sc::TILE, tiles_y = (height + sc::TILE - 1) / sc::TILE;
     const int64_t tiles = tiles_x * tiles_y;
     auto i32 = means2d.options().dtype(torch::kInt32);
-    auto counts = torch::empty({n}, i32);
     if (means2d.is_cuda()) {
 #ifdef SC_WITH_CUDA
+        auto counts = torch::empty({n}, i32);
         sc::count_intersections_cuda(n, means2d.data_ptr<float>(), conics.data_ptr<float>(),
                                      opacities.data_ptr<float>(), radii.data_ptr<int32_t>(), width,
                                      height, counts.data_ptr<int32_t>(), SC_STREAM());
@@ -202,17 +202,17 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> bin_gaussians(const Tensor& means2d, 
         no_cuda();
 #endif
     }
-    const int64_t m = sc::count_intersections_cpu(n, means2d.data_ptr<float>(), conics.data_ptr<float>(),
-                                                  opacities.data_ptr<float>(), radii.data_ptr<int32_t>(),
-                                                  width, height, counts.data_ptr<int32_t>());
+    auto gauss_offsets = torch::empty({n + 1}, i32);
+    std::vector<int32_t> slot_tiles;
+    const int64_t m = sc::tile_visits_cpu(n, means2d.data_ptr<float>(), conics.data_ptr<float>(),
+                                          opacities.data_ptr<float>(), radii.data_ptr<int32_t>(), width,
+                                          height, gauss_offsets.data_ptr<int32_t>(), slot_tiles);
     TORCH_CHECK(m < INT32_MAX, "splatcine raster: too many tile intersections");
     auto tile_offsets = torch::empty({tiles + 1}, i32);
-    auto flat_ids = torch::empty({m}, i32);
-    auto gauss_offsets = torch::empty({n + 1}, i32), entry_slots = torch::empty({m}, i32);
-    sc::bin_gaussians_cpu(n, means2d.data_ptr<float>(), conics.data_ptr<float>(), opacities.data_ptr<float>(),
-                          radii.data_ptr<int32_t>(), depths.data_ptr<float>(), counts.data_ptr<int32_t>(),
-                          width, height, tile_offsets.data_ptr<int32_t>(), flat_ids.data_ptr<int32_t>(),
-                          gauss_offsets.data_ptr<int32_t>(), entry_slots.data_ptr<int32_t>());
+    auto flat_ids = torch::empty({m}, i32), entry_slots = torch::empty({m}, i32);
+    sc::bin_gaussians_cpu(n, gauss_offsets.data_ptr<int32_t>(), slot_tiles.data(), depths.data_ptr<float>(),
+                          static_cast<int>(tiles), tile_offsets.data_ptr<int32_t>(),
+                          flat_ids.data_ptr<int32_t>(), entry_slots.data_ptr<int32_t>());
     return {tile_offsets, flat_ids, gauss_offsets, entry_slots};
 }
 

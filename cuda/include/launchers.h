@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include <vector>
+
 #include "pixel.h"
 #include "projection.h"
 
@@ -27,17 +29,17 @@ void sh_bwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs
 
 // ---- binning: per-tile lists of Gaussian ids sorted by depth, each Gaussian listed in
 // the tiles its footprint (include/pixel.h) touches. opacities: after compensation.
-// CPU: count_intersections_cpu fills counts [N] and returns their sum M; bin_gaussians_cpu
-// fills tile_offsets [tiles + 1], flat_ids [M], and for the gradient sum gauss_offsets [N + 1]
-// (Gaussian g's records are slots gauss_offsets[g] .. gauss_offsets[g + 1] - 1, in tile order)
-// and entry_slots [M] (the slot of each entry's record).
-int64_t count_intersections_cpu(int n, const float* means2d, const float* conics,
-                                const float* opacities, const int32_t* radii, int width,
-                                int height, int32_t* counts);
-void bin_gaussians_cpu(int n, const float* means2d, const float* conics, const float* opacities,
-                       const int32_t* radii, const float* depths, const int32_t* counts,
-                       int width, int height, int32_t* tile_offsets, int32_t* flat_ids,
-                       int32_t* gauss_offsets, int32_t* entry_slots);
+// CPU: tile_visits_cpu walks every footprint once, filling gauss_offsets [N + 1] (Gaussian
+// g's records are slots gauss_offsets[g] .. gauss_offsets[g + 1] - 1, in tile order) and
+// slot_tiles (each slot's tile), and returns M, the number of slots (nothing is filled when
+// M reaches INT32_MAX); bin_gaussians_cpu then fills tile_offsets [tiles + 1], flat_ids [M]
+// and for the gradient sum entry_slots [M] (the slot of each entry's record).
+int64_t tile_visits_cpu(int n, const float* means2d, const float* conics, const float* opacities,
+                        const int32_t* radii, int width, int height, int32_t* gauss_offsets,
+                        std::vector<int32_t>& slot_tiles);
+void bin_gaussians_cpu(int n, const int32_t* gauss_offsets, const int32_t* slot_tiles,
+                       const float* depths, int tiles, int32_t* tile_offsets, int32_t* flat_ids,
+                       int32_t* entry_slots);
 
 // ---- compositing: features [N,4] (r, g, b, depth) -> out [H,W,4], T_final [H,W],
 // last [H,W] (flat index of the last contributing entry, or -1). On the CPU the forward

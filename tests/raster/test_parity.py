@@ -9,6 +9,7 @@ backward pass's per-pixel `last` index are held to the reference too.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -178,3 +179,50 @@ def test_cpu_kernels_give_the_same_bits_for_any_thread_count():
         torch.set_num_threads(threads)
     for one, two in zip(*results):
         assert torch.equal(one, two)
+
+
+def test_binning_is_the_same_on_any_thread_count_when_large_enough_to_split():
+    """At 60k Gaussians the footprint walk and the counting sort run on every thread (the
+    small cases above stay on one): the lists, slots and offsets are identical for 1-3
+    threads, each tile's list is in (depth, index) order, and every entry's slot belongs to
+    its Gaussian, in tile order."""
+    from splatcine.raster import _native
+
+    ext = _native.load()
+    rng = np.random.default_rng(7)
+    n, width, height = 60_000, 640, 480
+    t = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    means2d = t(rng.uniform([-20, -20], [width + 20, height + 20], (n, 2)))
+    sx, sy = rng.uniform(0.5, 12, n), rng.uniform(0.5, 12, n)
+    angle = rng.uniform(0, np.pi, n)
+    c, s = np.cos(angle), np.sin(angle)
+    cov = [c * c * sx**2 + s * s * sy**2, c * s * (sx**2 - sy**2), s * s * sx**2 + c * c * sy**2]
+    det = cov[0] * cov[2] - cov[1] ** 2
+    conics = t(np.stack([cov[2] / det, -cov[1] / det, cov[0] / det], 1))
+    radii = torch.tensor(np.ceil(3 * np.maximum(sx, sy)), dtype=torch.int32)
+    radii[rng.random(n) < 0.1] = 0  # culled ones
+    depths = t(rng.choice(rng.uniform(0.5, 9, 500), n))  # many ties: broken by index
+    opacities = t(rng.uniform(0.01, 0.99, n))
+    threads, results = torch.get_num_threads(), []
+    try:
+        for n_threads in (1, 2, 3):
+            torch.set_num_threads(n_threads)
+            results.append(ext.bin_gaussians(means2d, conics, opacities, radii, depths, width, height, 0))
+    finally:
+        torch.set_num_threads(threads)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert torch.equal(a, b)
+    tile_offsets, flat_ids, gauss_offsets, entry_slots = (r.numpy() for r in results[0])
+    assert len(flat_ids) > 40_000  # large enough for every pass to split (threads_cpu.h)
+    d = depths.numpy()
+    for tile in range(len(tile_offsets) - 1):
+        ids = flat_ids[tile_offsets[tile]: tile_offsets[tile + 1]]
+        assert (np.lexsort((ids, d[ids])) == np.arange(len(ids))).all()
+    owner = np.repeat(np.arange(n), np.diff(gauss_offsets))  # the Gaussian of each slot
+    assert (owner[entry_slots] == flat_ids).all()
+    tile_of_entry = np.repeat(np.arange(len(tile_offsets) - 1), np.diff(tile_offsets))
+    by_slot = np.empty_like(tile_of_entry)
+    by_slot[entry_slots] = tile_of_entry  # each slot once, tiles ascending within a Gaussian
+    assert np.array_equal(np.sort(entry_slots), np.arange(len(entry_slots)))
+    assert (np.diff(by_slot)[np.diff(owner) == 0] > 0).all()
