@@ -5,6 +5,7 @@
 #include <torch/extension.h>
 
 #include <tuple>
+#include <vector>
 
 #include "include/launchers.h"
 
@@ -308,6 +309,125 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
     return {v_means2d, v_conics, v_opacities, v_features};
 }
 
+// ---- the stages as rasterize() composes them, glue included (include/launchers.h) ----
+
+// -> colors [N, 3] = max(SH(means - camera centre) + 0.5, 0), and (dirs, raw SH values) for
+// the backward
+std::tuple<Tensor, Tensor, Tensor> sh_colors_fwd(int64_t degree, const Tensor& means,
+                                                 const Tensor& cam_from_world, const Tensor& coeffs,
+                                                 const Tensor& radii, int64_t stream) {
+    check(means, "means");
+    check_device(coeffs, means, "coeffs");
+    const int n = static_cast<int>(means.size(0));
+    Tensor dirs;
+    if (means.is_cuda()) {
+        auto V = cam_from_world.to(means.options());
+        auto R = V.slice(0, 0, 3).slice(1, 0, 3), t = V.slice(0, 0, 3).select(1, 3);
+        dirs = (means + torch::matmul(R.t(), t)).contiguous();  // centre = -R^T t
+    } else {
+        dirs = torch::empty_like(means);
+        auto V = cam_from_world.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+        sc::sh_dirs_cpu(n, means.data_ptr<float>(), V.data_ptr<float>(), dirs.data_ptr<float>());
+    }
+    auto raw = sh_fwd(degree, dirs, coeffs, radii, stream);
+    Tensor colors;
+    if (means.is_cuda()) {
+        colors = torch::clamp_min(raw + 0.5, 0.0);
+    } else {
+        colors = torch::empty_like(raw);
+        sc::sh_clamp_fwd_cpu(n, raw.data_ptr<float>(), colors.data_ptr<float>());
+    }
+    return {colors, dirs, raw};
+}
+
+// -> v_means [N, 3], v_coeffs
+std::tuple<Tensor, Tensor> sh_colors_bwd(int64_t degree, const Tensor& dirs, const Tensor& coeffs,
+                                         const Tensor& radii, const Tensor& raw, const Tensor& v_colors,
+                                         int64_t stream) {
+    check(raw, "raw");
+    check(v_colors, "v_colors");
+    Tensor v_raw;
+    if (dirs.is_cuda()) {
+        v_raw = torch::where(raw + 0.5 >= 0.0, v_colors, torch::zeros_like(v_colors));
+    } else {
+        v_raw = torch::empty_like(raw);
+        sc::sh_clamp_bwd_cpu(static_cast<int>(raw.size(0)), raw.data_ptr<float>(), v_colors.data_ptr<float>(),
+                             v_raw.data_ptr<float>());
+    }
+    auto [v_coeffs, v_dirs] = sh_bwd(degree, dirs, coeffs, radii, v_raw, stream);
+    return {v_dirs, v_coeffs};  // dirs = means - centre
+}
+
+// -> color [H, W, 3] over background (empty: none), depth_sum [H, W], alpha [H, W], then what
+// the backward reads: features, tile_offsets, flat_ids, gauss_offsets, entry_slots, T_final,
+// last, batches, batch_offsets
+std::vector<Tensor> composite_fwd(const Tensor& means2d, const Tensor& conics, const Tensor& opacities,
+                                  const Tensor& rgb, const Tensor& depths, const Tensor& radii,
+                                  const Tensor& background, int64_t width, int64_t height,
+                                  bool keep_batches, int64_t stream) {
+    check(rgb, "rgb");
+    check(depths, "depths");
+    const int n = static_cast<int>(means2d.size(0));
+    const bool has_background = background.numel() > 0;
+    Tensor features;
+    if (means2d.is_cuda()) {
+        features = torch::cat({rgb, depths.unsqueeze(1)}, 1).contiguous();
+    } else {
+        features = torch::empty({n, sc::CHANNELS}, rgb.options());
+        sc::pack_features_cpu(n, rgb.data_ptr<float>(), depths.data_ptr<float>(), features.data_ptr<float>());
+    }
+    auto [tile_offsets, flat_ids, gauss_offsets, entry_slots] =
+        bin_gaussians(means2d, conics, opacities, radii, depths, width, height, stream);
+    auto [blended, T_final, last, batches, batch_offsets] =
+        raster_fwd(means2d, conics, opacities, features, tile_offsets, flat_ids, width, height, keep_batches, stream);
+    Tensor color, depth_sum, alpha;
+    if (means2d.is_cuda()) {
+        color = blended.slice(2, 0, 3);
+        if (has_background) color = color + T_final.unsqueeze(2) * background.to(color.options());
+        color = color.contiguous();
+        depth_sum = blended.select(2, 3).contiguous();
+        alpha = 1.0 - T_final;
+    } else {
+        color = torch::empty({height, width, 3}, rgb.options());
+        depth_sum = torch::empty({height, width}, rgb.options());
+        alpha = torch::empty({height, width}, rgb.options());
+        auto bg = has_background ? background.to(torch::kFloat32).contiguous() : background;
+        sc::over_background_fwd_cpu(height * width, blended.data_ptr<float>(), T_final.data_ptr<float>(),
+                                    has_background ? bg.data_ptr<float>() : nullptr, color.data_ptr<float>(),
+                                    depth_sum.data_ptr<float>(), alpha.data_ptr<float>());
+    }
+    return {color, depth_sum, alpha, features, tile_offsets, flat_ids, gauss_offsets, entry_slots, T_final,
+            last, batches, batch_offsets};
+}
+
+// saved: composite_fwd's outputs from features on -> v_means2d, v_conics, v_opacities, v_rgb, v_depths
+std::vector<Tensor> composite_bwd(const Tensor& means2d, const Tensor& conics, const Tensor& opacities,
+                                  const std::vector<Tensor>& saved, const Tensor& background,
+                                  int64_t width, int64_t height, const Tensor& v_color,
+                                  const Tensor& v_depth_sum, const Tensor& v_alpha, int64_t stream) {
+    TORCH_CHECK(saved.size() == 9, "splatcine raster: composite_bwd takes composite_fwd's 9 saved tensors");
+    check(v_color, "v_color");
+    check(v_depth_sum, "v_depth_sum");
+    check(v_alpha, "v_alpha");
+    const bool has_background = background.numel() > 0;
+    Tensor v_blended, v_alpha_total;
+    if (means2d.is_cuda()) {
+        v_blended = torch::cat({v_color, v_depth_sum.unsqueeze(2)}, 2).contiguous();
+        v_alpha_total = has_background ? v_alpha - (v_color * background.to(v_color.options())).sum(2) : v_alpha;
+    } else {
+        v_blended = torch::empty({height, width, sc::CHANNELS}, v_color.options());
+        v_alpha_total = torch::empty_like(v_alpha);
+        auto bg = has_background ? background.to(torch::kFloat32).contiguous() : background;
+        sc::over_background_bwd_cpu(height * width, v_color.data_ptr<float>(), v_depth_sum.data_ptr<float>(),
+                                    v_alpha.data_ptr<float>(), has_background ? bg.data_ptr<float>() : nullptr,
+                                    v_blended.data_ptr<float>(), v_alpha_total.data_ptr<float>());
+    }
+    auto [v_means2d, v_conics, v_opacities, v_features] =
+        raster_bwd(means2d, conics, opacities, saved[0], saved[1], saved[2], saved[3], saved[4], width, height,
+                   saved[5], saved[6], v_blended, v_alpha_total, saved[7], saved[8], stream);
+    return {v_means2d, v_conics, v_opacities, v_features.slice(1, 0, 3), v_features.select(1, 3)};
+}
+
 // a, b [H, W, C] float32 on the CPU -> (ssim [H, W, C], moments [5, H, W, C])
 std::tuple<Tensor, Tensor> ssim_fwd(const Tensor& a, const Tensor& b) {
     check(a, "a");
@@ -403,28 +523,30 @@ std::tuple<Tensor, Tensor> color_affine_bwd(const Tensor& rgb, const Tensor& aff
 
 // One Adam step on every tensor of `params` (each with its grad and moments, CPU float32,
 // contiguous); per tensor: lr, beta1, beta2, eps, and its step counter (a float32 scalar,
-// torch's Adam state "step"), which is counted up here first.
-void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+// torch's Adam state "step"), which is counted up here first. False, with nothing changed,
+// where a tensor is not CPU float32 and contiguous (the caller then steps them with torch).
+bool adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
                const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
                const std::vector<Tensor>& steps, const std::vector<std::vector<double>>& settings) {
     const size_t count = params.size();
     TORCH_CHECK(grads.size() == count && exp_avgs.size() == count && exp_avg_sqs.size() == count &&
                     steps.size() == count && settings.size() == count,
                 "splatcine adam: one grad, two moments, a step and settings per parameter");
+    const auto applies = [](const Tensor& x) {
+        return x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && x.is_contiguous();
+    };
+    for (size_t t = 0; t < count; ++t) {
+        for (const Tensor* x : {&params[t], &grads[t], &exp_avgs[t], &exp_avg_sqs[t], &steps[t]})
+            if (!applies(*x)) return false;
+        for (const Tensor* x : {&grads[t], &exp_avgs[t], &exp_avg_sqs[t]})
+            TORCH_CHECK(x->numel() == params[t].numel(), "splatcine adam: a parameter's grad and moments must be its size");
+        TORCH_CHECK(steps[t].numel() == 1 && settings[t].size() == 4,
+                    "splatcine adam: a step is one float; settings are lr, beta1, beta2, eps");
+    }
     std::vector<int64_t> sizes(count);
     std::vector<float*> p(count), m(count), v(count);
     std::vector<const float*> g(count);
     std::vector<sc::AdamHyper> hyper(count);
-    for (size_t t = 0; t < count; ++t) {
-        for (const Tensor* x : {&params[t], &grads[t], &exp_avgs[t], &exp_avg_sqs[t]}) {
-            check(*x, "an Adam tensor");
-            TORCH_CHECK(x->device().is_cpu() && x->numel() == params[t].numel(),
-                        "splatcine adam: a parameter's grad and moments must be CPU tensors of its size");
-        }
-        check(steps[t], "an Adam step");
-        TORCH_CHECK(steps[t].device().is_cpu() && steps[t].numel() == 1 && settings[t].size() == 4,
-                    "splatcine adam: a step is one CPU float; settings are lr, beta1, beta2, eps");
-    }
     for (size_t t = 0; t < count; ++t) {  // every input checked first: a refused call changes nothing
         float& step = *steps[t].data_ptr<float>();
         step += 1.0f;
@@ -436,6 +558,7 @@ void adam_step(const std::vector<Tensor>& params, const std::vector<Tensor>& gra
         hyper[t] = {settings[t][0], settings[t][1], settings[t][2], settings[t][3], static_cast<double>(step)};
     }
     sc::adam_cpu(static_cast<int>(count), sizes.data(), p.data(), g.data(), m.data(), v.data(), hyper.data());
+    return true;
 }
 
 std::tuple<Tensor, Tensor, Tensor> coverage(const Tensor& pts, const Tensor& center, const Tensor& cameras,
@@ -479,4 +602,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     m.def("bin_gaussians", &bin_gaussians);
     m.def("raster_fwd", &raster_fwd);
     m.def("raster_bwd", &raster_bwd);
+    m.def("sh_colors_fwd", &sh_colors_fwd);
+    m.def("sh_colors_bwd", &sh_colors_bwd);
+    m.def("composite_fwd", &composite_fwd);
+    m.def("composite_bwd", &composite_bwd);
 }

@@ -27,6 +27,20 @@ void sh_fwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs
 void sh_bwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs,
                 const int32_t* radii, const float* v_colors, float* v_coeffs, float* v_dirs);
 
+// ---- the glue between the stages (CPU; ops.cpp runs the same as torch ops on CUDA):
+// dirs [N,3] = means - camera centre (cam_from_world [4,4]); colors = max(raw + 0.5, 0) from SH values raw [N,3]
+// and its backward; features [N,4] = (rgb, depth); color [H,W,3] = blended + T_final
+// background (none: nullptr), depth_sum [H,W], alpha = 1 - T_final, and its backward.
+void sh_dirs_cpu(int n, const float* means, const float* cam_from_world, float* dirs);
+void sh_clamp_fwd_cpu(int n, const float* raw, float* colors);
+void sh_clamp_bwd_cpu(int n, const float* raw, const float* v_colors, float* v_raw);
+void pack_features_cpu(int n, const float* rgb, const float* depths, float* features);
+void over_background_fwd_cpu(int64_t pixels, const float* blended, const float* T_final,
+                             const float* background, float* color, float* depth_sum, float* alpha);
+void over_background_bwd_cpu(int64_t pixels, const float* v_color, const float* v_depth_sum,
+                             const float* v_alpha, const float* background, float* v_blended,
+                             float* v_alpha_total);
+
 // ---- binning: per-tile lists of Gaussian ids sorted by depth, each Gaussian listed in
 // the tiles its footprint (include/pixel.h) touches. opacities: after compensation.
 // CPU: tile_visits_cpu walks every footprint once, filling gauss_offsets [N + 1] (Gaussian

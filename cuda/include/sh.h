@@ -65,6 +65,10 @@ SC_HD void sh_basis(int degree, float x, float y, float z, float* basis, float* 
 
 // coeffs: [K, 3] for this Gaussian (K >= (degree + 1)^2); color: [3].
 SC_HD void sh_fwd(int degree, const float* dir, const float* coeffs, float* color) {
+    if (degree == 0) {  // a constant: no direction to normalise (the same bits as the general path)
+        for (int ch = 0; ch < 3; ++ch) color[ch] = SH_C0 * coeffs[ch];
+        return;
+    }
     const float inv = 1.0f / max_f(sqrtf(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]), 1e-12f);
     float basis[16];
     sh_basis(degree, dir[0] * inv, dir[1] * inv, dir[2] * inv, basis, nullptr);
@@ -78,6 +82,11 @@ SC_HD void sh_fwd(int degree, const float* dir, const float* coeffs, float* colo
 
 SC_HD void sh_bwd(int degree, const float* dir, const float* coeffs, const float* v_color,
                   float* v_coeffs, float* v_dir) {
+    if (degree == 0) {  // as the general path gives it: a constant has no gradient in the direction
+        for (int ch = 0; ch < 3; ++ch) v_coeffs[ch] = SH_C0 * v_color[ch];
+        v_dir[0] = v_dir[1] = v_dir[2] = 0.0f;
+        return;
+    }
     const float norm = max_f(sqrtf(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]), 1e-12f);
     const float inv = 1.0f / norm;
     const float d[3] = {dir[0] * inv, dir[1] * inv, dir[2] * inv};

@@ -27,7 +27,7 @@ from splatcine.raster.reference import Projected
 
 CUDA_DIR = Path(__file__).resolve().parents[2] / "cuda"
 CPU_SOURCES = ("ops.cpp", "projection_cpu.cpp", "binning_cpu.cpp", "rasterize_cpu.cpp", "ssim_cpu.cpp",
-               "color_cpu.cpp", "coverage_cpu.cpp", "adam_cpu.cpp")
+               "color_cpu.cpp", "coverage_cpu.cpp", "adam_cpu.cpp", "glue_cpu.cpp")
 CUDA_SOURCES = ("projection_cuda.cu", "binning_cuda.cu", "rasterize_cuda.cu")
 # -ffast-math for vectorised float math, but NaN/Inf checks must survive (culling relies on them).
 CFLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math",
@@ -159,47 +159,44 @@ class _Project(torch.autograd.Function):
         return v_means, v_quats, v_scales, None, None, None, None, None, None, None
 
 
-class _EvalSH(torch.autograd.Function):
+class _SHColors(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, dirs, coeffs, degree, radii):
-        dirs, coeffs = dirs.contiguous(), coeffs.contiguous()
-        ctx.save_for_backward(dirs, coeffs, radii)
+    def forward(ctx, means, coeffs, cam_from_world, degree, radii):
+        coeffs = coeffs.contiguous()
+        colors, dirs, raw = load().sh_colors_fwd(degree, means.contiguous(), cam_from_world, coeffs, radii,
+                                                 _stream(means))  # fmt: skip
+        ctx.save_for_backward(dirs, coeffs, radii, raw)
         ctx.degree = degree
-        return load().sh_fwd(degree, dirs, coeffs, radii, _stream(dirs))
+        return colors
 
     @staticmethod
     def backward(ctx, v_colors):
-        dirs, coeffs, radii = ctx.saved_tensors
-        v_coeffs, v_dirs = load().sh_bwd(ctx.degree, dirs, coeffs, radii, v_colors.contiguous(),
-                                        _stream(dirs))
-        return v_dirs, v_coeffs, None, None
+        dirs, coeffs, radii, raw = ctx.saved_tensors
+        v_means, v_coeffs = load().sh_colors_bwd(ctx.degree, dirs, coeffs, radii, raw, v_colors.contiguous(),
+                                                 _stream(dirs))  # fmt: skip
+        return v_means, v_coeffs, None, None, None
 
 
 class _Composite(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, means2d, conics, opacities, features, depths, radii, width, height):
-        ext = load()
-        means2d, conics = means2d.contiguous(), conics.contiguous()
-        opacities, features = opacities.contiguous(), features.contiguous()
-        tile_offsets, flat_ids, gauss_offsets, entry_slots = ext.bin_gaussians(
-            means2d, conics, opacities, radii, depths.contiguous(), width, height, _stream(means2d))
+    def forward(ctx, means2d, conics, opacities, rgb, depths, radii, width, height, background):
+        means2d, conics, opacities = means2d.contiguous(), conics.contiguous(), opacities.contiguous()
+        background = means2d.new_empty(0) if background is None else background.to(means2d).contiguous()
         # the CPU forward keeps what it gathered for the backward, when there will be one
-        out, T_final, last, batches, batch_offsets = ext.raster_fwd(
-            means2d, conics, opacities, features, tile_offsets, flat_ids, width, height,
-            any(ctx.needs_input_grad[:4]), _stream(means2d))  # fmt: skip
-        ctx.save_for_backward(means2d, conics, opacities, features, tile_offsets, flat_ids,
-                              gauss_offsets, entry_slots, T_final, last, batches, batch_offsets)  # fmt: skip
+        color, depth_sum, alpha, *saved = load().composite_fwd(
+            means2d, conics, opacities, rgb.contiguous(), depths.contiguous(), radii, background, width, height,
+            any(ctx.needs_input_grad[:5]), _stream(means2d))  # fmt: skip
+        ctx.save_for_backward(means2d, conics, opacities, background, *saved)
         ctx.size = (width, height)
-        return out, 1.0 - T_final
+        return color, depth_sum, alpha
 
     @staticmethod
-    def backward(ctx, v_out, v_alpha):
-        width, height = ctx.size
-        v_means2d, v_conics, v_opacities, v_features = load().raster_bwd(
-            *ctx.saved_tensors[:8], width, height, *ctx.saved_tensors[8:10],
-            v_out.contiguous(), v_alpha.contiguous(), *ctx.saved_tensors[10:], _stream(v_out),
-        )  # fmt: skip
-        return v_means2d, v_conics, v_opacities, v_features, None, None, None, None
+    def backward(ctx, v_color, v_depth_sum, v_alpha):
+        means2d, conics, opacities, background, *saved = ctx.saved_tensors
+        grads = load().composite_bwd(means2d, conics, opacities, saved, background, *ctx.size,
+                                     v_color.contiguous(), v_depth_sum.contiguous(), v_alpha.contiguous(),
+                                     _stream(v_color))  # fmt: skip
+        return *grads, None, None, None, None
 
 
 class _SSIM(torch.autograd.Function):
@@ -295,12 +292,7 @@ def adam_step(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
     none when small; each step counter counted up first); settings per parameter: lr, beta1,
     beta2, eps. False, with nothing changed, where it does not apply (a tensor not float32,
     contiguous and on the CPU, or no compiler)."""
-    tensors = [*params, *grads, *exp_avgs, *exp_avg_sqs, *steps]
-    if not all(t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous() for t in tensors) \
-            or not _loadable():  # fmt: skip
-        return False
-    load().adam_step(params, grads, exp_avgs, exp_avg_sqs, steps, settings)
-    return True
+    return _loadable() and load().adam_step(params, grads, exp_avgs, exp_avg_sqs, steps, settings)
 
 
 def coverage(pts: Tensor, center: Tensor, cameras: Tensor, sizes: Tensor, offsets: Tensor, depth: Tensor,
@@ -325,9 +317,9 @@ class NativeOps:
                                          width, height, near, antialiased))  # fmt: skip
 
     @staticmethod
-    def eval_sh(dirs: Tensor, coeffs: Tensor, degree: int, radii: Tensor) -> Tensor:
-        return _EvalSH.apply(dirs, coeffs, degree, radii)
+    def colors(means: Tensor, cam_from_world: Tensor, coeffs: Tensor, degree: int, radii: Tensor) -> Tensor:
+        return _SHColors.apply(means, coeffs, cam_from_world, degree, radii)
 
     @staticmethod
-    def composite(means2d, conics, opacities, features, depths, radii, width, height):
-        return _Composite.apply(means2d, conics, opacities, features, depths, radii, width, height)
+    def composite(means2d, conics, opacities, rgb, depths, radii, width, height, background):
+        return _Composite.apply(means2d, conics, opacities, rgb, depths, radii, width, height, background)

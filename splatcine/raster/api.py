@@ -83,29 +83,21 @@ def rasterize(
 
 def render_stages(ops, means, quats, scales, opacities, colors, cam_from_world, K, width, height,
                   sh_degree, background, near, antialiased) -> RasterOutput:  # fmt: skip
-    """The stages every backend shares, on `ops` (project, eval_sh, composite); inputs checked."""
+    """The stages every backend shares, on `ops` (project, colors, composite); inputs checked."""
     proj = ops.project(means, quats, scales, opacities, cam_from_world, K, width, height,
                        near, antialiased)  # fmt: skip
     means2d = proj.means2d
     if means2d.requires_grad:
         means2d.retain_grad()
-    if sh_degree is None:
-        rgb = colors
-    else:
-        dirs = means - reference.camera_center(cam_from_world)
-        rgb = torch.clamp_min(ops.eval_sh(dirs, colors, sh_degree, proj.radii) + 0.5, 0.0)
-    features = torch.cat([rgb, proj.depths[:, None]], -1)  # depth blends as a 4th channel
+    rgb = colors if sh_degree is None else ops.colors(means, cam_from_world, colors, sh_degree, proj.radii)
     opacities = opacities * proj.compensations if antialiased else opacities  # compensations are 1 otherwise
-    blended, alpha = ops.composite(means2d, proj.conics, opacities, features, proj.depths, proj.radii,
-                                   width, height)  # fmt: skip
-    color = blended[..., :3]
-    if background is not None:
-        color = color + (1.0 - alpha)[..., None] * background.to(color)
+    color, depth_sum, alpha = ops.composite(means2d, proj.conics, opacities, rgb, proj.depths, proj.radii,
+                                            width, height, background)  # fmt: skip
     grad = torch.is_grad_enabled()
 
     def depth() -> Tensor:  # differentiable as it would have been here
         with torch.set_grad_enabled(grad):
-            return torch.where(alpha > 0, blended[..., 3] / alpha.clamp_min(1e-10), torch.zeros_like(alpha))
+            return torch.where(alpha > 0, depth_sum / alpha.clamp_min(1e-10), torch.zeros_like(alpha))
 
     return RasterOutput(rgb=color, depth=depth, alpha=alpha, radii=proj.radii, means2d=means2d)
 
@@ -114,11 +106,24 @@ class _ReferenceOps:
     """The stages in plain PyTorch (autograd does the backward pass)."""
 
     project = staticmethod(reference.project)
-    composite = staticmethod(reference.composite)
+    blend = staticmethod(reference.composite)  # features [N, C] -> ([H, W, C], alpha [H, W])
 
     @staticmethod
-    def eval_sh(dirs: Tensor, coeffs: Tensor, degree: int, radii: Tensor) -> Tensor:
-        return reference.eval_sh(dirs, coeffs, degree)
+    def colors(means: Tensor, cam_from_world: Tensor, coeffs: Tensor, degree: int, radii: Tensor) -> Tensor:
+        """[N, 3] colour of each Gaussian seen from the camera: SH + 0.5, clamped at 0 (as 3DGS)."""
+        dirs = means - reference.camera_center(cam_from_world)
+        return torch.clamp_min(reference.eval_sh(dirs, coeffs, degree) + 0.5, 0.0)
+
+    @classmethod
+    def composite(cls, means2d, conics, opacities, rgb, depths, radii, width, height,
+                  background) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+        """(colour [H, W, 3] over `background` (None: black), blended depth [H, W], alpha [H, W])."""
+        features = torch.cat([rgb, depths[:, None]], -1)  # depth blends as a 4th channel
+        blended, alpha = cls.blend(means2d, conics, opacities, features, depths, radii, width, height)
+        color = blended[..., :3]
+        if background is not None:
+            color = color + (1.0 - alpha)[..., None] * background.to(color)
+        return color, blended[..., 3], alpha
 
 
 _warned_fallback = False
@@ -194,13 +199,14 @@ class _OnCPU:
                                 width, height, near, antialiased)  # fmt: skip
         return reference.Projected(*(t.to(self.device) for t in proj))
 
-    def eval_sh(self, dirs: Tensor, coeffs: Tensor, degree: int, radii: Tensor) -> Tensor:
-        return self.ops.eval_sh(*self._to_cpu(dirs, coeffs), degree, radii.cpu()).to(self.device)
+    def colors(self, means: Tensor, cam_from_world: Tensor, coeffs: Tensor, degree: int, radii: Tensor) -> Tensor:
+        return self.ops.colors(*self._to_cpu(means, cam_from_world, coeffs), degree, radii.cpu()).to(self.device)
 
-    def composite(self, means2d, conics, opacities, features, depths, radii, width, height):
-        blended, alpha = self.ops.composite(*self._to_cpu(means2d, conics, opacities, features, depths,
-                                                          radii), width, height)  # fmt: skip
-        return blended.to(self.device), alpha.to(self.device)
+    def composite(self, means2d, conics, opacities, rgb, depths, radii, width, height, background):
+        background = None if background is None else background.cpu()
+        out = self.ops.composite(*self._to_cpu(means2d, conics, opacities, rgb, depths, radii), width, height,
+                                 background)  # fmt: skip
+        return tuple(t.to(self.device) for t in out)
 
 
 def _check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,

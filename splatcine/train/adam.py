@@ -67,6 +67,9 @@ def _native_step(fused: list) -> bool:
                              [(g["lr"], *g["betas"], g["eps"]) for _, _, g in p])  # fmt: skip
 
 
+_OTHER_FLAVOURS = ("amsgrad", "maximize", "differentiable", "capturable", "decoupled_weight_decay")
+
+
 def _fused_groups(opt: torch.optim.Optimizer) -> list | None:
     """`opt`'s groups as its fused Adam would step them; None when it is not such a case."""
     from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
@@ -74,16 +77,20 @@ def _fused_groups(opt: torch.optim.Optimizer) -> list | None:
     if type(opt) is not torch.optim.Adam or opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks \
             or _global_optimizer_pre_hooks or _global_optimizer_post_hooks:  # fmt: skip
         return None  # someone listens to Optimizer.step
-    groups = []
+    groups, state = [], opt.state
     for group in opt.param_groups:
-        if not group["fused"] or group["amsgrad"] or group["maximize"] or group["differentiable"] \
-                or group["capturable"] or group["decoupled_weight_decay"] \
-                or any(torch.is_tensor(v) for v in (group["lr"], *group["betas"])):  # fmt: skip
+        beta1, beta2 = group["betas"]
+        if not group["fused"] or any(group[k] for k in _OTHER_FLAVOURS) \
+                or torch.is_tensor(group["lr"]) or torch.is_tensor(beta1) or torch.is_tensor(beta2):  # fmt: skip
             return None
         live = [p for p in group["params"] if p.grad is not None]
-        if any(p not in opt.state or not torch.is_tensor(opt.state[p].get("step")) or p.grad.is_sparse
-               or p.is_complex() or (p.device, p.dtype) != (live[0].device, live[0].dtype) for p in live):
-            return None  # first step (torch initialises the state), or tensors torch groups apart
-        if live:
-            groups.append((group, live, [opt.state[p] for p in live]))
+        if not live:
+            continue
+        states = [state.get(p) for p in live]
+        kind = (live[0].device, live[0].dtype)
+        for p, s in zip(live, states):
+            if s is None or not torch.is_tensor(s.get("step")) or p.grad.is_sparse or p.is_complex() \
+                    or (p.device, p.dtype) != kind:  # fmt: skip
+                return None  # first step (torch initialises the state), or tensors torch groups apart
+        groups.append((group, live, states))
     return groups

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import kornia
 import torch
 import torch.nn.functional as F
@@ -84,7 +86,7 @@ def ssim_map_torch(a: Tensor, b: Tensor) -> Tensor:  # [H, W, C], [H, W, C] -> [
 
 def psnr(mse: Tensor | float) -> float:
     mse = float(mse)
-    return float("inf") if mse <= 0 else -10.0 * torch.log10(torch.tensor(mse)).item()
+    return float("inf") if mse <= 0 else -10.0 * math.log10(mse)
 
 
 class RobustWeights:

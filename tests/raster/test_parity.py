@@ -78,10 +78,12 @@ def test_gradients_match_reference(device, kind, seed, n, sh_degree, antialiased
     v_depth = torch.randn(case.height, case.width, generator=gen, device=device)
     v_alpha = torch.randn(case.height, case.width, generator=gen, device=device)
 
+    # half the cases over a background: its share of each pixel's colour is 1 - alpha
+    background = torch.tensor([0.2, 0.4, 0.6], device=device) if seed % 2 else None
     grads = {}
     for backend in ("reference", native_backend(device)):
         params = [p.clone().requires_grad_(True) for p in case.params()]
-        out = _render(case, backend, params, antialiased=antialiased)
+        out = _render(case, backend, params, antialiased=antialiased, background=background)
         loss = (out.rgb * v_rgb).sum() + (out.depth * v_depth).sum() + (out.alpha * v_alpha).sum()
         loss.backward()
         grads[backend] = [p.grad for p in params] + [out.means2d.grad]

@@ -84,7 +84,7 @@ def test_culling_near_plane_and_outside_image():
 
 
 class _SmoothReferenceOps(api._ReferenceOps):
-    composite = staticmethod(functools.partial(reference.composite, smooth=True))
+    blend = staticmethod(functools.partial(reference.composite, smooth=True))
 
 
 @pytest.mark.parametrize("n, sh_degree, antialiased", [(2, None, False), (5, 3, True), (8, 1, False)])
