@@ -50,8 +50,10 @@ def render_view(gaussians: Gaussians, view: View, backend: str = "auto",
     """Render `gaussians` with the camera of `view` (SH evaluated up to `sh_degree`) over `background` [3];
     `validate` as `rasterize`'s."""
     degree = gaussians.sh_degree if sh_degree is None else sh_degree
+    bands = (degree + 1) ** 2
+    sh = gaussians.sh if gaussians.sh.shape[1] == bands else gaussians.sh[:, :bands]  # no slice node when whole
     return rasterize(gaussians.means, gaussians.quats, gaussians.scales, gaussians.opacities,
-                     gaussians.sh[:, : (degree + 1) ** 2], view.cam_from_world, view.K,
+                     sh, view.cam_from_world, view.K,
                      view.width, view.height, sh_degree=degree, background=background,
                      antialiased=antialiased, backend=backend, validate=validate)  # fmt: skip
 

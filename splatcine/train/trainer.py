@@ -114,7 +114,9 @@ class TrainState:
         if self.robust is not None:  # leave out the pixels that stayed badly fit (transients)
             valid = self.robust.valid(view.index, rgb, target, valid, step)
         loss, mse = photometric_loss(rgb, target, valid, cfg.ssim_lambda)
-        loss = loss + self.strategy.regularization(self.params)
+        regularization = self.strategy.regularization(self.params)
+        if regularization is not None:
+            loss = loss + regularization
         if cfg.color_correction:
             loss = loss + cfg.color_reg * self.color.regularization()
         loss_value = float(loss.detach())

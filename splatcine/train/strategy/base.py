@@ -36,9 +36,9 @@ class Strategy:
     def __init__(self, scene_extent: float):
         self.scene_extent = scene_extent
 
-    def regularization(self, params: Params) -> Tensor | float:
-        """Extra loss terms the strategy asks for (none by default)."""
-        return 0.0
+    def regularization(self, params: Params) -> Tensor | None:
+        """Extra loss terms the strategy asks for; None: none (the default)."""
+        return None
 
     def post_backward(self, params: Params, optimizers: Optimizers, info: StepInfo) -> dict[str, int]:
         """Adjust the Gaussian set; returns counts of what was done (for progress reports)."""
