@@ -1,5 +1,7 @@
 // The torch-facing layer: checks, allocation and device dispatch for the kernels
-// declared in include/launchers.h. No math lives here. Built by
+// declared in include/launchers.h. No math lives here but the stages' elementwise glue on
+// CUDA, as ATen calls (the CPU's is glue_cpu.cpp). Python sees the stages (project, sh_colors,
+// composite, ...); the single kernels' wrappers (sh_fwd, raster_fwd, ...) serve them. Built by
 // splatcine/raster/_native.py with torch.utils.cpp_extension.load; the CUDA
 // launchers are linked only when SC_WITH_CUDA is defined.
 #include <torch/extension.h>
@@ -597,11 +599,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     m.def("ssim_fwd", &ssim_fwd);
     m.def("ssim_bwd", &ssim_bwd);
     m.def("project_bwd", &project_bwd);
-    m.def("sh_fwd", &sh_fwd);
-    m.def("sh_bwd", &sh_bwd);
     m.def("bin_gaussians", &bin_gaussians);
-    m.def("raster_fwd", &raster_fwd);
-    m.def("raster_bwd", &raster_bwd);
     m.def("sh_colors_fwd", &sh_colors_fwd);
     m.def("sh_colors_bwd", &sh_colors_bwd);
     m.def("composite_fwd", &composite_fwd);

@@ -1,8 +1,8 @@
 """`rasterize()`: the one public entry to the Gaussian rasterizer.
 
 It checks its inputs once, picks a backend, and composes the same stages for every
-backend: project -> (SH colour) -> composite colour and depth -> normalise depth
-and add the background. Backends differ only in who computes the stages: plain
+backend: project -> (SH colour) -> composite colour over the background, and depth
+-> normalise depth. Backends differ only in who computes the stages: plain
 PyTorch (`reference`), the native C++/OpenMP kernels (`cpu`), the native CUDA
 kernels (`cuda`), or gsplat (`gsplat`, when installed on a CUDA machine).
 """
