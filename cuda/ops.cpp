@@ -313,6 +313,20 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> raster_bwd(
 
 // ---- the stages as rasterize() composes them, glue included (include/launchers.h) ----
 
+namespace {
+
+// The background [3] (float32, contiguous, on the means' device), or nullptr when empty (none);
+// on CUDA a device pointer, of which the CUDA paths read only whether there is one.
+const float* background_of(const Tensor& background, const Tensor& means2d) {
+    if (background.numel() == 0) return nullptr;
+    check(background, "background");
+    check_device(background, means2d, "background");
+    TORCH_CHECK(background.numel() == 3, "splatcine raster: background must be [3]");
+    return background.data_ptr<float>();
+}
+
+}  // namespace
+
 // -> colors [N, 3] = max(SH(means - camera centre) + 0.5, 0), and (dirs, raw SH values) for
 // the backward
 std::tuple<Tensor, Tensor, Tensor> sh_colors_fwd(int64_t degree, const Tensor& means,
@@ -370,7 +384,7 @@ std::vector<Tensor> composite_fwd(const Tensor& means2d, const Tensor& conics, c
     check(rgb, "rgb");
     check(depths, "depths");
     const int n = static_cast<int>(means2d.size(0));
-    const bool has_background = background.numel() > 0;
+    const float* bg = background_of(background, means2d);
     Tensor features;
     if (means2d.is_cuda()) {
         features = torch::cat({rgb, depths.unsqueeze(1)}, 1).contiguous();
@@ -385,7 +399,7 @@ std::vector<Tensor> composite_fwd(const Tensor& means2d, const Tensor& conics, c
     Tensor color, depth_sum, alpha;
     if (means2d.is_cuda()) {
         color = blended.slice(2, 0, 3);
-        if (has_background) color = color + T_final.unsqueeze(2) * background.to(color.options());
+        if (bg) color = color + T_final.unsqueeze(2) * background;
         color = color.contiguous();
         depth_sum = blended.select(2, 3).contiguous();
         alpha = 1.0 - T_final;
@@ -393,9 +407,8 @@ std::vector<Tensor> composite_fwd(const Tensor& means2d, const Tensor& conics, c
         color = torch::empty({height, width, 3}, rgb.options());
         depth_sum = torch::empty({height, width}, rgb.options());
         alpha = torch::empty({height, width}, rgb.options());
-        auto bg = has_background ? background.to(torch::kFloat32).contiguous() : background;
-        sc::over_background_fwd_cpu(height * width, blended.data_ptr<float>(), T_final.data_ptr<float>(),
-                                    has_background ? bg.data_ptr<float>() : nullptr, color.data_ptr<float>(),
+        sc::over_background_fwd_cpu(height * width, blended.data_ptr<float>(), T_final.data_ptr<float>(), bg,
+                                    color.data_ptr<float>(),
                                     depth_sum.data_ptr<float>(), alpha.data_ptr<float>());
     }
     return {color, depth_sum, alpha, features, tile_offsets, flat_ids, gauss_offsets, entry_slots, T_final,
@@ -411,18 +424,17 @@ std::vector<Tensor> composite_bwd(const Tensor& means2d, const Tensor& conics, c
     check(v_color, "v_color");
     check(v_depth_sum, "v_depth_sum");
     check(v_alpha, "v_alpha");
-    const bool has_background = background.numel() > 0;
+    const float* bg = background_of(background, means2d);
     Tensor v_blended, v_alpha_total;
     if (means2d.is_cuda()) {
         v_blended = torch::cat({v_color, v_depth_sum.unsqueeze(2)}, 2).contiguous();
-        v_alpha_total = has_background ? v_alpha - (v_color * background.to(v_color.options())).sum(2) : v_alpha;
+        v_alpha_total = bg ? v_alpha - (v_color * background).sum(2) : v_alpha;
     } else {
         v_blended = torch::empty({height, width, sc::CHANNELS}, v_color.options());
         v_alpha_total = torch::empty_like(v_alpha);
-        auto bg = has_background ? background.to(torch::kFloat32).contiguous() : background;
         sc::over_background_bwd_cpu(height * width, v_color.data_ptr<float>(), v_depth_sum.data_ptr<float>(),
-                                    v_alpha.data_ptr<float>(), has_background ? bg.data_ptr<float>() : nullptr,
-                                    v_blended.data_ptr<float>(), v_alpha_total.data_ptr<float>());
+                                    v_alpha.data_ptr<float>(), bg, v_blended.data_ptr<float>(),
+                                    v_alpha_total.data_ptr<float>());
     }
     auto [v_means2d, v_conics, v_opacities, v_features] =
         raster_bwd(means2d, conics, opacities, saved[0], saved[1], saved[2], saved[3], saved[4], width, height,

@@ -138,7 +138,7 @@ void project_bwd_cpu(int n, const float* means, const float* quats, const float*
 }
 void sh_fwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs,
                 const int32_t* radii, float* colors) {
-#pragma omp parallel for schedule(static, 1024) if (worth_threads(n, 15))  // degree 0; more with bands
+#pragma omp parallel for schedule(static, 1024) if (worth_threads(n, degree == 0 ? 3 : 15))  // ns a Gaussian: degree 0; 15 and up with bands
     for (int i = 0; i < n; ++i) {
         if (radii[i] <= 0) {
             colors[3 * i] = colors[3 * i + 1] = colors[3 * i + 2] = 0.0f;
@@ -150,7 +150,7 @@ void sh_fwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs
 
 void sh_bwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs,
                 const int32_t* radii, const float* v_colors, float* v_coeffs, float* v_dirs) {
-#pragma omp parallel for schedule(static, 1024) if (worth_threads(n, 18))
+#pragma omp parallel for schedule(static, 1024) if (worth_threads(n, degree == 0 ? 6 : 18))
     for (int i = 0; i < n; ++i) {
         float* vc = v_coeffs + 3 * k * i;
         for (int j = 0; j < 3 * k; ++j) vc[j] = 0.0f;  // unused higher bands get no gradient
