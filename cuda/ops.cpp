@@ -327,6 +327,15 @@ const float* background_of(const Tensor& background, const Tensor& means2d) {
 
 }  // namespace
 
+// exp(x), elementwise; on the CPU without a parallel region below a few hundred us of work
+// (the training step's scales: torch.exp would wake a sleeping thread for them)
+Tensor exp_(const Tensor& x) {
+    if (x.is_cuda() || x.scalar_type() != torch::kFloat32 || !x.is_contiguous()) return torch::exp(x);
+    auto out = torch::empty_like(x);
+    sc::exp_cpu(x.numel(), x.data_ptr<float>(), out.data_ptr<float>());
+    return out;
+}
+
 // -> colors [N, 3] = max(SH(means - camera centre) + 0.5, 0), and (dirs, raw SH values) for
 // the backward
 std::tuple<Tensor, Tensor, Tensor> sh_colors_fwd(int64_t degree, const Tensor& means,
@@ -615,5 +624,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     m.def("sh_colors_fwd", &sh_colors_fwd);
     m.def("sh_colors_bwd", &sh_colors_bwd);
     m.def("composite_fwd", &composite_fwd);
+    m.def("exp", &exp_);
     m.def("composite_bwd", &composite_bwd);
 }

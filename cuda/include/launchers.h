@@ -28,9 +28,11 @@ void sh_bwd_cpu(int n, int k, int degree, const float* dirs, const float* coeffs
                 const int32_t* radii, const float* v_colors, float* v_coeffs, float* v_dirs);
 
 // ---- the glue between the stages (CPU; ops.cpp runs the same as torch ops on CUDA):
+// out = exp(x) over n floats;
 // dirs [N,3] = means - camera centre (cam_from_world [4,4]); colors = max(raw + 0.5, 0) from SH values raw [N,3]
 // and its backward; features [N,4] = (rgb, depth); color [H,W,3] = blended + T_final
 // background (none: nullptr), depth_sum [H,W], alpha = 1 - T_final, and its backward.
+void exp_cpu(int64_t n, const float* x, float* out);
 void sh_dirs_cpu(int n, const float* means, const float* cam_from_world, float* dirs);
 void sh_clamp_fwd_cpu(int n, const float* raw, float* colors);
 void sh_clamp_bwd_cpu(int n, const float* raw, const float* v_colors, float* v_raw);

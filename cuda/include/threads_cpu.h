@@ -12,12 +12,32 @@
 
 #include <stdint.h>
 
+#include <omp.h>
+
 namespace sc {
 
 constexpr double PARALLEL_MIN_NS = 4e5;
 
 inline bool worth_threads(int64_t units, double ns_per_unit) {
     return static_cast<double>(units) * ns_per_unit >= PARALLEL_MIN_NS;
+}
+
+// body(lo, hi) over [0, n): on the calling thread alone when the loop is not worth a region,
+// else one contiguous range per thread. For elementwise loops: the same loop under
+// `#pragma omp parallel for if (false)` still runs in the region's outlined function, where
+// g++ 12 compiled it ~10x slower than in a plain one (exp over 13.5k floats: 50 us, not 5),
+// and libgomp still makes a futex call (~1 us) for the region it does not open.
+template <class Body>
+void parallel_range(int64_t n, double ns_per_unit, Body&& body) {
+    if (!worth_threads(n, ns_per_unit)) {
+        body(int64_t{0}, n);
+        return;
+    }
+#pragma omp parallel
+    {
+        const int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
+        body(n * t / threads, n * (t + 1) / threads);
+    }
 }
 
 }  // namespace sc
