@@ -19,6 +19,7 @@ from splatcine.errors import InputError, MissingDependencyError
 from splatcine.raster import reference
 
 BACKENDS = ("auto", "cpu", "cuda", "gsplat", "reference")
+DEFAULT_NEAR = 0.01  # camera-space depth below which Gaussians are culled
 
 
 class RasterOutput:
@@ -52,7 +53,7 @@ def rasterize(
     *,
     sh_degree: int | None = None,
     background: Tensor | None = None,  # [3]; None = black
-    near: float = 0.01,
+    near: float = DEFAULT_NEAR,
     antialiased: bool = False,
     backend: str = "auto",
     validate: bool = True,
@@ -65,7 +66,7 @@ def rasterize(
     own tensors well-formed, like the trainer between its periodic checks.
     """
     if validate:
-        _check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,
+        check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,
                       sh_degree, background, near)  # fmt: skip
     ops = _ops_for(backend, means)
     cam_from_world = cam_from_world.to(means)
@@ -209,7 +210,7 @@ class _OnCPU:
         return tuple(t.to(self.device) for t in out)
 
 
-def _check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,
+def check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,
                   sh_degree, background, near) -> None:  # fmt: skip
     """One-line InputErrors naming the argument; non-finite values are errors, not NaN images."""
     if not isinstance(width, int) or not isinstance(height, int) or width < 1 or height < 1:

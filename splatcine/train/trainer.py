@@ -27,7 +27,8 @@ from splatcine.train.color import ColorCorrection
 from splatcine.train.config import TrainConfig
 from splatcine.train.data import View
 from splatcine.train.evaluate import render_view
-from splatcine.train.loss import RobustWeights, photometric_loss, psnr
+from splatcine.train import fused
+from splatcine.train.loss import SSIM_WINDOW, RobustWeights, photometric_loss, psnr
 from splatcine.train.strategy import StepInfo, Strategy, make_strategy
 from splatcine.train.strategy.ops import Optimizers, Params
 
@@ -102,23 +103,16 @@ class TrainState:
         degree = min(cfg.sh_degree, step // cfg.sh_degree_interval)
         background = (torch.rand(3, generator=self.rng, device=self.rng.device)
                       if cfg.random_background else None)  # fmt: skip
+        forward = self._fused_loss if self.robust is None and self._fuses(view) else self._composed_loss
         try:
-            out = render_view(self._live_gaussians(degree), view, cfg.backend, degree, cfg.antialiased,
-                              background, validate=step % INPUT_CHECK_EVERY == 0)  # fmt: skip
+            loss, mse, radii, screen = forward(view, degree, background, validate=step % INPUT_CHECK_EVERY == 0)
         except InputError as err:
             if step == 0:  # the starting Gaussians or the settings, not training, are at fault
                 raise
             raise ReconstructionError(f"training diverged by step {step}: {err}") from err
-        rgb = self.color(out.rgb, view.index) if cfg.color_correction else out.rgb
-        valid, target = view.valid, view.target(background)  # inputs with alpha: over this background
-        if self.robust is not None:  # leave out the pixels that stayed badly fit (transients)
-            valid = self.robust.valid(view.index, rgb, target, valid, step)
-        loss, mse = photometric_loss(rgb, target, valid, cfg.ssim_lambda)
         regularization = self.strategy.regularization(self.params)
         if regularization is not None:
             loss = loss + regularization
-        if cfg.color_correction:
-            loss = loss + cfg.color_reg * self.color.regularization()
         loss_value = float(loss.detach())
         if not math.isfinite(loss_value):  # before the step: the parameters stay as they were
             raise ReconstructionError(f"training diverged at step {step}: the loss is {loss_value}")
@@ -127,11 +121,44 @@ class TrainState:
         if shN.grad is None:  # bands not rendered yet: a zero gradient, as slicing them off gave
             shN.grad = torch.zeros_like(shN)  # (Adam then counts the step and moves nothing)
         adam_step((*self.optimizers.values(), self.color_optimizer))
-        grad = out.means2d.grad if out.means2d.grad is not None else torch.zeros_like(out.means2d)
-        info = StepInfo(step, grad, out.radii, view.width, view.height, means_lr, self.rng)
+        grad = screen.grad if screen.grad is not None else torch.zeros_like(screen)
+        info = StepInfo(step, grad, radii, view.width, view.height, means_lr, self.rng)
         refined = self.strategy.post_backward(self.params, self.optimizers, info)
         self.step_index += 1
         return StepResult(loss_value, psnr(mse), self.num_gaussians, refined)
+
+    # The step's loss two ways, alike in value and gradients: (loss, mse, radii [N], screen [N, 2]),
+    # screen's .grad after backward being the screen-space gradient densification reads.
+
+    def _composed_loss(self, view: View, degree: int, background: Tensor | None,
+                       validate: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
+        """From the public pieces: render, colour correction, robust weights, photometric loss."""
+        cfg = self.config
+        out = render_view(self._live_gaussians(degree), view, cfg.backend, degree, cfg.antialiased, background,
+                          validate=validate)  # fmt: skip
+        rgb = self.color(out.rgb, view.index) if cfg.color_correction else out.rgb
+        valid, target = view.valid, view.target(background)  # inputs with alpha: over this background
+        if self.robust is not None:  # leave out the pixels that stayed badly fit (transients)
+            valid = self.robust.valid(view.index, rgb, target, valid, self.step_index)
+        loss, mse = photometric_loss(rgb, target, valid, cfg.ssim_lambda)
+        if cfg.color_correction:
+            loss = loss + cfg.color_reg * self.color.regularization()
+        return loss, mse, out.radii, out.means2d
+
+    def _fused_loss(self, view: View, degree: int, background: Tensor | None,
+                    validate: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
+        """The same as one autograd node on the CPU kernels (`splatcine.train.fused`)."""
+        cfg, p = self.config, self.params
+        spec = fused.LossSpec(view.cam_from_world, view.K, view.width, view.height, degree, cfg.antialiased,
+                              background, view.target(background), view.valid, view.index, cfg.ssim_lambda,
+                              cfg.color_reg)  # fmt: skip
+        out = fused.training_loss(p["means"], p["quats"], p["log_scales"], p["opacity_logits"], p["sh0"], p["shN"],
+                                  self.color.affine if cfg.color_correction else None, spec, validate)  # fmt: skip
+        return out.loss, out.mse, out.radii, out.offset
+
+    def _fuses(self, view: View) -> bool:
+        return (fused.applies([self.params[k] for k in PARAMS], self.config.backend)
+                and min(view.width, view.height) > SSIM_WINDOW // 2)  # the loss kernel's smallest image
 
     def _live_gaussians(self, degree: int | None = None) -> Gaussians:
         """The parameters as Gaussians; with `degree`, only the SH bands up to it (no copy at 0)."""
