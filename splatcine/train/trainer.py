@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,34 +106,34 @@ class TrainState:
                       if cfg.random_background else None)  # fmt: skip
         forward = self._fused_loss if self.robust is None and self._fuses(view) else self._composed_loss
         try:
-            loss, mse, radii, screen = forward(view, degree, background, validate=step % INPUT_CHECK_EVERY == 0)
+            loss, mse, radii, backward = forward(view, degree, background, validate=step % INPUT_CHECK_EVERY == 0)
         except InputError as err:
             if step == 0:  # the starting Gaussians or the settings, not training, are at fault
                 raise
             raise ReconstructionError(f"training diverged by step {step}: {err}") from err
         regularization = self.strategy.regularization(self.params)
-        if regularization is not None:
-            loss = loss + regularization
-        loss_value = float(loss.detach())
+        loss_value = float(loss.detach()) + (0.0 if regularization is None else float(regularization.detach()))
         if not math.isfinite(loss_value):  # before the step: the parameters stay as they were
             raise ReconstructionError(f"training diverged at step {step}: the loss is {loss_value}")
-        loss.backward()
+        screen_grad = backward()
+        if regularization is not None:
+            regularization.backward()
         shN = self.params["shN"]
         if shN.grad is None:  # bands not rendered yet: a zero gradient, as slicing them off gave
             shN.grad = torch.zeros_like(shN)  # (Adam then counts the step and moves nothing)
         adam_step((*self.optimizers.values(), self.color_optimizer))
-        grad = screen.grad if screen.grad is not None else torch.zeros_like(screen)
-        info = StepInfo(step, grad, radii, view.width, view.height, means_lr, self.rng)
+        info = StepInfo(step, screen_grad, radii, view.width, view.height, means_lr, self.rng)
         refined = self.strategy.post_backward(self.params, self.optimizers, info)
         self.step_index += 1
         return StepResult(loss_value, psnr(mse), self.num_gaussians, refined)
 
-    # The step's loss two ways, alike in value and gradients: (loss, mse, radii [N], screen [N, 2]),
-    # screen's .grad after backward being the screen-space gradient densification reads.
+    # The step's loss two ways, alike in value and gradients: (loss, mse, radii [N], backward),
+    # backward() writing each parameter's .grad and returning the screen-space gradient [N, 2]
+    # that densification reads.
 
     def _composed_loss(self, view: View, degree: int, background: Tensor | None,
-                       validate: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
-        """From the public pieces: render, colour correction, robust weights, photometric loss."""
+                       validate: bool) -> tuple[Tensor, Tensor, Tensor, Callable[[], Tensor]]:  # fmt: skip
+        """From the public pieces (render, colour correction, robust weights, loss), by autograd."""
         cfg = self.config
         out = render_view(self._live_gaussians(degree), view, cfg.backend, degree, cfg.antialiased, background,
                           validate=validate)  # fmt: skip
@@ -143,18 +144,23 @@ class TrainState:
         loss, mse = photometric_loss(rgb, target, valid, cfg.ssim_lambda)
         if cfg.color_correction:
             loss = loss + cfg.color_reg * self.color.regularization()
-        return loss, mse, out.radii, out.means2d
+
+        def backward() -> Tensor:
+            loss.backward()
+            return out.means2d.grad if out.means2d.grad is not None else torch.zeros_like(out.means2d)
+
+        return loss, mse, out.radii, backward
 
     def _fused_loss(self, view: View, degree: int, background: Tensor | None,
-                    validate: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:  # fmt: skip
-        """The same as one autograd node on the CPU kernels (`splatcine.train.fused`)."""
+                    validate: bool) -> tuple[Tensor, Tensor, Tensor, Callable[[], Tensor]]:  # fmt: skip
+        """The same on the CPU kernels by hand (`splatcine.train.fused`)."""
         cfg, p = self.config, self.params
         spec = fused.LossSpec(view.cam_from_world, view.K, view.width, view.height, degree, cfg.antialiased,
                               background, view.target(background), view.valid, view.index, cfg.ssim_lambda,
                               cfg.color_reg)  # fmt: skip
-        out = fused.training_loss(p["means"], p["quats"], p["log_scales"], p["opacity_logits"], p["sh0"], p["shN"],
-                                  self.color.affine if cfg.color_correction else None, spec, validate)  # fmt: skip
-        return out.loss, out.mse, out.radii, out.offset
+        out = fused.TrainingLoss(p["means"], p["quats"], p["log_scales"], p["opacity_logits"], p["sh0"], p["shN"],
+                                 self.color.affine if cfg.color_correction else None, spec, validate)  # fmt: skip
+        return out.loss, out.mse, out.radii, out.backward
 
     def _fuses(self, view: View) -> bool:
         return (fused.applies([self.params[k] for k in PARAMS], self.config.backend)

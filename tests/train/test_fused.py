@@ -1,23 +1,22 @@
-"""The CPU trainer's fused loss against the loss composed from the public pieces.
+"""The CPU trainer's hand-written loss and gradients against the loss composed from the public pieces.
 
 `TrainState` takes one of two paths to a step's loss: `_composed_loss` (rasterize, colour
 correction, photometric loss, each its own autograd node) and `_fused_loss` (the same kernels
-in one node, `splatcine.train.fused`). Here both run on the same parameters and must agree in
-the loss, the gradient of every parameter and the screen-space gradient densification reads.
+called in turn, forward and backward, by `splatcine.train.fused`). Here both run on the same
+parameters and must agree in the loss, the gradient of every parameter and the screen-space
+gradient densification reads.
 """
 
 from __future__ import annotations
 
-import itertools
-
-import numpy as np
 import pytest
 import torch
 
 from splatcine.gaussians import Gaussians
 from splatcine.train import resolve_config
+from splatcine.train.config import MCMCConfig
 from splatcine.train.data import View
-from splatcine.train.strategy import Strategy
+from splatcine.train.strategy import Strategy, make_strategy
 from splatcine.train.trainer import TrainState
 from tests.train.synthetic import ground_truth_gaussians, orbit_cameras, render_rgb
 
@@ -58,11 +57,11 @@ def _state(degree: int, antialiased: bool, color_correction: bool, seed: int = 0
 def _gradients(state: TrainState, loss_fn, view: View, degree: int, background) -> tuple:
     for p in [*state.params.values(), state.color.affine]:
         p.grad = None
-    loss, mse, radii, screen = loss_fn(view, degree, background, validate=True)
-    loss.backward()
+    loss, mse, radii, backward = loss_fn(view, degree, background, validate=True)
+    screen = backward()
     grads = {k: None if p.grad is None else p.grad.clone() for k, p in state.params.items()}
     grads["affine"] = state.color.affine.grad.clone() if state.color.affine.grad is not None else None
-    return float(loss.detach()), float(mse), radii, screen.grad.clone(), grads
+    return float(loss.detach()), float(mse), radii, screen.clone(), grads
 
 
 @pytest.mark.parametrize("degree,antialiased,color_correction,background,mask",
@@ -92,10 +91,15 @@ def test_fused_loss_equals_the_composed_loss_in_value_and_every_gradient(degree,
             torch.testing.assert_close(a, b, rtol=0, atol=1e-4 * scale + 1e-12, msg=name)
 
 
-def test_a_trainer_step_is_the_same_fused_or_composed():
-    """Ten steps each way from the same start end at the same parameters."""
+@pytest.mark.parametrize("strategy", ["none", "mcmc"])
+def test_a_trainer_step_is_the_same_fused_or_composed(strategy):
+    """Ten steps each way from the same start end at the same parameters; with MCMC its
+    regularisation joins the hand-written gradients (and its noise the positions)."""
     views = _views(mask=True)
     fused_state, composed_state = _state(1, False, True), _state(1, False, True)
+    if strategy == "mcmc":
+        for state in (fused_state, composed_state):
+            state.strategy = make_strategy(MCMCConfig(), 2.0)
     composed_state._fuses = lambda view: False
     assert fused_state._fuses(views[0])
     for step in range(10):
