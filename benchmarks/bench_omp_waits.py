@@ -25,7 +25,9 @@ RESULTS = Path(__file__).parent / "results" / "train.json"
 CASE = (120, 67, 4500, 60)  # bench_train.step_time: width, height, Gaussians, steps
 SETTINGS = {
     "passive (the default)": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "GOMP_SPINCOUNT=1000": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "1000"},
     "GOMP_SPINCOUNT=3000": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "3000"},
+    "GOMP_SPINCOUNT=10000": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "10000"},
     "GOMP_SPINCOUNT=30000": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "30000"},
     # libgomp's own default when OMP_WAIT_POLICY is unset (env.c: 300000 spins, ~3 ms)
     "GOMP_SPINCOUNT=300000": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "300000"},
