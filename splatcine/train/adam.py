@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
 
 
 def adam_step(optimizers: Iterable[torch.optim.Optimizer]) -> None:
@@ -72,16 +73,14 @@ _OTHER_FLAVOURS = ("amsgrad", "maximize", "differentiable", "capturable", "decou
 
 def _fused_groups(opt: torch.optim.Optimizer) -> list | None:
     """`opt`'s groups as its fused Adam would step them; None when it is not such a case."""
-    from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
-
     if type(opt) is not torch.optim.Adam or opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks \
             or _global_optimizer_pre_hooks or _global_optimizer_post_hooks:  # fmt: skip
         return None  # someone listens to Optimizer.step
     groups, state = [], opt.state
     for group in opt.param_groups:
-        beta1, beta2 = group["betas"]
-        if not group["fused"] or any(group[k] for k in _OTHER_FLAVOURS) \
-                or torch.is_tensor(group["lr"]) or torch.is_tensor(beta1) or torch.is_tensor(beta2):  # fmt: skip
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        if not group["fused"] or any(group.get(k) for k in _OTHER_FLAVOURS) \
+                or isinstance(lr, torch.Tensor) or isinstance(beta1, torch.Tensor) or isinstance(beta2, torch.Tensor):  # fmt: skip
             return None
         live = [p for p in group["params"] if p.grad is not None]
         if not live:
@@ -89,7 +88,7 @@ def _fused_groups(opt: torch.optim.Optimizer) -> list | None:
         states = [state.get(p) for p in live]
         kind = (live[0].device, live[0].dtype)
         for p, s in zip(live, states):
-            if s is None or not torch.is_tensor(s.get("step")) or p.grad.is_sparse or p.is_complex() \
+            if s is None or not isinstance(s.get("step"), torch.Tensor) or p.grad.is_sparse or p.is_complex() \
                     or (p.device, p.dtype) != kind:  # fmt: skip
                 return None  # first step (torch initialises the state), or tensors torch groups apart
         groups.append((group, live, states))

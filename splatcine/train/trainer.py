@@ -74,6 +74,7 @@ class TrainState:
         self.rng = torch.Generator(device=device).manual_seed(config.seed)
         self.robust = (RobustWeights(round(config.robust_start * config.iterations), config.robust_floor)
                        if config.robust else None)  # fmt: skip
+        self._fusable: bool | None = None  # whether the step's loss can be fused.TrainingLoss
 
     @property
     def num_gaussians(self) -> int:
@@ -163,8 +164,9 @@ class TrainState:
         return out.loss, out.mse, out.radii, out.backward
 
     def _fuses(self, view: View) -> bool:
-        return (fused.applies([self.params[k] for k in PARAMS], self.config.backend)
-                and min(view.width, view.height) > SSIM_WINDOW // 2)  # the loss kernel's smallest image
+        if self._fusable is None:  # the parameters' device and type and the backend are the run's
+            self._fusable = fused.applies([self.params[k] for k in PARAMS], self.config.backend)
+        return self._fusable and min(view.width, view.height) > SSIM_WINDOW // 2  # the loss kernel's smallest
 
     def _live_gaussians(self, degree: int | None = None) -> Gaussians:
         """The parameters as Gaussians; with `degree`, only the SH bands up to it (no copy at 0)."""

@@ -113,14 +113,15 @@ def test_a_trainer_step_is_the_same_fused_or_composed(strategy):
 
 def test_the_fused_path_is_taken_only_where_its_kernels_apply():
     views = _views(mask=False)
-    state = _state(0, False, True)
-    assert state._fuses(views[0])
+    assert _state(0, False, True)._fuses(views[0])
     for backend in ("reference", "gsplat"):
+        state = _state(0, False, True)
         state.config = state.config.model_copy(update={"backend": backend})
         assert not state._fuses(views[0]), backend
     state = _state(0, False, True)
     small = View(0, "s", 0, torch.zeros(5, 8, 3), None, views[0].cam_from_world, views[0].K, 8, 5)
     assert not state._fuses(small)  # smaller than the SSIM window: the C++ loss does not take it
+    state = _state(0, False, True)
     state.params = {k: torch.nn.Parameter(v.detach().double(), requires_grad=v.requires_grad)
                     for k, v in state.params.items()}  # fmt: skip
     assert not state._fuses(views[0])  # float64: the kernels are float32
