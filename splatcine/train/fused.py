@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from splatcine.raster import _native
@@ -86,12 +85,14 @@ class TrainingLoss:
                 weight = spec.valid.to(torch.float32)
             target = target.contiguous()
             stats, moments = ext.photometric_fwd(corrected, target, weight, spec.ssim_lambda)
-            self.loss, self.mse = stats[0], stats[1]
-            if affine is not None:
-                self.loss = self.loss + spec.color_reg * F.mse_loss(affine, _IDENTITY.expand_as(affine))
+            self.loss, self.mse = stats.unbind()
+            if affine is not None:  # the pull to identity, mean((A - I)^2) as the composed mse_loss
+                off_identity = affine - _IDENTITY
+                self.loss = self.loss + spec.color_reg * off_identity.square().mean()
         self.radii = radii  # [N] int32, 0 = culled
         self._kept = (scales, opacities, comps, means2d, conics, blend_opacities, background, kept, dirs, coeffs, raw,
-                      color, frame_affine, corrected, target, weight, moments)  # fmt: skip
+                      color, frame_affine, None if affine is None else off_identity, corrected, target, weight,
+                      moments)  # fmt: skip
 
     def backward(self) -> Tensor:
         """d loss / d each parameter into its `.grad` (added to one already there, as autograd
@@ -100,14 +101,12 @@ class TrainingLoss:
         w, h = spec.width, spec.height
         means, quats, log_scales, opacity_logits, sh0, shN, affine = self.params
         (scales, opacities, comps, means2d, conics, blend_opacities, background, kept, dirs, coeffs, raw,
-         color, frame_affine, corrected, target, weight, moments) = self._kept  # fmt: skip
+         color, frame_affine, off_identity, corrected, target, weight, moments) = self._kept  # fmt: skip
         v_corrected = ext.photometric_bwd(corrected, target, weight, moments, spec.ssim_lambda, 1.0)
         v_color = v_corrected
         if affine is not None:
             v_color, v_frame = ext.color_affine_bwd(color, frame_affine, v_corrected)
-            # d/dA of color_reg * mean((A - I)^2), as mse_loss's backward computes it
-            v_affine = torch.ops.aten.mse_loss_backward(torch.tensor(spec.color_reg), affine,
-                                                        _IDENTITY.expand_as(affine), 1)  # fmt: skip
+            v_affine = off_identity * (2.0 * spec.color_reg / off_identity.numel())  # d/dA color_reg mean((A - I)^2)
             v_affine[spec.frame] += v_frame
             _accumulate(affine, v_affine)
         zeros = color.new_zeros(h, w)  # the blended depth and alpha do not enter the loss
