@@ -1,7 +1,8 @@
 // The torch-facing layer: checks, allocation and device dispatch for the kernels
 // declared in include/launchers.h. No math lives here but the stages' elementwise glue on
 // CUDA, as ATen calls (the CPU's is glue_cpu.cpp). Python sees the stages (project, sh_colors,
-// composite, ...); the single kernels' wrappers (sh_fwd, raster_fwd, ...) serve them. Built by
+// composite, ...); the single kernels' wrappers (sh_fwd, raster_fwd, ...) serve them. At the end,
+// the CPU trainer's loss: those stages composed, forward and backward, one call each. Built by
 // splatcine/raster/_native.py with torch.utils.cpp_extension.load; the CUDA
 // launchers are linked only when SC_WITH_CUDA is defined.
 #include <torch/extension.h>
@@ -609,6 +610,94 @@ std::tuple<Tensor, Tensor, Tensor> coverage(const Tensor& pts, const Tensor& cen
     return {count, best_cos, per_source};
 }
 
+// ---- the CPU trainer's loss in one call each way (splatcine/train/fused.py) ----
+//
+// The stages above composed as TrainState's loss composes them: the activations (exp of the
+// log-scales, sigmoid of the opacity logits), projection, SH colour, compositing over the
+// background, the frame's colour correction, the photometric loss over the valid pixels
+// (the others replaced by the render) and the correction's pull to identity. From Python
+// each glue op cost 5-10 us and each stage call more; here they are ATen calls and plain
+// loops. params: means, quats, log_scales, opacity_logits, sh0, shN, affine ([F, 3, 4], or
+// empty: no correction). -> loss, mse, radii, then what the backward reads.
+std::vector<Tensor> training_loss_fwd(const std::vector<Tensor>& params, const Tensor& cam_from_world,
+                                      const Tensor& K, int64_t width, int64_t height, int64_t degree,
+                                      bool antialiased, double near, const Tensor& background,
+                                      const Tensor& target, const Tensor& valid, int64_t frame,
+                                      double ssim_lambda, double color_reg) {
+    TORCH_CHECK(params.size() == 7, "splatcine train: 7 parameters expected");
+    const Tensor &means = params[0], &quats = params[1], &log_scales = params[2], &logits = params[3];
+    const Tensor &sh0 = params[4], &shN = params[5], &affine = params[6];
+    const Tensor scales = exp_(log_scales.contiguous()), opacities = torch::sigmoid(logits);
+    const Tensor coeffs = degree == 0 ? sh0.contiguous()
+                                      : torch::cat({sh0, shN.slice(1, 0, (degree + 1) * (degree + 1) - 1)}, 1);
+    auto [means2d, depths, conics, comps, radii] =
+        project_fwd(means, quats, scales, opacities, cam_from_world, K, width, height, near, antialiased, 0);
+    auto [rgb, dirs, raw] = sh_colors_fwd(degree, means, cam_from_world, coeffs, radii, 0);
+    const Tensor blend_opacities = antialiased ? opacities * comps : opacities;
+    std::vector<Tensor> composite = composite_fwd(means2d, conics, blend_opacities, rgb, depths, radii, background,
+                                                  width, height, true, 0);
+    const Tensor color = composite[0];
+    const bool corrects = affine.numel() > 0;
+    const Tensor corrected = corrects ? color_affine_fwd(color, affine[frame]) : color;
+    Tensor goal = target, weight = torch::empty({0}, means.options());
+    if (valid.numel() > 0) {  // ignored pixels: the render itself, as photometric_loss does
+        goal = torch::where(valid.unsqueeze(2), target, corrected).contiguous();
+        weight = valid.to(torch::kFloat32);
+    }
+    auto [stats, moments] = photometric_fwd(corrected, goal, weight, ssim_lambda);
+    Tensor loss = stats[0], off_identity = torch::empty({0}, means.options());
+    if (corrects) {  // the pull to identity, mean((A - I)^2) as the composed mse_loss
+        off_identity = affine - torch::eye(3, 4, affine.options());
+        loss = loss + color_reg * off_identity.square().mean();
+    }
+    std::vector<Tensor> out = {loss, stats[1], radii, scales, opacities, comps, means2d, conics, blend_opacities,
+                               dirs, coeffs, raw, color, corrected, goal, weight, moments, off_identity};
+    out.insert(out.end(), composite.begin() + 3, composite.end());  // the compositing's 9 for its backward
+    return out;
+}
+
+// saved: training_loss_fwd's outputs from scales on -> d loss / d each of params (empty for shN
+// at degree 0 and for an absent affine), then d loss / d means2d (the screen-space gradient)
+std::vector<Tensor> training_loss_bwd(const std::vector<Tensor>& params, const std::vector<Tensor>& saved,
+                                      const Tensor& radii, const Tensor& cam_from_world, const Tensor& K,
+                                      int64_t width, int64_t height, int64_t degree, bool antialiased, double near,
+                                      const Tensor& background, int64_t frame, double ssim_lambda,
+                                      double color_reg) {
+    TORCH_CHECK(params.size() == 7 && saved.size() == 24, "splatcine train: training_loss_fwd's tensors expected");
+    const Tensor &means = params[0], &quats = params[1], &shN = params[5], &affine = params[6];
+    const Tensor &scales = saved[0], &opacities = saved[1], &comps = saved[2], &means2d = saved[3];
+    const Tensor &conics = saved[4], &blend_opacities = saved[5], &dirs = saved[6], &coeffs = saved[7];
+    const Tensor &raw = saved[8], &color = saved[9], &corrected = saved[10], &goal = saved[11];
+    const Tensor &weight = saved[12], &moments = saved[13], &off_identity = saved[14];
+    const std::vector<Tensor> kept(saved.begin() + 15, saved.end());
+    const Tensor v_corrected = photometric_bwd(corrected, goal, weight, moments, ssim_lambda, 1.0);
+    Tensor v_color = v_corrected, v_affine = torch::empty({0}, means.options());
+    if (affine.numel() > 0) {
+        auto [v_rgb_in, v_frame] = color_affine_bwd(color, affine[frame], v_corrected);
+        v_color = v_rgb_in;
+        v_affine = off_identity * (2.0 * color_reg / static_cast<double>(off_identity.numel()));
+        v_affine.select(0, frame).add_(v_frame);
+    }
+    const Tensor zeros = torch::zeros({height, width}, means.options());  // depth and alpha are not in the loss
+    std::vector<Tensor> v = composite_bwd(means2d, conics, blend_opacities, kept, background, width, height,
+                                          v_color, zeros, zeros, 0);
+    const Tensor &v_means2d = v[0], &v_conics = v[1], &v_blend = v[2];
+    auto [v_means_sh, v_coeffs] = sh_colors_bwd(degree, dirs, coeffs, radii, raw, v[3].contiguous(), 0);
+    const Tensor v_comps = antialiased ? v_blend * opacities : torch::zeros_like(v_blend);
+    const Tensor v_opacities = antialiased ? v_blend * comps : v_blend;
+    auto [v_means, v_quats, v_scales] = project_bwd(means, quats, scales, cam_from_world, K, width, height, near,
+                                                    antialiased, radii, v_means2d, v[4].contiguous(), v_conics,
+                                                    v_comps, 0);
+    Tensor v_shN = torch::empty({0}, means.options());
+    if (degree > 0) {  // bands above the degree get a zero gradient, as the composed slice gives
+        v_shN = torch::zeros_like(shN);
+        v_shN.slice(1, 0, v_coeffs.size(1) - 1).copy_(v_coeffs.slice(1, 1));
+    }
+    return {v_means + v_means_sh, v_quats, v_scales * scales,  // exp's backward
+            torch::sigmoid_backward(v_opacities, opacities), v_coeffs.slice(1, 0, 1).contiguous(), v_shN, v_affine,
+            v_means2d};
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     m.def("adam_step", &adam_step);
     m.def("coverage", &coverage);
@@ -625,5 +714,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     m.def("sh_colors_bwd", &sh_colors_bwd);
     m.def("composite_fwd", &composite_fwd);
     m.def("exp", &exp_);
+    m.def("training_loss_fwd", &training_loss_fwd);
+    m.def("training_loss_bwd", &training_loss_bwd);
     m.def("composite_bwd", &composite_bwd);
 }
