@@ -67,7 +67,7 @@ def rasterize(
     """
     if validate:
         check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,
-                      sh_degree, background, near)  # fmt: skip
+                     sh_degree, background, near)  # fmt: skip
     ops = _ops_for(backend, means)
     cam_from_world = cam_from_world.to(means)
     K = K.to(means)
@@ -211,7 +211,7 @@ class _OnCPU:
 
 
 def check_inputs(means, quats, scales, opacities, colors, cam_from_world, K, width, height,
-                  sh_degree, background, near) -> None:  # fmt: skip
+                 sh_degree, background, near) -> None:  # fmt: skip
     """One-line InputErrors naming the argument; non-finite values are errors, not NaN images."""
     if not isinstance(width, int) or not isinstance(height, int) or width < 1 or height < 1:
         raise InputError(f"rasterize: width and height must be positive integers, got {width}x{height}")

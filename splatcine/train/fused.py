@@ -69,7 +69,7 @@ class TrainingLoss:
         self._background = means.new_empty(0) if spec.background is None else spec.background.float().contiguous()
         with torch.no_grad():
             if validate:
-                check_inputs(means, quats, log_scales.exp(), opacity_logits.sigmoid(), _coeffs(sh0, shN, spec.degree),
+                check_inputs(means, quats, log_scales.exp(), opacity_logits.sigmoid(), torch.cat([sh0, shN], dim=1),
                              spec.cam_from_world, spec.K, spec.width, spec.height, spec.degree, spec.background,
                              DEFAULT_NEAR)  # fmt: skip
             out = _native.load().training_loss_fwd(
@@ -94,6 +94,3 @@ class TrainingLoss:
                 param.grad = grad if param.grad is None else param.grad + grad
         return screen
 
-
-def _coeffs(sh0: Tensor, shN: Tensor, degree: int) -> Tensor:  # -> [N, (degree + 1)^2, 3]
-    return sh0 if degree == 0 else torch.cat([sh0, shN[:, : (degree + 1) ** 2 - 1]], dim=1)

@@ -105,7 +105,7 @@ class TrainState:
         degree = min(cfg.sh_degree, step // cfg.sh_degree_interval)
         background = (torch.rand(3, generator=self.rng, device=self.rng.device)
                       if cfg.random_background else None)  # fmt: skip
-        forward = self._fused_loss if self.robust is None and self._fuses(view) else self._composed_loss
+        forward = self._fused_loss if self._fuses(view) else self._composed_loss
         try:
             loss, mse, radii, backward = forward(view, degree, background, validate=step % INPUT_CHECK_EVERY == 0)
         except InputError as err:
@@ -164,8 +164,9 @@ class TrainState:
         return out.loss, out.mse, out.radii, out.backward
 
     def _fuses(self, view: View) -> bool:
-        if self._fusable is None:  # the parameters' device and type and the backend are the run's
-            self._fusable = fused.applies([self.params[k] for k in PARAMS], self.config.backend)
+        if self._fusable is None:  # the parameters' device and type, the backend and robust weights are the run's
+            self._fusable = self.robust is None and fused.applies([self.params[k] for k in PARAMS],
+                                                                  self.config.backend)  # fmt: skip
         return self._fusable and min(view.width, view.height) > SSIM_WINDOW // 2  # the loss kernel's smallest
 
     def _live_gaussians(self, degree: int | None = None) -> Gaussians:
