@@ -47,6 +47,21 @@ void window(float* g) {
 // torch's 'reflect' padding: -1 -> 1, n -> n - 2 (needs n > R).
 inline int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; }
 
+// dst[i] = sum_k g[k] src[k][i] over the window's taps, in tap order, the sum kept in a
+// register: one store an element, not one load and store a tap (half the blur's time).
+inline void weighted_sum(const float* const* src, const float* g, int64_t n, float* __restrict dst) {
+    for (int64_t i = 0; i < n; ++i) {
+        float s = 0.0f;
+        for (int k = 0; k < SSIM_WINDOW; ++k) s += g[k] * src[k][i];
+        dst[i] = s;
+    }
+}
+
+// dst[i] += w src[i]
+inline void add_scaled(float w, const float* __restrict src, int64_t n, float* __restrict dst) {
+    for (int64_t i = 0; i < n; ++i) dst[i] += w * src[i];
+}
+
 // The x-blur over rows of w pixels of c channels, and its adjoint, through a row padded by
 // reflection (R pixels each side): each tap is one vector pass over the whole row. (With the
 // reflected taps at the borders as scalar loops, as before, they cost about as much as the
@@ -54,7 +69,8 @@ inline int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : 
 // padded row.
 class XBlur {
   public:
-    XBlur(int w, int c, const float* g) : w_(w), c_(c), g_(g), pad_(new float[(w + 2 * R) * c]) {}
+    XBlur(int w, int c, const float* g)
+        : w_(w), c_(c), g_(g), pad_(new float[(w + 2 * R) * c]), zeros_(new float[(w + 4 * R) * c]()) {}
 
     // dst = src blurred along x
     void row(const float* __restrict src, float* __restrict dst) const {
@@ -63,25 +79,21 @@ class XBlur {
         std::copy(src, src + n, p + R * c_);
         for (int x = -R; x < 0; ++x) std::copy_n(src + reflect(x, w_) * c_, c_, p + (x + R) * c_);
         for (int x = w_; x < w_ + R; ++x) std::copy_n(src + reflect(x, w_) * c_, c_, p + (x + R) * c_);
-        std::fill(dst, dst + n, 0.0f);
-        for (int k = 0; k < SSIM_WINDOW; ++k) {
-            const float gk = g_[k];
-            const float* __restrict tap = p + k * c_;
-            for (int i = 0; i < n; ++i) dst[i] += gk * tap[i];
-        }
+        const float* taps[SSIM_WINDOW];
+        for (int k = 0; k < SSIM_WINDOW; ++k) taps[k] = p + k * c_;
+        weighted_sum(taps, g_, n, dst);
     }
 
-    // dst = the adjoint of row() applied to src: each tap scattered into the padded row, then
-    // the padding folded back onto the pixels it reflects
+    // dst = the adjoint of row() applied to src: the taps gathered over src padded with zeros
+    // (2R pixels each side), then the padding folded back onto the pixels it reflects
     void adjoint(const float* __restrict src, float* __restrict dst) const {
+        float* __restrict z = zeros_.get();
         float* __restrict p = pad_.get();
-        const int n = w_ * c_;
-        std::fill(p, p + n + 2 * R * c_, 0.0f);
-        for (int k = 0; k < SSIM_WINDOW; ++k) {
-            const float gk = g_[k];
-            float* __restrict tap = p + k * c_;
-            for (int i = 0; i < n; ++i) tap[i] += gk * src[i];
-        }
+        const int n = w_ * c_, m = n + 2 * R * c_;
+        std::copy(src, src + n, z + 2 * R * c_);
+        const float* taps[SSIM_WINDOW];  // p[j] = sum_k g[k] src[j - k c]
+        for (int k = 0; k < SSIM_WINDOW; ++k) taps[k] = z + (2 * R - k) * c_;
+        weighted_sum(taps, g_, m, p);
         std::copy(p + R * c_, p + R * c_ + n, dst);
         for (int x = -R; x < 0; ++x)
             for (int ch = 0; ch < c_; ++ch) dst[reflect(x, w_) * c_ + ch] += p[(x + R) * c_ + ch];
@@ -93,32 +105,37 @@ class XBlur {
     int w_, c_;
     const float* g_;
     std::unique_ptr<float[]> pad_;
+    std::unique_ptr<float[]> zeros_;  // the adjoint's source, its 2R pixels each side kept zero
 };
 
 // dst = row y of the image blurred along y; rows(r) is row r of the image (n floats a row),
 // asked only for r in [y - R, y + R] reflected into [0, h).
 template <class Rows>
 void blur_y_row(int y, int h, int n, const float* g, Rows rows, float* __restrict dst) {
-    std::fill(dst, dst + n, 0.0f);
-    for (int k = 0; k < SSIM_WINDOW; ++k) {
-        const float* __restrict src = rows(reflect(y + k - R, h));
-        const float gk = g[k];
-        for (int i = 0; i < n; ++i) dst[i] += gk * src[i];
-    }
+    const float* src[SSIM_WINDOW];
+    for (int k = 0; k < SSIM_WINDOW; ++k) src[k] = rows(reflect(y + k - R, h));
+    weighted_sum(src, g, n, dst);
 }
 
 // Row y of the adjoint of the y-blur: it gathers every row whose window reads row y, so
 // rows(r) is asked for r in [y - 2R, y + 2R] within [0, h).
 template <class Rows>
 void blur_y_adjoint_row(int y, int h, int n, const float* g, Rows rows, float* __restrict dst) {
-    std::fill(dst, dst + n, 0.0f);
+    const float* src[3 * SSIM_WINDOW];  // (row, weight) pairs in order: at most 2R + 1 + R of them
+    float weight[3 * SSIM_WINDOW];
+    int count = 0;
     for (int src_y = std::max(0, y - 2 * R); src_y < std::min(h, y + 2 * R + 1); ++src_y)
-        for (int k = 0; k < SSIM_WINDOW; ++k) {
-            if (reflect(src_y + k - R, h) != y) continue;
-            const float* __restrict src = rows(src_y);
-            const float gk = g[k];
-            for (int i = 0; i < n; ++i) dst[i] += gk * src[i];
-        }
+        for (int k = 0; k < SSIM_WINDOW; ++k)
+            if (reflect(src_y + k - R, h) == y) {
+                src[count] = rows(src_y);
+                weight[count++] = g[k];
+            }
+    // the first window's worth of pairs in registers (every pair of all rows but the few a
+    // reflection reaches), the rest added in turn: the pairs' order either way
+    const int head = count >= SSIM_WINDOW ? SSIM_WINDOW : 0;
+    if (head > 0) weighted_sum(src, weight, n, dst);
+    else std::fill(dst, dst + n, 0.0f);
+    for (int q = head; q < count; ++q) add_scaled(weight[q], src[q], n, dst);
 }
 
 // Scratch floats left uninitialised (every pass writes its whole output before it is read;
