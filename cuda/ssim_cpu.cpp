@@ -63,10 +63,10 @@ inline void add_scaled(float w, const float* __restrict src, int64_t n, float* _
 }
 
 // The x-blur over rows of w pixels of c channels, and its adjoint, through a row padded by
-// reflection (R pixels each side): each tap is one vector pass over the whole row. (With the
-// reflected taps at the borders as scalar loops, as before, they cost about as much as the
-// interior at w = 120.) Each element sums its taps in tap order. One per thread: it holds the
-// padded row.
+// reflection (R pixels each side), so that every element sums the same 11 taps in a register
+// (`weighted_sum`). (With the reflected taps at the borders as scalar loops, as before, they
+// cost about as much as the interior at w = 120.) Each element sums its taps in tap order. One
+// per thread: it holds the padded row.
 class XBlur {
   public:
     XBlur(int w, int c, const float* g)
