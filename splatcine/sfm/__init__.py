@@ -28,6 +28,7 @@ from splatcine.sfm.pairs import (
     count_verified_matches,
     is_geometric_cut,
     pair_parallax,
+    best_rotation,
     rotation_share,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "plain_colmap",
     "plain_colmap_mappers",
     "pose_errors",
+    "best_rotation",
     "rotation_share",
     "run_sfm",
     "triangulate_known_poses",

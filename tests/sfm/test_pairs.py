@@ -7,7 +7,8 @@ import pytest
 
 from splatcine.cameras import look_at
 from splatcine.sfm import ModelStats, SparseModel, choose_model, compare_models, pair_parallax
-from splatcine.sfm import rotation_share
+from splatcine.sfm import ShotGeometry, SfmSettings, best_rotation, rotation_share
+from splatcine.sfm.colmap import _still_part_warning
 from splatcine.cameras import Camera, Intrinsics
 
 K = np.array([[400.0, 0, 320], [0, 400.0, 180], [0, 0, 1]])
@@ -201,3 +202,26 @@ def test_a_still_verdict_with_the_movers_masked_stands(monkeypatch, tmp_path, re
             call()
     else:
         assert call() == (None, 0.12)
+
+
+def test_the_best_rotation_of_a_still_camera_is_no_turn_and_of_a_pan_the_pan(rng):
+    xyz = _room(rng, 800)
+    xy = _project(_look([0, -3, 1], 0), xyz)
+    xy1, xy2 = _visible(xy + rng.normal(0, 0.3, xy.shape), xy + rng.normal(0, 0.3, xy.shape))
+    movers = len(xy2) * 35 // 100  # matches on a train passing in front (a uniform shift, which a
+    xy2[:movers] += [40.0, 0.0]     # turn at a long focal mimics: the still part must be the larger)
+    share, degrees = best_rotation(xy1, xy2, (640, 360))
+    assert share == pytest.approx(0.65, abs=0.03)
+    assert degrees < 0.3  # 0.3 px of noise at 400 px: a few hundredths of a degree
+    xy1, xy2 = _project(_look([0, -3, 1], -6), xyz), _project(_look([0, -3, 1], 6), xyz)  # a 12 degree pan
+    xy1, xy2 = _visible(xy1 + rng.normal(0, 0.3, xy1.shape), xy2 + rng.normal(0, 0.3, xy2.shape))
+    assert best_rotation(xy1, xy2, (640, 360))[1] == pytest.approx(12.0, abs=0.6)  # the grid's focal is 4% off
+
+
+def test_a_part_that_holds_still_while_the_rest_moves_is_said_in_the_report():
+    settings = SfmSettings()
+    still = ShotGeometry(8.2, 0.27, [], rotation_deg=1.7)  # train running's figures (README, Reconstruct)
+    (line,) = _still_part_warning(still, settings)
+    assert "27%" in line and "1.7 degrees" in line and "cannot tell" in line
+    assert _still_part_warning(ShotGeometry(4.5, 0.29, [], rotation_deg=14.9), settings) == []  # a walk that turns
+    assert _still_part_warning(ShotGeometry(1.2, 0.06, [], rotation_deg=0.0), settings) == []  # a dolly, far points few
