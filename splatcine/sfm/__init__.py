@@ -25,10 +25,10 @@ from splatcine.sfm.model import ModelStats, Normalization, SparseModel
 from splatcine.sfm.pairs import (
     PairParallax,
     ShotGeometry,
+    best_rotation,
     count_verified_matches,
     is_geometric_cut,
     pair_parallax,
-    best_rotation,
     rotation_share,
 )
 
@@ -42,6 +42,7 @@ __all__ = [
     "SfmSettings",
     "ShotGeometry",
     "SparseModel",
+    "best_rotation",
     "choose_model",
     "compare_models",
     "focal_profile",
@@ -53,7 +54,6 @@ __all__ = [
     "plain_colmap",
     "plain_colmap_mappers",
     "pose_errors",
-    "best_rotation",
     "rotation_share",
     "run_sfm",
     "triangulate_known_poses",
