@@ -125,6 +125,8 @@ def procedural() -> list[Case]:
         Case("proc static", "static:16", "refused", "procedural", "scene"),
         Case("proc pan after movers", "chase:32", "refused", "procedural", "scene"),
         Case("proc still camera, passing train", "passing:32", "refused", "procedural", "scene"),
+        Case("proc tracking shot (walker keeps pace)", "follow:32", "posed", "procedural", "scene",
+             note="the passing train's signature, and the cameras from the room are right"),
     ]
 
 

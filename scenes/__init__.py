@@ -11,7 +11,8 @@ Moves (`NAMES`): dolly, truck, orbit, pan, static, moving (a ball crosses the ro
 walkers (a person-sized walker and a ball cross it; masks), chase (the pan
 while they cross: a negative whose movers alone show parallax), passing (a still camera while a
 train-sized box passes close in front, 86% of the frame: a negative whose largest rigid
-motion is the mover), cut (three shots; `Clip.cuts`).
+motion is the mover), follow (a tracking shot: the camera walks beside the walker, which holds still
+in its frame), cut (three shots; `Clip.cuts`).
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@
   whose movers alone show parallax.
 - `passing`: a still camera while a train-sized box passes close in front (`scenes.make_clip`): a
   negative whose largest rigid motion is the mover.
+- `follow`: a tracking shot, the camera walking beside the walker that holds still in its frame
+  (`scenes.make_clip`): a positive with `passing`'s signature (a still part, the rest moving).
 
 `clip.cameras[i]` is the camera of source frame i as splatcine reads the shot (for `photos`,
 the i-th file in name order).
@@ -72,7 +74,7 @@ def around(frames: int, width: int, height: int) -> list[Camera]:
     return [Camera(look_at(e, PIVOT), intrinsics(width, height)) for e in eyes]
 
 
-CASES = ("orbit", "dolly", "forward", "repeated", "tabletop", "photos", "long", "pan", "static", "chase", "passing")
+CASES = ("orbit", "dolly", "forward", "repeated", "tabletop", "photos", "long", "pan", "static", "chase", "passing", "follow")
 
 
 def make_case_clip(name: str, out_dir: Path, frames: int = 32, width: int = WIDTH, height: int = HEIGHT,
@@ -80,7 +82,7 @@ def make_case_clip(name: str, out_dir: Path, frames: int = 32, width: int = WIDT
     """Render case `name` (see `CASES`) into `out_dir`: shot.mp4, or photos/ for `photos`."""
     if name not in CASES:
         raise ValueError(f"unknown case {name!r} (choose from: {', '.join(CASES)})")
-    if name in ("chase", "passing"):  # movers: the clip of `scenes.make_clip` (its frames follow the movers' time)
+    if name in ("chase", "passing", "follow"):  # movers: the clip of `scenes.make_clip` (its frames follow the movers' time)
         clip = make_clip(name, out_dir, frames=frames, width=width, height=height, seed=seed)
         return CaseClip(name, clip.video_path, clip.cameras)
     moves = {"orbit": orbit, "dolly": dolly, "forward": forward, "tabletop": tabletop, "long": truck, "pan": pan,

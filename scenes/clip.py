@@ -32,7 +32,7 @@ from splatcine.scene import layout
 from splatcine.scene.transforms import write_transforms
 from scenes.moves import NAMES, cameras_for
 from scenes.output import procedural_directory
-from scenes.walkers import passing_set, walkers_set
+from scenes.walkers import follow_set, passing_set, walkers_set
 from scenes.world import Mover, ProceduralSet
 
 VIDEO = "shot.mp4"
@@ -102,6 +102,8 @@ def set_for(name: str, seed: int = 0, frames: int = 48, fps: int = 24) -> Proced
         return walkers_set(seed, duration=max(frames - 1, 1) / fps)
     if name == "passing":
         return passing_set(seed, duration=max(frames - 1, 1) / fps)
+    if name == "follow":
+        return follow_set(seed, duration=max(frames - 1, 1) / fps)
     if name != "moving":
         return ProceduralSet(seed=seed)
     return ProceduralSet(seed=seed, mover=Mover.crossing(duration=max(frames - 1, 1) / fps))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from splatcine.cameras import Camera, Intrinsics, look_at
-from scenes.walkers import walkers
+from scenes.walkers import follow, walkers
 from scenes.world import PIVOT
 
 HFOV_DEG = 60.0
@@ -127,6 +127,9 @@ MOVES: dict[str, Callable[[int, int, int], list[Camera]]] = {
     # a still camera while a train-sized box passes close in front (`scenes.walkers.passing_set`):
     # a negative whose largest rigid motion is the mover (DAVIS-like `train running`)
     "passing": static,
+    # a tracking shot: the camera walks beside the walker, which holds still in the frame
+    # (`scenes.walkers.follow_set`): a positive with the passing train's signature (DAVIS-like `lady running`)
+    "follow": follow,
 }
 NAMES = (*MOVES, "cut")
 

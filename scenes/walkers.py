@@ -67,6 +67,32 @@ def passing_set(seed: int = 0, duration: float = 2.0) -> ProceduralSet:
     return ProceduralSet(seed=seed, movers=(train,))
 
 
+# The `follow` move: the camera walks 3 m along the room's y axis at constant speed, the walker
+# keeping pace 1.8 m in front of it (`follow_set`), so the walker holds still in the frame.
+FOLLOW_EYE = np.array([-3.9, -2.0, 1.45])
+FOLLOW_MOVE = np.array([0.0, 3.0, 0.0])
+
+
+def follow_set(seed: int = 0, duration: float = 2.0) -> ProceduralSet:
+    """The room with the walker keeping pace beside the `follow` camera for `duration` s: a
+    tracking shot (DAVIS-like `lady running`). The walker holds still in the frame (about a fifth
+    of it) while the room moves past: the same signature as the `passing` train's still camera,
+    and the cameras that SfM finds from the room are right (issue 9)."""
+    start = FOLLOW_EYE[:2] + [1.8, 0.15]
+    return ProceduralSet(seed=seed, movers=(Walker(start=tuple(start), velocity=tuple(FOLLOW_MOVE[:2] / duration)),))
+
+
+def follow(frames: int, width: int, height: int) -> list[Camera]:
+    """A truck along the room at constant speed beside the walker of `follow_set`, turning 2
+    degrees as it goes, as a hand-held tracking shot drifts (the cameras only)."""
+    from scenes.moves import _track, intrinsics  # moves imports this module's names lazily
+
+    s = (np.linspace(0.0, 1.0, frames) if frames > 1 else np.zeros(frames))[:, None]
+    eyes = FOLLOW_EYE + s * FOLLOW_MOVE
+    targets = eyes + np.array([6.0, 0.1, -0.5]) + s * np.array([0.0, -6.0 * np.tan(np.radians(2.0)), 0.0])
+    return _track(eyes, targets, intrinsics(width, height))
+
+
 def walkers(frames: int, width: int, height: int) -> list[Camera]:
     """A truck to the right past the walker's path, looking down the room (the cameras only)."""
     from scenes.moves import _ramp, _track, intrinsics  # moves imports this module's names lazily

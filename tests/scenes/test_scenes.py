@@ -290,7 +290,7 @@ def test_public_names_stay():
     for name in ("ProceduralSet", "Clip", "make_clip", "load_clip", "write_ground_truth_scene",
                  "dolly", "truck", "orbit", "pan", "static", "moving", "cut", "NAMES"):
         assert hasattr(scenes, name), name
-    assert set(scenes.NAMES) == {"dolly", "truck", "orbit", "pan", "static", "moving", "walkers", "chase", "passing", "cut"}
+    assert set(scenes.NAMES) == {"dolly", "truck", "orbit", "pan", "static", "moving", "walkers", "chase", "passing", "follow", "cut"}
 
 
 def test_antialiasing_follows_a_supersampled_reference(world):
