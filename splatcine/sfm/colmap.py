@@ -68,9 +68,9 @@ class SfmSettings:
     # Measured (whole frames, the pairs `shot_parallax` takes, 36 clips of the corpus; README,
     # Reconstruct): train running (a hand-held phone, a train filling the frame) 27% at 1.8
     # degrees, the procedural passing train 60% at 0. It also fires, with the cameras right, on
-    # the slow 300-frame truck (47% at 2.2) and on DAVIS lady running (a camera following a
-    # runner: 21% at 0.2); every other clip that moves turns 3.7-53 degrees, and those over 20%
-    # turn 4.6 or more.
+    # the slow 300-frame truck (47% at 2.2), on DAVIS lady running (a camera following a runner:
+    # 21% at 0.2) and on the procedural tracking shot (`scenes` `follow`: 48% at 1.8); every other
+    # clip that moves turns 3.7-53 degrees, and those over 20% turn 4.6 or more.
     still_part_share: float = 0.2
     still_part_max_deg: float = 3.0
     min_parallax_deg: float = 1.0  # median triangulation angle of a trustworthy model
