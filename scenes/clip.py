@@ -97,16 +97,15 @@ class Clip:
 
 def set_for(name: str, seed: int = 0, frames: int = 48, fps: int = 24) -> ProceduralSet:
     """The set a move is filmed on: for `moving`, with a ball crossing the room during the clip;
-    for `walkers` and `chase`, with a person-sized walker and a ball (`scenes.walkers`)."""
-    if name in ("walkers", "chase"):
-        return walkers_set(seed, duration=max(frames - 1, 1) / fps)
-    if name == "passing":
-        return passing_set(seed, duration=max(frames - 1, 1) / fps)
-    if name == "follow":
-        return follow_set(seed, duration=max(frames - 1, 1) / fps)
+    for `walkers` and `chase`, with a person-sized walker and a ball; for `passing` and `follow`,
+    with the train or the walker that keeps pace (`scenes.walkers`)."""
+    duration = max(frames - 1, 1) / fps
+    with_movers = {"walkers": walkers_set, "chase": walkers_set, "passing": passing_set, "follow": follow_set}
+    if name in with_movers:
+        return with_movers[name](seed, duration=duration)
     if name != "moving":
         return ProceduralSet(seed=seed)
-    return ProceduralSet(seed=seed, mover=Mover.crossing(duration=max(frames - 1, 1) / fps))
+    return ProceduralSet(seed=seed, mover=Mover.crossing(duration=duration))
 
 
 def _check_name(name: str) -> None:

@@ -87,7 +87,7 @@ def follow(frames: int, width: int, height: int) -> list[Camera]:
     degrees as it goes, as a hand-held tracking shot drifts (the cameras only)."""
     from scenes.moves import _track, intrinsics  # moves imports this module's names lazily
 
-    s = (np.linspace(0.0, 1.0, frames) if frames > 1 else np.zeros(frames))[:, None]
+    s = np.linspace(0.0, 1.0, frames)[:, None]  # constant speed: the walker keeps pace
     eyes = FOLLOW_EYE + s * FOLLOW_MOVE
     targets = eyes + np.array([6.0, 0.1, -0.5]) + s * np.array([0.0, -6.0 * np.tan(np.radians(2.0)), 0.0])
     return _track(eyes, targets, intrinsics(width, height))
