@@ -58,7 +58,7 @@ class _OneLineErrors(typer.core.TyperGroup):
             command = err.ctx.command_path if getattr(err, "ctx", None) else "splatcine"
             fail(InputError(f"{command}: {err.format_message()} (see {command} --help)"))
             code = err.exit_code
-        except (click.exceptions.Abort, KeyboardInterrupt):
+        except (typer.Abort, KeyboardInterrupt):  # typer.Abort: the vendored click has none
             fail(Interrupted("stopped before the command started"))
             code = Interrupted.exit_code
         finally:

@@ -7,7 +7,9 @@ import shutil
 
 import numpy as np
 import pytest
+import typer
 
+from splatcine.errors import Interrupted
 from splatcine.scene import layout
 from tests.bad_inputs.conftest import ROOT, assert_one_error, cli, snapshot
 
@@ -118,3 +120,17 @@ def test_option_errors_are_one_line():
                  ["render", "s", "p.yaml", "-o", "o", "--backend"], ["train", "s", "--iterations", "zero"]):
         line = assert_one_error(cli(*args), 2)
         assert "--help" in line
+
+
+def test_ctrl_c_before_the_command_starts_is_one_line(monkeypatch, capsys):
+    from splatcine.cli import _app
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while the command line is parsed
+
+    monkeypatch.setattr(typer.core.TyperGroup, "main", interrupted)
+    with pytest.raises(SystemExit) as exit_:
+        _app.app(["reconstruct", "x.mp4", "-o", "y"])
+    assert exit_.value.code == Interrupted.exit_code
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("interrupted: stopped before the command started")
