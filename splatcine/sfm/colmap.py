@@ -204,13 +204,13 @@ def run_sfm(
             reason += (f"; refit from another focal, its matches fit {stats.focal_px:.0f} px better than the "
                        f"mapper's {profile.escaped_from_px:.0f} px ({stats.mean_reprojection_px:.2f} px error)")
         focal_range, focal_fit = profile.range_px, profile.fixed_error_px
-    warnings = _warnings(label, stats, focal_range, agreement) + _still_part_warning(geometry, settings)
     if focal_range is not None and agreement is not None and not agreement["agree"]:
         # the other mapper's focal is evidence too when its model fits its matches about as well
         # (a tie, as `choose_model` counts one): then the range the report gives spans both
         others = [m.stats().focal_px for lb, m in models.items() if lb != label
                   and stats_of[lb].mean_reprojection_px <= (1 + REPROJECTION_TIE) * stats.mean_reprojection_px]
         focal_range = (min(focal_range[0], *others), max(focal_range[1], *others)) if others else focal_range
+    warnings = _warnings(label, stats, focal_range, agreement) + _still_part_warning(geometry, settings)
     return SfmResult(model, label, stats, parallax, attempts, seconds, reason, focal_range, agreement, warnings,
                      models, {round(f, 2): round(e, 4) for f, e in focal_fit.items()}, geometry.rotation_share)
 
@@ -570,10 +570,15 @@ def _warnings(label: str, stats: ModelStats, focal_range: tuple[float, float] | 
     if "focal fixed" in label:
         out.append(f"this move does not constrain the focal length (a dolly along the view axis does not); "
                    f"it was held at the prior, {stats.focal_px:.0f} px: the scene's depth scale follows it")
-    elif focal_range is not None and (focal_range[0] <= FOCAL_FACTORS[0] * stats.focal_px * 1.0001
-                                      or focal_range[1] >= FOCAL_FACTORS[-1] * stats.focal_px * 0.9999):
-        out.append(f"the focal length is unconstrained by this move: {focal_range[0]:.0f}-{focal_range[1]:.0f} px "
-                   f"fit about as well as {stats.focal_px:.0f} px; the scene's depth scale follows it")
+    elif focal_range is not None:
+        # an end of the range at the last focal tried is open: the truth may lie beyond it (the
+        # procedural tracking shot: 303-605 px tried and fitting, truth 277)
+        low_open = focal_range[0] <= FOCAL_FACTORS[0] * stats.focal_px * 1.0001
+        high_open = focal_range[1] >= FOCAL_FACTORS[-1] * stats.focal_px * 0.9999
+        if low_open or high_open:
+            out.append(f"the focal length is unconstrained by this move: from {focal_range[0]:.0f} px"
+                       f"{' or less' if low_open else ''} to {focal_range[1]:.0f} px{' or more' if high_open else ''} "
+                       f"fit about as well as {stats.focal_px:.0f} px; the scene's depth scale follows it")
     if agreement is not None and not agreement["agree"]:
         out.append(f"the two mappers disagree (focal x{agreement['focal_ratio']:.2f}, cameras "
                    f"{agreement['centre_diff_pct']:.1f}% of the path apart): {label}'s model is kept")
