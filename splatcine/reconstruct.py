@@ -206,7 +206,7 @@ def _from_shot(shot: Path, masks: Path | None, auto: bool, root: Path, work: Pat
             result = run_sfm(root / layout.IMAGES, work / "colmap", settings=sfm_settings, progress=progress,
                              mask_dir=mask_dir)
     except ReconstructionError as err:  # name the shot: SfM only saw a folder of keyframes
-        raise ReconstructionError(f"{shot}: {err}") from None
+        raise type(err)(f"{shot}: {err}") from None  # the same kind (a NoParallaxError stays one)
     seconds.update(result.seconds)
     found = None
     if auto and frames.masks is None:  # the user's masks win
@@ -296,7 +296,7 @@ def _sfm_without_movers(root: Path, work: Path, frames: Ingested, names: dict[st
         result = run_sfm(root / layout.IMAGES, work / "colmap_first", settings=sfm_settings, progress=progress,
                          mask_dir=work / "colmap_feature_masks")
     except NoParallaxError as err:
-        raise NoParallaxError(f"{err} (with the moving things masked)") from None
+        raise NoParallaxError(f"with the moving things masked, {err}") from None
     except ReconstructionError:
         return None, share
     result.seconds = {f"first_{k}": v for k, v in result.seconds.items()}

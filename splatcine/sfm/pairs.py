@@ -117,6 +117,24 @@ ROTATION_TOL = 0.0025
 ROTATION_TOL_MIN_PX = 1.0
 ROTATION_FOCALS = np.geomspace(0.3, 4.0, 24)  # focal lengths tried, x the long side (the lens is unknown here)
 ROTATION_PAIRS = 12  # distant pairs measured per shot (about 1 s each)
+# An overlay (a logo, a watermark, a caption) holds still at the same pixels while the image
+# moves. Its matches are left out of the rotation's evidence: on DAVIS lady running, a camera
+# following a runner, the broadcaster's logo in a corner was the still part that made the
+# report say "part of the frame holds still" (21% of the distant matches at 0.2 degrees).
+# A match is on an overlay when it moves less than OVERLAY_PX between the two frames (the logo's
+# matches move 0.1-0.3 px between frames 30 apart; a hand-held still camera's platform, the
+# least still part of a still camera measured, 2-17 px on train running) and lies in a patch of
+# such matches at most OVERLAY_CELLS cells of an OVERLAY_GRID x OVERLAY_GRID grid wide and high
+# (the logo: 6-11% of the width, 1-5% of the height). A camera on a tripod holds a whole band of
+# the set this still, which spans the frame (the procedural passing train: 95-98% of the width),
+# so it stays evidence; and where most matches hold still the camera does, and nothing is left out
+# (a still camera's set seen through sparse texture breaks into small still patches too).
+OVERLAY_PX = 1.0
+OVERLAY_GRID = 8
+OVERLAY_CELLS = 2
+# The outer band of the frame (this share of the width or the height from any side) where a
+# still part that frames the view lies (`SfmSettings.still_edge_share`); 36% of the frame's area.
+EDGE_BAND = 0.1
 
 
 @dataclass(frozen=True)
@@ -127,6 +145,7 @@ class ShotGeometry:
     rotation_share: float  # median over frames of `rotation_share` with their most distant matched partner
     pairs: list[PairParallax]
     rotation_deg: float = 0.0  # median over the same frames of the angle of that best rotation
+    edge_share: float = 0.0  # median over the same frames of the share of its matches in the outer band
 
 
 def rotation_share(xy1: np.ndarray, xy2: np.ndarray, size: tuple[int, int], hypotheses: int = 300,
@@ -139,16 +158,57 @@ def rotation_share(xy1: np.ndarray, xy2: np.ndarray, size: tuple[int, int], hypo
 def best_rotation(xy1: np.ndarray, xy2: np.ndarray, size: tuple[int, int], hypotheses: int = 300,
                   max_points: int = 600, seed: int = 0) -> tuple[float, float]:
     """(share, degrees): the largest share of matched points [M, 2] -> [M, 2] of two frames of
-    `size` (w, h) that one camera rotation maps onto each other, over the focal lengths
-    `ROTATION_FOCALS` (principal point at the centre), and the angle of that rotation: RANSAC on
-    two-match samples, each giving the rotation by Kabsch (Umeyama).
+    `size` (w, h) that one camera rotation maps onto each other, and the angle of that rotation
+    (`_fit_rotation`)."""
+    fits, _, degrees = _fit_rotation(xy1, xy2, size, hypotheses, max_points, seed)
+    return (float(fits.mean()), degrees) if len(fits) else (0.0, 0.0)
+
+
+def still_part(xy1: np.ndarray, xy2: np.ndarray, size: tuple[int, int]) -> tuple[float, float, float]:
+    """(share, degrees, edge share) of matched points [M, 2] -> [M, 2] of two frames of `size` (w, h)
+    once the matches on an overlay are left out (`overlay_matches`): `best_rotation`, and the
+    share of the matches that rotation explains which lie in the frame's outer band (`EDGE_BAND`)."""
+    keep = ~overlay_matches(xy1, xy2, size)
+    fits, xy, degrees = _fit_rotation(xy1[keep], xy2[keep], size)
+    if not fits.any():
+        return 0.0, 0.0, 0.0
+    w, h = size
+    x, y = xy[fits].T
+    edge = (np.minimum(x, w - x) < EDGE_BAND * w) | (np.minimum(y, h - y) < EDGE_BAND * h)
+    return float(fits.mean()), degrees, float(edge.mean())
+
+
+def overlay_matches(xy1: np.ndarray, xy2: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Which matched points [M, 2] -> [M, 2] of two frames of `size` (w, h) lie on an overlay: a
+    small patch that holds still to the pixel (`OVERLAY_PX`, `OVERLAY_CELLS`); [M] bool."""
+    from scipy import ndimage
+
+    still = np.linalg.norm(xy2 - xy1, axis=1) < OVERLAY_PX
+    if still.mean() > 0.5:  # the camera holds still, not a patch on top of its picture
+        return np.zeros(len(xy1), bool)
+    cells = np.minimum((xy1 / np.asarray(size) * OVERLAY_GRID).astype(int), OVERLAY_GRID - 1)  # [M, 2] (col, row)
+    grid = np.zeros((OVERLAY_GRID, OVERLAY_GRID), bool)
+    grid[cells[still, 1], cells[still, 0]] = True
+    patches, _ = ndimage.label(grid, structure=np.ones((3, 3)))
+    small = [0] + [rows.stop - rows.start <= OVERLAY_CELLS and cols.stop - cols.start <= OVERLAY_CELLS
+                   for rows, cols in ndimage.find_objects(patches)]
+    return still & np.asarray(small, bool)[patches[cells[:, 1], cells[:, 0]]]
+
+
+def _fit_rotation(xy1: np.ndarray, xy2: np.ndarray, size: tuple[int, int], hypotheses: int = 300,
+                  max_points: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+    """The camera rotation that maps the most of matched points [M, 2] -> [M, 2] of two frames of
+    `size` (w, h) onto each other, over the focal lengths `ROTATION_FOCALS` (principal point at
+    the centre): RANSAC on two-match samples, each giving the rotation by Kabsch (Umeyama).
+    Returns which matches fit it [K] and where they are in the first frame [K, 2] (K: a random
+    subset of at most `max_points`), and its angle in degrees.
 
     A camera that turns about one spot, or stands still, explains every static match this way and
     leaves out only movers and mismatches; a camera that moves leaves out everything near enough
     to show parallax.
     """
     if len(xy1) < 8:
-        return 0.0, 0.0
+        return np.zeros(0, bool), np.zeros((0, 2)), 0.0
     w, h = size
     centre, tol = np.array([(w - 1) / 2, (h - 1) / 2]), max(ROTATION_TOL_MIN_PX, ROTATION_TOL * max(w, h))
     rng = np.random.default_rng(seed)
@@ -180,7 +240,7 @@ def best_rotation(xy1: np.ndarray, xy2: np.ndarray, size: tuple[int, int], hypot
     # little off fit as many matches (the still-camera test: 1.2 degrees from a pair, 0.05 refit)
     rotation = _kabsch(_rays(xy1[fits], centre, focal)[None], _rays(xy2[fits], centre, focal)[None])[0]
     cos = (np.trace(rotation) - 1.0) / 2.0
-    return share, float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+    return fits, xy1, float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
 
 def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -228,15 +288,14 @@ def shot_parallax(db_path: Path, min_matches: int = 30) -> ShotGeometry:
         # all the pair's matches, not only the verified inliers: verification keeps what fits the
         # model it chose, and on a pair it calls planar or panoramic that is a homography's inliers
         # (a rotation then explains most of them, even on an orbit)
-        rotation = []  # (share, degrees) per frame measured
+        rotation = []  # (share, degrees, edge share) per frame measured (`still_part`)
         frames = sorted(farthest)
         for frame in frames[::max(1, len(frames) // ROTATION_PAIRS)]:  # spread over the shot
             _, id1, id2, size = farthest[frame]
             matches = db.read_matches(id1, id2)
-            rotation.append(best_rotation(keypoints[id1][matches[:, 0]], keypoints[id2][matches[:, 1]], size))
+            rotation.append(still_part(keypoints[id1][matches[:, 0]], keypoints[id2][matches[:, 1]], size))
     finally:
         db.close()
-    shares, degrees = np.array(rotation).reshape(-1, 2).T
+    share, degrees, edge = np.median(rotation, axis=0) if rotation else (0.0, 0.0, 0.0)
     return ShotGeometry(float(np.percentile([p.parallax_deg for p in pairs], 90)) if pairs else 0.0,
-                        float(np.median(shares)) if rotation else 0.0, pairs,
-                        float(np.median(degrees)) if rotation else 0.0)
+                        float(share), pairs, float(degrees), float(edge))

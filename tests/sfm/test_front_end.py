@@ -73,7 +73,8 @@ def test_a_move_over_a_dominant_plane_is_not_a_pan(tabletop, tmp_path):
 def test_a_tracking_shot_is_posed_and_named_ambiguous(tmp_path):
     """The camera walks beside a walker that holds still in its frame, turning 2 degrees: the
     signature of a still camera watching a passing train (`scenes` `passing`), but here the cameras
-    from the room are right. So that signature warns and does not refuse (issue 9)."""
+    from the room are right, and the still part lies inside the frame. So it warns and does not
+    refuse (issue 9)."""
     from scenes.cases import make_case_clip
 
     clip = make_case_clip("follow", tmp_path / "clip", frames=20)
@@ -89,6 +90,20 @@ def test_a_tracking_shot_is_posed_and_named_ambiguous(tmp_path):
     assert any(w.startswith("the focal length is unconstrained") and "or less" in w and "or more" in w
                for w in result.report.warnings)
     assert any(w.startswith("part of the frame holds still") for w in result.report.warnings)
+
+
+def test_a_still_camera_watching_a_train_pass_is_refused(tmp_path):
+    """A still camera, a box passing before it over most of the frame: the box is the largest rigid
+    motion, and cameras from it would be posed at a good fit. The still set frames the view, so the
+    shot is refused before mapping, through the default (automatic masks) path a user takes."""
+    from scenes.cases import make_case_clip
+
+    from splatcine.errors import NoParallaxError
+
+    clip = make_case_clip("passing", tmp_path / "clip", frames=20)
+    with pytest.raises(NoParallaxError, match="the camera stands still"):
+        reconstruct(clip.shot_path, tmp_path / "scene", sfm_only=True)
+    assert not (tmp_path / "scene").exists()  # nothing half-written
 
 
 def test_the_report_says_which_mapper_won_and_how_sure_the_focal_is(clips):

@@ -8,7 +8,8 @@ import pytest
 from splatcine.cameras import look_at
 from splatcine.sfm import ModelStats, SparseModel, choose_model, compare_models, pair_parallax
 from splatcine.sfm import ShotGeometry, SfmSettings, best_rotation, rotation_share
-from splatcine.sfm.colmap import _still_part_warning
+from splatcine.sfm.colmap import _still_part_warning, is_still_camera
+from splatcine.sfm.pairs import EDGE_BAND, overlay_matches, still_part
 from splatcine.cameras import Camera, Intrinsics
 
 K = np.array([[400.0, 0, 320], [0, 400.0, 180], [0, 0, 1]])
@@ -220,8 +221,68 @@ def test_the_best_rotation_of_a_still_camera_is_no_turn_and_of_a_pan_the_pan(rng
 
 def test_a_part_that_holds_still_while_the_rest_moves_is_said_in_the_report():
     settings = SfmSettings()
-    still = ShotGeometry(8.2, 0.27, [], rotation_deg=1.7)  # train running's figures (README, Reconstruct)
-    (line,) = _still_part_warning(still, settings)
-    assert "27%" in line and "1.7 degrees" in line and "cannot tell" in line
+    subject = ShotGeometry(8.2, 0.27, [], rotation_deg=1.7, edge_share=0.1)  # a followed walker's kind of figures
+    (line,) = _still_part_warning(subject, settings)
+    assert "27%" in line and "1.7 degrees" in line and "10% of them around" in line and "--masks DIR" in line
     assert _still_part_warning(ShotGeometry(4.5, 0.29, [], rotation_deg=14.9), settings) == []  # a walk that turns
     assert _still_part_warning(ShotGeometry(1.2, 0.06, [], rotation_deg=0.0), settings) == []  # a dolly, far points few
+
+
+def test_a_still_part_around_the_edges_is_a_still_camera_and_one_inside_is_not():
+    settings = SfmSettings()
+    assert is_still_camera(ShotGeometry(7.9, 0.26, [], rotation_deg=1.3, edge_share=0.76), settings)  # train running
+    assert not is_still_camera(ShotGeometry(7.9, 0.26, [], rotation_deg=1.3, edge_share=0.07), settings)  # followed
+    assert not is_still_camera(ShotGeometry(4.5, 0.29, [], rotation_deg=14.9, edge_share=0.9), settings)  # it turns
+    assert not is_still_camera(ShotGeometry(1.2, 0.06, [], rotation_deg=0.0, edge_share=0.9), settings)  # too few
+
+
+def _in_band(xy: np.ndarray, size=(640, 360)) -> np.ndarray:
+    w, h = size
+    x, y = xy.T
+    return (np.minimum(x, w - x) < EDGE_BAND * w) | (np.minimum(y, h - y) < EDGE_BAND * h)
+
+
+def test_a_still_camera_keeps_its_set_around_a_mover_that_fills_the_middle(rng):
+    xy = _project(_look([0, -3, 1], 0), _room(rng, 1500))
+    xy1, xy2 = _visible(xy + rng.normal(0, 0.3, xy.shape), xy + rng.normal(0, 0.3, xy.shape))
+    middle = ~_in_band(xy1)  # a train coming nearer fills everything inside the outer band, and grows
+    xy2[middle] = [320, 180] + (xy2[middle] - [320, 180]) * 1.15  # 15% (a turn cannot mimic a zoom)
+    # the band spans the frame: the set, not a logo (a stray piece of it where the set is sparse may go)
+    assert overlay_matches(xy1, xy2, (640, 360))[_in_band(xy1)].mean() < 0.02
+    share, degrees, edge = still_part(xy1, xy2, (640, 360))
+    assert share == pytest.approx(_in_band(xy1).mean(), abs=0.05)  # the band's share, up to the subset drawn
+    assert degrees < 0.3 and edge > 0.95  # every still match lies in the band
+
+
+def test_a_followed_subject_holds_still_in_the_middle(rng):
+    xyz = _room(rng, 1500)
+    # a slow truck's distant pair (`test_a_camera_that_moves_through_the_room_is_not`), and a
+    # walker it keeps in the middle of the frame, a few pixels off between the two frames
+    xy1, xy2 = _visible(_project(_look([-0.25, -3, 1], -6), xyz), _project(_look([0.25, -3, 1], 6), xyz))
+    walker = rng.uniform([220, 100], [420, 300], (len(xy1) // 2, 2))
+    xy1 = np.concatenate([xy1, walker])
+    xy2 = np.concatenate([xy2, walker + [3.0, -2.0] + rng.normal(0, 0.3, walker.shape)])
+    share, degrees, edge = still_part(xy1, xy2, (640, 360))
+    assert share > 0.3 and degrees < 1.0  # the walker is the still part
+    assert edge < 0.1  # and it lies inside the frame (the band's few set points that fit: well under)
+
+
+def test_a_logo_holds_still_to_the_pixel_in_a_corner_and_is_left_out(rng):
+    xyz = _room(rng, 1500)
+    xy1, xy2 = _visible(_project(_look([-0.25, -3, 1], -6), xyz), _project(_look([0.25, -3, 1], 6), xyz))
+    logo = rng.uniform([560, 10], [620, 30], (len(xy1) // 3, 2))  # a broadcaster's mark, top right
+    xy1 = np.concatenate([xy1, logo])
+    xy2 = np.concatenate([xy2, logo + rng.normal(0, 0.1, logo.shape)])  # 0.1-0.3 px: the DAVIS logo's
+    on_logo = overlay_matches(xy1, xy2, (640, 360))
+    assert on_logo[-len(logo):].all() and not on_logo[:-len(logo)].any()
+    assert best_rotation(xy1, xy2, (640, 360))[0] > 0.2  # left in, the logo is a still part
+    assert still_part(xy1, xy2, (640, 360))[0] < 0.2  # left out, the moving camera is all there is
+
+
+def test_a_still_camera_on_sparse_texture_is_not_taken_for_logos(rng):
+    # most matches hold still: small still patches are the set seen through little texture
+    patches = [rng.uniform(c, np.add(c, 30), (40, 2)) for c in ([20, 20], [300, 160], [580, 300], [50, 300])]
+    xy1 = np.concatenate(patches)
+    xy2 = xy1 + rng.normal(0, 0.2, xy1.shape)
+    xy2[:30] += [25.0, 0.0]  # a few movers
+    assert not overlay_matches(xy1, xy2, (640, 360)).any()
