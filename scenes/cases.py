@@ -18,7 +18,8 @@
 - `passing`: a still camera while a train-sized box passes close in front (`scenes.make_clip`): a
   negative whose largest rigid motion is the mover.
 - `follow`: a tracking shot, the camera walking beside the walker that holds still in its frame
-  (`scenes.make_clip`): a positive with `passing`'s signature (a still part, the rest moving).
+  (`scenes.make_clip`): a positive with `passing`'s signature (a still part, the rest moving), the
+  still part inside the frame where `passing`'s frames it.
 
 `clip.cameras[i]` is the camera of source frame i as splatcine reads the shot (for `photos`,
 the i-th file in name order).
