@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pycolmap
+from scipy import ndimage
 
 from splatcine.sfm.runtime import MATCHING_THREADS, extract_in_order, pinned, quiet
 
@@ -181,8 +182,6 @@ def still_part(xy1: np.ndarray, xy2: np.ndarray, size: tuple[int, int]) -> tuple
 def overlay_matches(xy1: np.ndarray, xy2: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Which matched points [M, 2] -> [M, 2] of two frames of `size` (w, h) lie on an overlay: a
     small patch that holds still to the pixel (`OVERLAY_PX`, `OVERLAY_CELLS`); [M] bool."""
-    from scipy import ndimage
-
     still = np.linalg.norm(xy2 - xy1, axis=1) < OVERLAY_PX
     if still.mean() > 0.5:  # the camera holds still, not a patch on top of its picture
         return np.zeros(len(xy1), bool)
